@@ -1,0 +1,39 @@
+//! The README's first command works: the quickstart rolls out to 50 local robots, two fail their
+//! pre-launch check, the job succeeds, and nothing is left running.
+
+use std::process::Command;
+
+#[test]
+fn quickstart_rolls_out_to_fifty_robots_and_cleans_up() {
+    let out = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .output()
+        .expect("run the quickstart");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "quickstart failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(": Succeeded in "), "{stdout}");
+    assert!(
+        stdout.contains("48 in sync, 2 failed, 0 not deployed"),
+        "{stdout}"
+    );
+    for robot in ["robot-017", "robot-042"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(robot))
+            .unwrap_or_else(|| panic!("no summary line for {robot}: {stdout}"));
+        assert!(
+            line.contains("Failed") && line.contains("PreLaunchFileFailure"),
+            "{line}"
+        );
+    }
+    // Every talker was stopped before the quickstart exited.
+    let talkers = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|c| String::from_utf8_lossy(c).contains("talker on $ROBODEPLOY_ROBOT"))
+        .count();
+    assert_eq!(talkers, 0, "talkers left running");
+}

@@ -1,0 +1,128 @@
+//! The package catalog: numbered package versions, immutable once added.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Package, Version};
+
+/// Why a catalog operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    /// The version is `$LATEST` or not numbered.
+    #[error("package {name} version {version:?} is not a numbered version")]
+    NotNumbered {
+        /// Package name.
+        name: String,
+        /// The version given.
+        version: String,
+    },
+    /// The same name and version exists with different content: versions are immutable.
+    #[error(
+        "package {name}@{version} already exists with different content (versions are immutable)"
+    )]
+    Immutable {
+        /// Package name.
+        name: String,
+        /// Version.
+        version: String,
+    },
+    /// No such package version.
+    #[error("package {name}@{version} is not in the catalog")]
+    NotFound {
+        /// Package name.
+        name: String,
+        /// Version.
+        version: String,
+    },
+    /// The package version is used by a live deployment.
+    #[error("package {name}@{version} is in use by deployment {deployment}")]
+    InUse {
+        /// Package name.
+        name: String,
+        /// Version.
+        version: String,
+        /// A deployment using it.
+        deployment: String,
+    },
+}
+
+/// Packages by name and version.
+///
+/// ```
+/// use robodeploy_core::engine::Catalog;
+/// use robodeploy_core::model::{Package, Version};
+/// let mut catalog = Catalog::default();
+/// let p = Package { name: "demo".into(), version: Version::new("1"), description: None,
+///                   labels: Default::default(), components: vec![] };
+/// assert!(catalog.add(p.clone()).unwrap());       // added
+/// assert!(!catalog.add(p.clone()).unwrap());      // same content again: a no-op
+/// assert_eq!(catalog.list().len(), 1);
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Catalog {
+    packages: BTreeMap<(String, Version), Package>,
+}
+
+impl Catalog {
+    /// Adds a package version. Returns `Ok(false)` when the identical version is already there;
+    /// refuses a different package under an existing name and version.
+    pub fn add(&mut self, package: Package) -> Result<bool, CatalogError> {
+        if !package.version.is_numbered() {
+            return Err(CatalogError::NotNumbered {
+                name: package.name,
+                version: package.version.to_string(),
+            });
+        }
+        let key = (package.name.clone(), package.version.clone());
+        match self.packages.get(&key) {
+            Some(existing) if *existing == package => Ok(false),
+            Some(_) => Err(CatalogError::Immutable {
+                name: package.name,
+                version: package.version.to_string(),
+            }),
+            None => {
+                self.packages.insert(key, package);
+                Ok(true)
+            }
+        }
+    }
+
+    /// One package version.
+    pub fn get(&self, name: &str, version: &Version) -> Option<&Package> {
+        self.packages.get(&(name.to_owned(), version.clone()))
+    }
+
+    /// Every package version, by name then version.
+    pub fn list(&self) -> Vec<&Package> {
+        self.packages.values().collect()
+    }
+
+    /// Removes a package version; `in_use_by` names a live deployment using it, if any.
+    pub fn remove(
+        &mut self,
+        name: &str,
+        version: &Version,
+        in_use_by: Option<&str>,
+    ) -> Result<Package, CatalogError> {
+        let key = (name.to_owned(), version.clone());
+        if !self.packages.contains_key(&key) {
+            return Err(CatalogError::NotFound {
+                name: name.to_owned(),
+                version: version.to_string(),
+            });
+        }
+        if let Some(d) = in_use_by {
+            return Err(CatalogError::InUse {
+                name: name.to_owned(),
+                version: version.to_string(),
+                deployment: d.to_owned(),
+            });
+        }
+        self.packages
+            .remove(&key)
+            .ok_or_else(|| CatalogError::NotFound {
+                name: name.to_owned(),
+                version: version.to_string(),
+            })
+    }
+}

@@ -1,0 +1,57 @@
+//! Engine settings.
+
+use std::time::Duration;
+
+use crate::lifecycle::LifecycleConfig;
+
+use super::Launcher;
+
+/// How the engine behaves. Every field has a documented default ([`EngineConfig::default`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EngineConfig {
+    /// Backoff, crash-loop and stop settings of every deployment.
+    pub lifecycle: LifecycleConfig,
+    /// How often each runtime's health is checked (default 2 s). A failed check marks its device
+    /// offline (DEP_E151) until a check succeeds.
+    pub health_interval: Duration,
+    /// How a job's launch config becomes a command (default `ros2 launch {package} {launch_file}`).
+    pub launcher: Launcher,
+    /// How long a job's scripts (download condition, pre- and post-launch) may run (default
+    /// 10 min); the robot deployment timeout still bounds the whole robot.
+    pub script_timeout: Duration,
+    /// How many events a subscriber may fall behind before it misses some (default 4096).
+    pub event_capacity: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            lifecycle: LifecycleConfig::default(),
+            health_interval: Duration::from_secs(2),
+            launcher: Launcher::default(),
+            script_timeout: Duration::from_secs(600),
+            event_capacity: 4096,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The same with another lifecycle configuration.
+    pub fn with_lifecycle(mut self, lifecycle: LifecycleConfig) -> Self {
+        self.lifecycle = lifecycle;
+        self
+    }
+
+    /// The same with another health-check interval.
+    pub fn with_health_interval(mut self, interval: Duration) -> Self {
+        self.health_interval = interval;
+        self
+    }
+
+    /// The same with another launcher.
+    pub fn with_launcher(mut self, launcher: Launcher) -> Self {
+        self.launcher = launcher;
+        self
+    }
+}

@@ -1,0 +1,157 @@
+//! The device registry: known devices, their online state, and which fit a component.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Component, Device, Placement};
+
+/// Why a registry operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeviceError {
+    /// No device with this name.
+    #[error("device {0:?} is not registered")]
+    NotFound(String),
+    /// A different device with this name is registered.
+    #[error("a different device named {0:?} is already registered")]
+    Conflict(String),
+    /// The device still hosts live deployments.
+    #[error("device {device:?} hosts deployment {deployment}")]
+    InUse {
+        /// Device name.
+        device: String,
+        /// A deployment on it.
+        deployment: String,
+    },
+}
+
+/// Devices by name.
+///
+/// ```
+/// use robodeploy_core::engine::DeviceRegistry;
+/// use robodeploy_core::model::{Architecture, Device, DeviceRuntime};
+/// let mut reg = DeviceRegistry::default();
+/// reg.add(Device::new("r1", Architecture::Amd64, DeviceRuntime::Preinstalled)).unwrap();
+/// reg.set_online("r1", false).unwrap();
+/// assert!(!reg.get("r1").unwrap().online);
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct DeviceRegistry {
+    devices: BTreeMap<String, Device>,
+}
+
+impl DeviceRegistry {
+    /// Registers a device; registering the same device again is a no-op (returns `false`).
+    pub fn add(&mut self, device: Device) -> Result<bool, DeviceError> {
+        match self.devices.get(&device.name) {
+            Some(d) if d.id == device.id => Ok(false),
+            Some(_) => Err(DeviceError::Conflict(device.name)),
+            None => {
+                self.devices.insert(device.name.clone(), device);
+                Ok(true)
+            }
+        }
+    }
+
+    /// Removes a device; `in_use_by` names a live deployment on it, if any.
+    pub fn remove(&mut self, name: &str, in_use_by: Option<&str>) -> Result<Device, DeviceError> {
+        if !self.devices.contains_key(name) {
+            return Err(DeviceError::NotFound(name.to_owned()));
+        }
+        if let Some(d) = in_use_by {
+            return Err(DeviceError::InUse {
+                device: name.to_owned(),
+                deployment: d.to_owned(),
+            });
+        }
+        self.devices
+            .remove(name)
+            .ok_or_else(|| DeviceError::NotFound(name.to_owned()))
+    }
+
+    /// One device.
+    pub fn get(&self, name: &str) -> Option<&Device> {
+        self.devices.get(name)
+    }
+
+    /// Every device, by name.
+    pub fn list(&self) -> impl Iterator<Item = &Device> {
+        self.devices.values()
+    }
+
+    /// Records whether a device answers; returns whether that changed.
+    pub fn set_online(&mut self, name: &str, online: bool) -> Result<bool, DeviceError> {
+        let d = self
+            .devices
+            .get_mut(name)
+            .ok_or_else(|| DeviceError::NotFound(name.to_owned()))?;
+        let changed = d.online != online;
+        d.online = online;
+        Ok(changed)
+    }
+
+    /// Records the application version a device now runs (the fleet state later jobs roll back
+    /// to).
+    pub fn set_installed(&mut self, name: &str, application: &str, version: crate::model::Version) {
+        if let Some(d) = self.devices.get_mut(name) {
+            d.installed.insert(application.to_owned(), version);
+        }
+    }
+
+    /// The devices a component may be deployed on: online, with the component's architecture and
+    /// device runtime (the seed's pre-filtered list). Cloud components have none.
+    pub fn eligible<'a>(
+        &'a self,
+        component: &'a Component,
+    ) -> impl Iterator<Item = &'a Device> + 'a {
+        self.devices
+            .values()
+            .filter(move |d| match component.placement {
+                Placement::Device {
+                    runtime,
+                    architecture,
+                } => d.online && d.runtime == runtime && d.architecture == architecture,
+                _ => false,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Architecture, DeviceRuntime, RestartPolicy};
+
+    #[test]
+    fn eligible_filters_by_online_architecture_and_runtime() {
+        let mut reg = DeviceRegistry::default();
+        reg.add(Device::new("a", Architecture::Amd64, DeviceRuntime::Docker))
+            .unwrap();
+        reg.add(Device::new(
+            "b",
+            Architecture::Arm64v8,
+            DeviceRuntime::Docker,
+        ))
+        .unwrap();
+        reg.add(Device::new(
+            "c",
+            Architecture::Amd64,
+            DeviceRuntime::Preinstalled,
+        ))
+        .unwrap();
+        reg.add(Device::new("d", Architecture::Amd64, DeviceRuntime::Docker))
+            .unwrap();
+        reg.set_online("d", false).unwrap();
+        let comp = Component {
+            name: "x".into(),
+            placement: Placement::Device {
+                runtime: DeviceRuntime::Docker,
+                architecture: Architecture::Amd64,
+            },
+            ros: None,
+            restart_policy: RestartPolicy::Always,
+            shared: false,
+            executables: vec![],
+        };
+        let names: Vec<_> = reg.eligible(&comp).map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["a"]);
+    }
+}

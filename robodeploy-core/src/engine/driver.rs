@@ -1,0 +1,307 @@
+//! The driver task: the one owner of every machine. Events in, commands out, sleep until the
+//! earliest timer, repeat (quinn's `ConnectionDriver` is the anchor).
+//!
+//! Runtime calls never run on the driver: each command is handed to a task whose completion
+//! comes back as an [`Internal`] message, so a slow or unreachable runtime never stalls another
+//! device's deployments.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, mpsc};
+use tokio::time::{Instant, sleep_until};
+
+use crate::lifecycle::{ExecutableIndex, SharedComponents};
+use crate::model::{DeploymentId, Fleet, JobId};
+use crate::runtime::{Capabilities, InstanceId, Runtime, RuntimeEvent};
+use crate::store::Store;
+use crate::time::Time;
+
+use super::clock::Clock;
+use super::deployment::DeploymentEntry;
+use super::job::JobEntry;
+use super::request::{Internal, Request, RuntimeKey};
+use super::{Catalog, DeviceRegistry, EngineConfig, EngineEvent};
+
+/// A runtime the driver talks to, with what it knows of its health.
+pub(crate) struct RuntimeSlot {
+    pub(crate) runtime: Arc<dyn Runtime>,
+    pub(crate) caps: Capabilities,
+    pub(crate) online: bool,
+    pub(crate) checking: bool,
+}
+
+/// What a client request token created.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum TokenTarget {
+    Deployment(DeploymentId),
+    Job(JobId),
+}
+
+/// Timer keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum TimerKey {
+    Deployment(DeploymentId),
+    Job(JobId),
+}
+
+pub(crate) struct Driver {
+    pub(crate) clock: Clock,
+    pub(crate) config: EngineConfig,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) catalog: Catalog,
+    pub(crate) devices: DeviceRegistry,
+    pub(crate) fleets: BTreeMap<String, Fleet>,
+    pub(crate) runtimes: BTreeMap<RuntimeKey, RuntimeSlot>,
+    pub(crate) deployments: BTreeMap<DeploymentId, DeploymentEntry>,
+    pub(crate) names: HashMap<String, DeploymentId>,
+    pub(crate) instances: HashMap<(RuntimeKey, InstanceId), (DeploymentId, ExecutableIndex)>,
+    /// Events for instances whose start has not been answered yet (a process that exits at once).
+    pub(crate) early_events: HashMap<(RuntimeKey, InstanceId), Vec<RuntimeEvent>>,
+    pub(crate) shared: BTreeMap<String, SharedComponents>,
+    pub(crate) jobs: BTreeMap<JobId, JobEntry>,
+    /// The deployment of each application on each robot, as jobs left it.
+    pub(crate) installed: HashMap<(String, String), DeploymentId>,
+    pub(crate) tokens: HashMap<String, TokenTarget>,
+    pub(crate) internal_tx: mpsc::UnboundedSender<Internal>,
+    pub(crate) events: broadcast::Sender<EngineEvent>,
+    pub(crate) dirty: BTreeSet<DeploymentId>,
+    pub(crate) dirty_jobs: BTreeSet<JobId>,
+    timers: BTreeSet<(Time, TimerKey)>,
+    timer_of: HashMap<TimerKey, Time>,
+    next_health: Instant,
+    pub(crate) shutdown_waiters: Vec<super::request::Reply<()>>,
+    pub(crate) shutting_down: bool,
+    /// Set by [`Engine::detach`](super::Engine::detach): exit at once, stopping nothing.
+    pub(crate) detach_waiter: Option<super::request::Reply<()>>,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        config: EngineConfig,
+        store: Arc<dyn Store>,
+        internal_tx: mpsc::UnboundedSender<Internal>,
+        events: broadcast::Sender<EngineEvent>,
+    ) -> Self {
+        Driver {
+            clock: Clock::new(),
+            config,
+            store,
+            catalog: Catalog::default(),
+            devices: DeviceRegistry::default(),
+            fleets: BTreeMap::new(),
+            runtimes: BTreeMap::new(),
+            deployments: BTreeMap::new(),
+            names: HashMap::new(),
+            instances: HashMap::new(),
+            early_events: HashMap::new(),
+            shared: BTreeMap::new(),
+            jobs: BTreeMap::new(),
+            installed: HashMap::new(),
+            tokens: HashMap::new(),
+            internal_tx,
+            events,
+            dirty: BTreeSet::new(),
+            dirty_jobs: BTreeSet::new(),
+            timers: BTreeSet::new(),
+            timer_of: HashMap::new(),
+            next_health: Instant::now(),
+            shutdown_waiters: Vec::new(),
+            shutting_down: false,
+            detach_waiter: None,
+        }
+    }
+
+    pub(crate) fn now(&self) -> Time {
+        self.clock.now()
+    }
+
+    /// Runs until every API handle is dropped or shutdown completes.
+    pub(crate) async fn run(
+        mut self,
+        mut requests: mpsc::UnboundedReceiver<Request>,
+        mut internal: mpsc::UnboundedReceiver<Internal>,
+    ) {
+        let mut accepting = true;
+        loop {
+            self.settle();
+            if self.detach_waiter.is_some() {
+                break;
+            }
+            if (self.shutting_down || !accepting) && self.deployments.is_empty() {
+                for w in self.shutdown_waiters.drain(..) {
+                    let _ = w.send(Ok(()));
+                }
+                break;
+            }
+            let wake = self.next_wake();
+            tokio::select! {
+                biased;
+                msg = internal.recv() => match msg {
+                    Some(msg) => self.handle_internal(msg),
+                    None => break,
+                },
+                req = requests.recv(), if accepting => match req {
+                    Some(req) => self.handle_request(req),
+                    None => {
+                        // Every handle is gone: stop what runs, then exit.
+                        accepting = false;
+                        self.begin_shutdown();
+                    }
+                },
+                () = sleep_until(wake) => self.handle_timers(),
+            }
+        }
+        if let Some(reply) = self.detach_waiter.take() {
+            // Scripts of a job in flight would report to nobody: stop them. Executables stay.
+            for job in self.jobs.values_mut() {
+                for run in &mut job.runs {
+                    if let Some(task) = run.task.take() {
+                        task.abort();
+                    }
+                }
+            }
+            // The runtimes are released before the caller hears back.
+            drop(self);
+            let _ = reply.send(Ok(()));
+        }
+    }
+
+    fn next_wake(&self) -> Instant {
+        let timer = self
+            .timers
+            .first()
+            .map(|(t, _)| self.clock.instant_at(*t))
+            .unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(3600));
+        timer.min(self.next_health)
+    }
+
+    fn handle_timers(&mut self) {
+        let now = self.now();
+        while let Some(&(t, key)) = self.timers.first() {
+            if t > now {
+                break;
+            }
+            self.timers.pop_first();
+            self.timer_of.remove(&key);
+            match key {
+                TimerKey::Deployment(id) => {
+                    if let Some(d) = self.deployments.get_mut(&id) {
+                        d.machine.handle_timeout(now);
+                        self.dirty.insert(id);
+                    }
+                }
+                TimerKey::Job(id) => {
+                    if let Some(j) = self.jobs.get_mut(&id) {
+                        j.rollout.handle_timeout(now);
+                        self.dirty_jobs.insert(id);
+                    }
+                }
+            }
+        }
+        if Instant::now() >= self.next_health {
+            self.next_health = Instant::now() + self.config.health_interval;
+            self.check_health();
+        }
+    }
+
+    /// Re-arms the timer of a machine.
+    pub(crate) fn set_timer(&mut self, key: TimerKey, at: Option<Time>) {
+        if let Some(old) = self.timer_of.remove(&key) {
+            self.timers.remove(&(old, key));
+        }
+        if let Some(t) = at {
+            self.timers.insert((t, key));
+            self.timer_of.insert(key, t);
+        }
+    }
+
+    /// Processes everything marked dirty until nothing is: commands, timers, status
+    /// publication, dependency propagation, job bookkeeping.
+    fn settle(&mut self) {
+        loop {
+            if let Some(id) = self.dirty.pop_first() {
+                self.settle_deployment(id);
+                continue;
+            }
+            if let Some(id) = self.dirty_jobs.pop_first() {
+                self.settle_job(id);
+                continue;
+            }
+            break;
+        }
+    }
+
+    fn handle_internal(&mut self, msg: Internal) {
+        match msg {
+            Internal::Runtime(key, event) => self.handle_runtime_event(key, event),
+            Internal::Op(id, exe, result) => self.handle_op(id, exe, result),
+            Internal::Health(key, ok) => self.handle_health(key, ok),
+            Internal::Robot(job, robot, attempt, update) => {
+                self.handle_robot_update(job, robot, attempt, update)
+            }
+        }
+    }
+
+    pub(crate) fn publish(&self, event: EngineEvent) {
+        // No subscriber is fine.
+        let _ = self.events.send(event);
+    }
+
+    /// Starts health checks of every runtime not already being checked.
+    fn check_health(&mut self) {
+        for (key, slot) in self.runtimes.iter_mut() {
+            if slot.checking {
+                continue;
+            }
+            slot.checking = true;
+            let rt = slot.runtime.clone();
+            let tx = self.internal_tx.clone();
+            let key = key.clone();
+            tokio::spawn(async move {
+                let ok = rt.health().await.is_ok();
+                let _ = tx.send(Internal::Health(key, ok));
+            });
+        }
+    }
+
+    /// Subscribes to a runtime's events and forwards them into the driver.
+    pub(crate) fn attach_runtime(&mut self, key: RuntimeKey, runtime: Arc<dyn Runtime>) {
+        let caps = runtime.capabilities();
+        let tx = self.internal_tx.clone();
+        let rt = runtime.clone();
+        let k = key.clone();
+        tokio::spawn(async move {
+            // A runtime that cannot stream events now is retried: it may be unreachable.
+            loop {
+                match rt.events().await {
+                    Ok(mut rx) => {
+                        while let Some(ev) = rx.recv().await {
+                            if tx.send(Internal::Runtime(k.clone(), ev)).is_err() {
+                                return;
+                            }
+                        }
+                        if tx.is_closed() {
+                            return;
+                        }
+                    }
+                    Err(_) => {
+                        if tx.is_closed() {
+                            return;
+                        }
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        });
+        self.runtimes.insert(
+            key,
+            RuntimeSlot {
+                runtime,
+                caps,
+                online: true,
+                checking: false,
+            },
+        );
+    }
+}

@@ -1,0 +1,459 @@
+//! The engine: the tokio driver that feeds runtime events and time into the lifecycle and
+//! rollout machines and executes their commands against runtimes.
+//!
+//! One [`Engine`] owns a runtime per device (and one for the cloud), a [`Catalog`] of packages, a
+//! [`DeviceRegistry`], fleets, a lifecycle machine per deployment, a rollout machine per job, and
+//! a [`Store`]. A single driver task owns all of that state and loops: events
+//! in (API requests, runtime events, completions of runtime calls, health checks), commands out
+//! (each runtime call runs in its own task), sleep until the earliest machine timeout. Handles are
+//! cheap to clone and may be used from any task.
+//!
+//! | API | what it does |
+//! |---|---|
+//! | [`add_package`](Engine::add_package), [`packages`](Engine::packages), [`package`](Engine::package), [`delete_package`](Engine::delete_package) | the catalog; numbered versions are immutable, a package in use cannot be deleted |
+//! | [`add_device`](Engine::add_device), [`remove_device`](Engine::remove_device), [`devices`](Engine::devices), [`add_fleet`](Engine::add_fleet) | the registry; each device comes with its runtime |
+//! | [`deploy`](Engine::deploy), [`deprovision`](Engine::deprovision), [`status`](Engine::status), [`wait_for`](Engine::wait_for), [`watch`](Engine::watch) | deployments |
+//! | [`logs`](Engine::logs), [`exec`](Engine::exec) | an executable's output; a command in its context (debug terminals) |
+//! | [`create_job`](Engine::create_job), [`cancel_job`](Engine::cancel_job), [`resume_job`](Engine::resume_job), [`job`](Engine::job) | deployment jobs |
+//! | [`subscribe`](Engine::subscribe) | every [`EngineEvent`] |
+//! | [`shutdown`](Engine::shutdown), [`detach`](Engine::detach) | stop everything and exit; exit leaving everything running |
+//!
+//! Restart policies are enforced here for runtimes that do not enforce them natively (the
+//! process runtime), and observed and counted for those that do (Docker). Deploy and create-job
+//! take an optional client request token: the same token returns the same id and starts nothing
+//! twice. Each deployment and job runs in a `tracing` span with its id; environment values are
+//! never logged.
+
+mod catalog;
+mod clock;
+mod config;
+mod deployment;
+mod devices;
+mod digest;
+mod driver;
+mod error;
+mod job;
+mod launcher;
+mod request;
+mod requests;
+mod resolve;
+mod status;
+mod validate;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+pub use catalog::{Catalog, CatalogError};
+pub use config::EngineConfig;
+pub use devices::{DeviceError, DeviceRegistry};
+pub use digest::digest_of;
+pub use error::EngineError;
+pub use launcher::Launcher;
+pub use status::{DeploymentStatus, EngineEvent, ExecutableReport, JobReport, RobotReport};
+
+use crate::model::{
+    DeploymentId, DeploymentJobRequest, DeploymentRequest, Device, Fleet, JobId, Package, Version,
+};
+use crate::runtime::{ExecOutput, LogOptions, LogReceiver, Runtime};
+use crate::store::{MemoryStore, Store};
+
+use driver::Driver;
+use request::Request;
+
+/// A handle to a running engine. Clone it freely; the engine stops what it runs and exits when
+/// [`shutdown`](Engine::shutdown) is called or the last handle is dropped, and exits leaving
+/// everything running when [`detach`](Engine::detach) is called.
+///
+/// ```
+/// use robodeploy_core::engine::Engine;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let engine = Engine::builder().start();
+/// assert!(engine.packages().await.unwrap().is_empty());
+/// engine.shutdown().await.unwrap();
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    requests: mpsc::UnboundedSender<Request>,
+    events: broadcast::Sender<EngineEvent>,
+}
+
+/// Builds an [`Engine`].
+pub struct EngineBuilder {
+    config: EngineConfig,
+    store: Arc<dyn Store>,
+}
+
+impl Engine {
+    /// A builder with the default configuration and an in-memory store.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder {
+            config: EngineConfig::default(),
+            store: Arc::new(MemoryStore::new()),
+        }
+    }
+}
+
+impl EngineBuilder {
+    /// Uses this configuration.
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Uses this store.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// Starts the engine's driver on the current tokio runtime.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime (as `tokio::spawn` does).
+    pub fn start(self) -> Engine {
+        let (req_tx, req_rx) = mpsc::unbounded_channel();
+        let (int_tx, int_rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(self.config.event_capacity.max(16));
+        let driver = Driver::new(self.config, self.store, int_tx, events.clone());
+        tokio::spawn(driver.run(req_rx, int_rx));
+        Engine {
+            requests: req_tx,
+            events,
+        }
+    }
+}
+
+/// What [`Engine::wait_for`] waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Until {
+    /// The deployment reaches this phase.
+    Phase(crate::model::Phase),
+    /// The deployment's aggregate status is this.
+    Status(crate::model::StatusKind),
+    /// Phase Succeeded and status Running.
+    Running,
+    /// A terminal phase (deprovisioned).
+    Stopped,
+}
+
+impl Until {
+    fn holds(self, s: &DeploymentStatus) -> bool {
+        match self {
+            Until::Phase(p) => s.phase == p,
+            Until::Status(k) => s.status == k,
+            Until::Running => s.is_running(),
+            Until::Stopped => s.phase.is_terminal(),
+        }
+    }
+}
+
+impl Engine {
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, EngineError>>) -> Request,
+    ) -> Result<T, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .send(make(tx))
+            .map_err(|_| EngineError::Shutdown)?;
+        rx.await.map_err(|_| EngineError::Shutdown)?
+    }
+
+    /// Adds a package version to the catalog. `Ok(false)`: the identical version was there.
+    pub async fn add_package(&self, package: Package) -> Result<bool, EngineError> {
+        self.call(|r| Request::AddPackage(package, r)).await
+    }
+
+    /// Every package version.
+    pub async fn packages(&self) -> Result<Vec<Package>, EngineError> {
+        self.call(Request::ListPackages).await
+    }
+
+    /// One package version.
+    pub async fn package(&self, name: &str, version: &Version) -> Result<Package, EngineError> {
+        self.call(|r| Request::GetPackage(name.to_owned(), version.clone(), r))
+            .await
+    }
+
+    /// Removes a package version no live deployment uses.
+    pub async fn delete_package(&self, name: &str, version: &Version) -> Result<(), EngineError> {
+        self.call(|r| Request::DeletePackage(name.to_owned(), version.clone(), r))
+            .await
+    }
+
+    /// Registers a device and the runtime that runs its executables.
+    pub async fn add_device(
+        &self,
+        device: Device,
+        runtime: Arc<dyn Runtime>,
+    ) -> Result<bool, EngineError> {
+        self.call(|r| Request::AddDevice(Box::new(device), runtime, r))
+            .await
+    }
+
+    /// Sets the runtime for cloud components.
+    pub async fn set_cloud_runtime(&self, runtime: Arc<dyn Runtime>) -> Result<(), EngineError> {
+        self.call(|r| Request::SetCloudRuntime(runtime, r)).await
+    }
+
+    /// Removes a device no live deployment uses.
+    pub async fn remove_device(&self, name: &str) -> Result<(), EngineError> {
+        self.call(|r| Request::RemoveDevice(name.to_owned(), r))
+            .await
+    }
+
+    /// Every registered device, with its online state.
+    pub async fn devices(&self) -> Result<Vec<Device>, EngineError> {
+        self.call(Request::ListDevices).await
+    }
+
+    /// Registers a fleet; its robots must be registered devices.
+    pub async fn add_fleet(&self, fleet: Fleet) -> Result<(), EngineError> {
+        self.call(|r| Request::AddFleet(fleet, r)).await
+    }
+
+    /// Reports that a device rebooted (for runtimes that cannot tell): its executables restart
+    /// per policy, and a manual stop's suspension ends.
+    pub async fn device_rebooted(&self, name: &str) -> Result<(), EngineError> {
+        self.call(|r| Request::DeviceRebooted(name.to_owned(), r))
+            .await
+    }
+
+    /// Deploys a package version. With a `token`, repeating the call returns the same id and
+    /// starts nothing twice.
+    pub async fn deploy(
+        &self,
+        request: DeploymentRequest,
+        token: Option<&str>,
+    ) -> Result<DeploymentId, EngineError> {
+        let token = token.map(str::to_owned);
+        self.call(|r| Request::Deploy(Box::new(request), token, r))
+            .await
+    }
+
+    /// Stops every executable of a deployment.
+    pub async fn deprovision(&self, id: DeploymentId) -> Result<(), EngineError> {
+        self.call(|r| Request::Deprovision(id, r)).await
+    }
+
+    /// A deployment's status (also after it was deprovisioned).
+    pub async fn status(&self, id: DeploymentId) -> Result<DeploymentStatus, EngineError> {
+        self.call(|r| Request::Status(id, r)).await
+    }
+
+    /// The id of the live deployment with this name.
+    pub async fn find_deployment(&self, name: &str) -> Result<DeploymentId, EngineError> {
+        self.call(|r| Request::FindDeployment(name.to_owned(), r))
+            .await
+    }
+
+    /// Every live deployment.
+    pub async fn deployments(&self) -> Result<Vec<DeploymentStatus>, EngineError> {
+        self.call(Request::ListDeployments).await
+    }
+
+    /// Waits until `until` holds for a deployment, at most `timeout`; returns the status that
+    /// satisfied it.
+    pub async fn wait_for(
+        &self,
+        id: DeploymentId,
+        until: Until,
+        timeout: Duration,
+    ) -> Result<DeploymentStatus, EngineError> {
+        let mut events = self.events.subscribe();
+        let wait = async {
+            let s = self.status(id).await?;
+            if until.holds(&s) {
+                return Ok(s);
+            }
+            loop {
+                match events.recv().await {
+                    Ok(EngineEvent::Deployment(s)) if s.id == id => {
+                        if until.holds(&s) {
+                            return Ok(*s);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let s = self.status(id).await?;
+                        if until.holds(&s) {
+                            return Ok(s);
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return Err(EngineError::Shutdown),
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| EngineError::Timeout(timeout))?
+    }
+
+    /// A stream of a deployment's status changes.
+    pub fn watch(&self, id: DeploymentId) -> Watch {
+        Watch {
+            id,
+            events: self.events.subscribe(),
+        }
+    }
+
+    /// Every event the engine publishes, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.events.subscribe()
+    }
+
+    /// An executable's output.
+    pub async fn logs(
+        &self,
+        id: DeploymentId,
+        component: &str,
+        executable: &str,
+        options: LogOptions,
+    ) -> Result<LogReceiver, EngineError> {
+        let (rt, inst) = self
+            .call(|r| Request::Instance(id, component.to_owned(), executable.to_owned(), r))
+            .await?;
+        Ok(rt.logs(&inst, options).await?)
+    }
+
+    /// Runs a command in a running executable's context (a debug terminal).
+    pub async fn exec(
+        &self,
+        id: DeploymentId,
+        component: &str,
+        executable: &str,
+        command: &[String],
+    ) -> Result<ExecOutput, EngineError> {
+        let (rt, inst) = self
+            .call(|r| Request::Instance(id, component.to_owned(), executable.to_owned(), r))
+            .await?;
+        Ok(rt.exec(&inst, command).await?)
+    }
+
+    /// Creates a deployment job and starts it. With a `token`, repeating the call returns the
+    /// same id and starts nothing twice.
+    pub async fn create_job(
+        &self,
+        request: DeploymentJobRequest,
+        token: Option<&str>,
+    ) -> Result<JobId, EngineError> {
+        let token = token.map(str::to_owned);
+        self.call(|r| Request::CreateJob(Box::new(request), token, r))
+            .await
+    }
+
+    /// Cancels a job: no new robots; robots in flight are aborted (RobotDeploymentAborted).
+    pub async fn cancel_job(&self, id: JobId) -> Result<(), EngineError> {
+        self.call(|r| Request::CancelJob(id, r)).await
+    }
+
+    /// Resumes a job waiting for a manual resume between waves.
+    pub async fn resume_job(&self, id: JobId) -> Result<(), EngineError> {
+        self.call(|r| Request::ResumeJob(id, r)).await
+    }
+
+    /// A job's report: its status and every robot's.
+    pub async fn job(&self, id: JobId) -> Result<JobReport, EngineError> {
+        self.call(|r| Request::JobReport(id, r)).await
+    }
+
+    /// Every job not yet expired.
+    pub async fn jobs(&self) -> Result<Vec<JobReport>, EngineError> {
+        self.call(Request::ListJobs).await
+    }
+
+    /// Waits until a job ends, at most `timeout`.
+    pub async fn wait_for_job(
+        &self,
+        id: JobId,
+        timeout: Duration,
+    ) -> Result<JobReport, EngineError> {
+        let mut events = self.events.subscribe();
+        let wait = async {
+            loop {
+                let r = self.job(id).await?;
+                if r.status.is_terminal() {
+                    return Ok(r);
+                }
+                loop {
+                    match events.recv().await {
+                        Ok(EngineEvent::Job { job, status })
+                            if job == id && status.is_terminal() =>
+                        {
+                            break;
+                        }
+                        Ok(_) => {}
+                        Err(broadcast::error::RecvError::Lagged(_)) => break,
+                        Err(broadcast::error::RecvError::Closed) => {
+                            return Err(EngineError::Shutdown);
+                        }
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| EngineError::Timeout(timeout))?
+    }
+
+    /// Deprovisions everything, cancels every job, and stops the driver once every executable
+    /// is stopped.
+    pub async fn shutdown(&self) -> Result<(), EngineError> {
+        match self.call(Request::Shutdown).await {
+            Err(EngineError::Shutdown) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Stops the driver **without stopping anything it started**, and returns once it has
+    /// released its runtimes. Executables keep running on runtimes that survive the engine
+    /// ([`Capabilities::survives_engine_restart`](crate::runtime::Capabilities)): a later
+    /// program finds them by their [labels](crate::runtime::labels) (a command-line tool that
+    /// deploys and exits, or the engine that takes over after a restart).
+    ///
+    /// Dropping every handle, by contrast, deprovisions everything as
+    /// [`shutdown`](Engine::shutdown) does. After a detach nothing enforces restart policies
+    /// the runtime does not enforce itself, and a job's scripts in flight are aborted; call it
+    /// once deployments are up and jobs have ended. Every later call on any handle returns
+    /// [`EngineError::Shutdown`].
+    ///
+    /// ```
+    /// use robodeploy_core::engine::{EngineError, Engine};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let engine = Engine::builder().start();
+    /// engine.detach().await.unwrap();
+    /// assert!(matches!(engine.packages().await, Err(EngineError::Shutdown)));
+    /// # }
+    /// ```
+    pub async fn detach(&self) -> Result<(), EngineError> {
+        match self.call(Request::Detach).await {
+            Err(EngineError::Shutdown) => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// A deployment's status changes; see [`Engine::watch`].
+pub struct Watch {
+    id: DeploymentId,
+    events: broadcast::Receiver<EngineEvent>,
+}
+
+impl Watch {
+    /// The next status change; `None` once the engine is gone.
+    pub async fn next(&mut self) -> Option<DeploymentStatus> {
+        loop {
+            match self.events.recv().await {
+                Ok(EngineEvent::Deployment(s)) if s.id == self.id => return Some(*s),
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+}

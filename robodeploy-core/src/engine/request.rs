@@ -1,0 +1,89 @@
+//! Messages into the driver: API requests with their reply channels, and completions of the
+//! runtime operations the driver started.
+
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use crate::lifecycle::{ExecutableIndex, Failure};
+use crate::model::{
+    DeploymentId, DeploymentJobRequest, DeploymentRequest, Device, FailureCode, Fleet, JobId,
+    Package, ProgressStep, Version,
+};
+use crate::runtime::{ExecOutput, InstanceId, InstanceInfo, Runtime, RuntimeEvent};
+
+use super::{DeploymentStatus, EngineError, JobReport};
+
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+/// Where an instance runs: which runtime.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum RuntimeKey {
+    Cloud,
+    Device(String),
+}
+
+/// API requests.
+pub(crate) enum Request {
+    AddPackage(Package, Reply<bool>),
+    ListPackages(Reply<Vec<Package>>),
+    GetPackage(String, Version, Reply<Package>),
+    DeletePackage(String, Version, Reply<()>),
+    AddDevice(Box<Device>, Arc<dyn Runtime>, Reply<bool>),
+    SetCloudRuntime(Arc<dyn Runtime>, Reply<()>),
+    AddFleet(Fleet, Reply<()>),
+    RemoveDevice(String, Reply<()>),
+    ListDevices(Reply<Vec<Device>>),
+    DeviceRebooted(String, Reply<()>),
+    Deploy(Box<DeploymentRequest>, Option<String>, Reply<DeploymentId>),
+    Deprovision(DeploymentId, Reply<()>),
+    Status(DeploymentId, Reply<DeploymentStatus>),
+    FindDeployment(String, Reply<DeploymentId>),
+    ListDeployments(Reply<Vec<DeploymentStatus>>),
+    Instance(
+        DeploymentId,
+        String,
+        String,
+        Reply<(Arc<dyn Runtime>, InstanceId)>,
+    ),
+    CreateJob(Box<DeploymentJobRequest>, Option<String>, Reply<JobId>),
+    CancelJob(JobId, Reply<()>),
+    ResumeJob(JobId, Reply<()>),
+    JobReport(JobId, Reply<JobReport>),
+    ListJobs(Reply<Vec<JobReport>>),
+    Shutdown(Reply<()>),
+    Detach(Reply<()>),
+}
+
+/// Completions of work the driver handed to tasks.
+pub(crate) enum Internal {
+    /// A runtime reported something.
+    Runtime(RuntimeKey, RuntimeEvent),
+    /// A lifecycle command finished.
+    Op(DeploymentId, ExecutableIndex, OpResult),
+    /// A health check answered.
+    Health(RuntimeKey, bool),
+    /// A job robot's pipeline moved on (job, robot index, attempt, update).
+    Robot(JobId, u32, u32, RobotUpdate),
+}
+
+/// The outcome of a lifecycle command.
+pub(crate) enum OpResult {
+    Prepared(Result<(), Failure>),
+    Started(Result<InstanceId, Failure>),
+    Stopped(Result<(), String>),
+    Inspected(Result<InstanceInfo, Failure>),
+}
+
+/// What a robot pipeline reports.
+pub(crate) enum RobotUpdate {
+    Step(ProgressStep, u8),
+    /// Scripts before launch passed: launch the deployment.
+    ReadyToLaunch,
+    /// The post-launch script passed.
+    Done,
+    Failed(FailureCode, String),
+    /// A script's output, kept for the report.
+    #[allow(dead_code)]
+    Output(ExecOutput),
+}

@@ -1,0 +1,140 @@
+//! From a deployment request and its package to what the machine and the runtimes need.
+
+use std::collections::BTreeMap;
+
+use crate::lifecycle::{DeploymentSpec, ExecutableSpec, Host, LifecycleConfig, RestartMode};
+use crate::model::{DeploymentId, DeploymentRequest, Package, Placement};
+use crate::runtime::{InstanceSpec, instance_name, labels};
+
+use super::EngineError;
+use super::driver::Driver;
+use super::request::RuntimeKey;
+
+/// A request resolved against the catalog, the registry and the runtimes.
+pub(crate) struct Resolved {
+    pub(crate) spec: DeploymentSpec,
+    pub(crate) instances: Vec<InstanceSpec>,
+    pub(crate) keys: Vec<RuntimeKey>,
+}
+
+impl Driver {
+    /// Resolves a request: one executable spec and one instance spec per executable of the
+    /// package, with the effective restart policy and restart mode of its runtime.
+    pub(crate) fn resolve(
+        &mut self,
+        id: DeploymentId,
+        req: &DeploymentRequest,
+        package: &Package,
+        extra_env: &BTreeMap<String, String>,
+        launch: Option<&[String]>,
+        lifecycle: &LifecycleConfig,
+    ) -> Result<Resolved, EngineError> {
+        let mut executables = Vec::new();
+        let mut instances = Vec::new();
+        let mut keys = Vec::new();
+        for component in &package.components {
+            let (host, key) = match component.placement {
+                Placement::Device { .. } => {
+                    let device = req.devices.get(&component.name).ok_or_else(|| {
+                        EngineError::NoRuntime(format!(
+                            "component {} (no device chosen in devices.{})",
+                            component.name, component.name
+                        ))
+                    })?;
+                    (
+                        Host::Device(device.clone()),
+                        RuntimeKey::Device(device.clone()),
+                    )
+                }
+                _ => (Host::Cloud, RuntimeKey::Cloud),
+            };
+            let slot = self.runtimes.get(&key).ok_or_else(|| {
+                EngineError::NoRuntime(match &key {
+                    RuntimeKey::Cloud => "the cloud".to_owned(),
+                    RuntimeKey::Device(d) => format!("device {d}"),
+                })
+            })?;
+            let mode = if slot.caps.enforces_restart_policy {
+                RestartMode::RuntimeEnforced
+            } else {
+                RestartMode::EngineEnforced
+            };
+            let requested = req.restart_policy.unwrap_or(component.restart_policy);
+            let policy = match (&host, component.shared) {
+                (Host::Device(d), true) => self.shared.entry(d.clone()).or_default().register(
+                    &component.name,
+                    id,
+                    requested,
+                ),
+                _ => requested,
+            };
+            for exe in &component.executables {
+                let mut es = match &host {
+                    Host::Device(d) => {
+                        ExecutableSpec::device(&component.name, &exe.name, d, policy)
+                    }
+                    _ => ExecutableSpec::cloud(&component.name, &exe.name),
+                }
+                .with_mode(mode);
+                if component.shared {
+                    es = es.shared();
+                }
+                let mut spec = InstanceSpec::new(
+                    id,
+                    &component.name,
+                    &exe.name,
+                    &package.name,
+                    package.version.as_str(),
+                );
+                if component.shared {
+                    // One instance per device, whoever deploys it first.
+                    let device = match &host {
+                        Host::Device(d) => d.as_str(),
+                        _ => "cloud",
+                    };
+                    spec.name = format!("rd-shared-{device}-{}-{}", component.name, exe.name);
+                } else {
+                    spec.name = instance_name(id, &component.name, &exe.name);
+                }
+                spec.image = exe.image.clone();
+                spec.command = match launch {
+                    // An executable without a command of its own runs the job's launch command.
+                    Some(argv) if exe.command.is_empty() => argv.to_vec(),
+                    _ => exe.command.clone(),
+                };
+                spec.shell = exe.shell;
+                spec.working_dir = exe.working_dir.clone();
+                spec.env = exe.env.clone();
+                spec.env
+                    .extend(req.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+                spec.env
+                    .extend(extra_env.iter().map(|(k, v)| (k.clone(), v.clone())));
+                spec.mounts = exe.mounts.clone();
+                for v in req.volumes.iter().filter(|v| v.component == component.name) {
+                    spec.mounts.push(crate::model::Mount {
+                        source: format!("rd-volume-{}", v.deployment),
+                        target: v.mount_path.clone(),
+                        read_only: false,
+                    });
+                }
+                spec.ports = exe.ports.clone();
+                spec.network = req.routed_network.as_ref().map(|n| n.name.clone());
+                spec.restart_policy = es.effective_policy();
+                spec.labels
+                    .insert(labels::DEPLOYMENT.to_owned(), id.to_string());
+                executables.push(es);
+                instances.push(spec);
+                keys.push(key.clone());
+            }
+        }
+        let mut spec = DeploymentSpec::new(req.name.clone(), executables);
+        spec.dependencies = req.depends_on.clone();
+        spec.config = lifecycle.clone();
+        spec.validate()?;
+        Ok(Resolved {
+            spec,
+            instances,
+            keys,
+        })
+    }
+}

@@ -1,0 +1,163 @@
+//! What the engine reports: deployment and job snapshots, and the events it publishes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    DeploymentId, ErrorReport, ExecutableStatus, FailureCode, JobId, JobStatus, Phase,
+    ProgressStep, RobotStatus, StatusKind, Version,
+};
+use crate::time::Time;
+
+/// One executable of a deployment, as the engine sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutableReport {
+    /// Component name.
+    pub component: String,
+    /// Executable name.
+    pub name: String,
+    /// The device it runs on; none in the cloud.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// Its status, with the reason for Pending and Error.
+    pub status: ExecutableStatus,
+    /// How often it was restarted.
+    pub restart_count: u32,
+    /// Its runtime instance, once started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+}
+
+/// A deployment's state at one instant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentStatus {
+    /// Its id.
+    pub id: DeploymentId,
+    /// Its name.
+    pub name: String,
+    /// Package name.
+    pub package: String,
+    /// Package version.
+    pub version: Version,
+    /// Its phase.
+    pub phase: Phase,
+    /// The aggregate status of its executables (and dependencies).
+    pub status: StatusKind,
+    /// The error codes in force now (empty unless something is wrong).
+    pub errors: Vec<ErrorReport>,
+    /// Restart Count: restarts of its executables.
+    pub restart_count: u64,
+    /// Its executables.
+    pub executables: Vec<ExecutableReport>,
+    /// Names of the deployments it depends on.
+    pub depends_on: Vec<String>,
+    /// The job and robot it belongs to, when a job created it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobId>,
+    /// When this snapshot was taken.
+    pub at: Time,
+}
+
+impl DeploymentStatus {
+    /// Whether the deployment is up: phase Succeeded and status Running.
+    pub fn is_running(&self) -> bool {
+        self.phase == Phase::Succeeded && self.status == StatusKind::Running
+    }
+}
+
+/// One robot of a job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RobotReport {
+    /// The robot (device) name.
+    pub robot: String,
+    /// Its status in the job.
+    pub status: RobotStatus,
+    /// The step it is at (or ended at).
+    pub step: ProgressStep,
+    /// Percent done, 0..=100.
+    pub percent_done: u8,
+    /// Estimated completion, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<Time>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureCode>,
+    /// Details of the failure (a script's exit code and output tail, a deployment's error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_detail: Option<String>,
+    /// The deployment created on it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentId>,
+}
+
+/// A job's state at one instant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobReport {
+    /// Its id.
+    pub id: JobId,
+    /// Fleet name.
+    pub fleet: String,
+    /// Application name.
+    pub application: String,
+    /// Version rolled out.
+    pub version: Version,
+    /// Job status.
+    pub status: JobStatus,
+    /// Why it failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureCode>,
+    /// Robots at most in flight at once.
+    pub in_flight_limit: u32,
+    /// Robots whose failure halts the job.
+    pub failure_threshold: u32,
+    /// Every robot, in fleet order.
+    pub robots: Vec<RobotReport>,
+    /// Created at.
+    pub created_at: Time,
+    /// Expires (is dropped) at.
+    pub expires_at: Time,
+}
+
+impl JobReport {
+    /// Robots per status.
+    pub fn count(&self, status: RobotStatus) -> usize {
+        self.robots.iter().filter(|r| r.status == status).count()
+    }
+}
+
+/// Something the engine publishes to subscribers ([`Engine::subscribe`](super::Engine::subscribe)).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "event",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+#[non_exhaustive]
+pub enum EngineEvent {
+    /// A deployment's phase, status, errors or restart count changed.
+    Deployment(Box<DeploymentStatus>),
+    /// A job robot moved on (a step, a status).
+    Robot {
+        /// The job.
+        job: JobId,
+        /// The robot's report now.
+        report: Box<RobotReport>,
+    },
+    /// A job's status changed.
+    Job {
+        /// The job.
+        job: JobId,
+        /// The status now.
+        status: JobStatus,
+    },
+    /// A device went offline or came back.
+    Device {
+        /// The device.
+        device: String,
+        /// Online now.
+        online: bool,
+    },
+}

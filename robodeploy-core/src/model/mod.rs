@@ -1,0 +1,31 @@
+//! The typed model: packages, devices, fleets, deployment and job requests, and the status types
+//! of the seed documents.
+//!
+//! Every type reads and writes JSON and YAML through serde with the same field names as the
+//! manifests (`camelCase`); types read from user input refuse unknown fields.
+
+mod deployment;
+mod device;
+mod error_code;
+mod ids;
+mod job;
+mod job_status;
+mod package;
+mod restart;
+mod status;
+
+pub use deployment::{DeploymentRequest, NetworkPlacement, RoutedNetwork, VolumeAttachment};
+pub use device::{Device, Fleet};
+pub use error_code::{ErrorCode, UnknownErrorCode};
+pub use ids::{DeploymentId, DeviceId, JobId};
+pub use job::{
+    DEFAULT_RETENTION, DEFAULT_ROBOT_TIMEOUT, DeploymentConfig, DeploymentJobRequest,
+    DownloadCondition, LaunchConfig, MAX_ROBOT_TIMEOUT, MIN_ROBOT_TIMEOUT, Wave, WaveSize,
+};
+pub use job_status::{FailureCode, JobStatus, ProgressStep, RobotStatus};
+pub use package::{
+    Architecture, Component, DeviceRuntime, Executable, LATEST, Mount, Package, Placement, Port,
+    Ros, RosDistro, Version,
+};
+pub use restart::RestartPolicy;
+pub use status::{ErrorReport, ExecutableStatus, Phase, Reason, StatusKind};

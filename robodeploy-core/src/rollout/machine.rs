@@ -1,0 +1,449 @@
+//! The [`Rollout`] itself: its state, how it is created, and its getters.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::plan::{Plan, PlannedWave};
+use super::robot::{NEVER, NO_VERSION, Phase, RobotState};
+use super::timer::DeadlineQueue;
+use super::{Command, HaltReason, RobotIndex, RobotInit, RolloutError, RolloutEvent};
+use crate::model::{
+    DEFAULT_RETENTION, DeploymentConfig, DeploymentJobRequest, FailureCode, Fleet, JobStatus,
+    ProgressStep, RobotStatus, Version,
+};
+use crate::time::Time;
+
+/// Where a job is, finer than its [`JobStatus`] (every middle phase shows as InProgress).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RolloutPhase {
+    /// Created; [`Rollout::start`] not called yet.
+    Pending,
+    /// Waiting for the driver to report the fleet and application checked.
+    Preparing,
+    /// Deploying the robots of the current wave.
+    Deploying,
+    /// A wave completed; soaking or waiting for a resume before the next.
+    BetweenWaves,
+    /// Halted: robots in flight finish, nothing new starts.
+    Draining,
+    /// Returning updated robots to their previous version.
+    RollingBack,
+    /// Ended; [`Rollout::status`] is terminal.
+    Done,
+}
+
+/// How many robots are where, right now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutCounts {
+    /// Not reached yet (a later wave, or not yet picked).
+    pub waiting: u32,
+    /// Back online after a deferral, queued for a slot.
+    pub ready: u32,
+    /// Offline when their turn came; waiting for them without holding a slot.
+    pub deferred: u32,
+    /// Holding a slot: deploying or rolling back.
+    pub in_flight: u32,
+    /// Running the job's version.
+    pub in_sync: u32,
+    /// Deployment failed (including timeouts and aborts).
+    pub failed: u32,
+    /// Offline past their deadline.
+    pub no_response: u32,
+    /// Never deployed: the job halted or was canceled first.
+    pub not_deployed: u32,
+    /// Back on their previous version.
+    pub rolled_back: u32,
+    /// Rollback failed or the robot stayed offline during it.
+    pub rollback_failed: u32,
+}
+
+/// One robot's progress, as RoboMaker's `ProgressDetail` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RobotProgress {
+    /// Its status.
+    pub status: RobotStatus,
+    /// The step of its current or last attempt.
+    pub step: Option<ProgressStep>,
+    /// Percent done with that step.
+    pub percent_done: u8,
+    /// When the current step should end, extrapolated from its percent done (known once the
+    /// driver reported a percentage between 1 and 99).
+    pub step_eta: Option<Time>,
+    /// When the robot should finish, from the mean time of the robots already in sync (known
+    /// once one is).
+    pub eta: Option<Time>,
+}
+
+/// What happened in one wave, for the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaveRecord {
+    /// The wave as planned.
+    #[serde(flatten)]
+    pub plan: PlannedWave,
+    /// When its first robot could start.
+    pub started_at: Option<Time>,
+    /// When its last robot reached an outcome.
+    pub completed_at: Option<Time>,
+    /// Its robots that failed (or stayed offline).
+    pub failed: u32,
+}
+
+/// The rollback of a job, for the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackRecord {
+    /// Why it was rolled back.
+    pub reason: HaltReason,
+    /// When it began.
+    pub started_at: Time,
+    /// When it ended.
+    pub ended_at: Option<Time>,
+    /// Robots it covered.
+    pub robots: u32,
+}
+
+/// One deployment job's scheduler: a pure state machine over a fleet (see the module docs).
+#[derive(Clone, Debug)]
+pub struct Rollout {
+    pub(super) plan: Plan,
+    pub(super) robots: Vec<RobotState>,
+    pub(super) versions: Vec<Version>,
+    pub(super) phase_counts: [u32; 14],
+    pub(super) now: i64,
+    pub(super) created: i64,
+    pub(super) started: i64,
+    pub(super) ended: i64,
+    pub(super) expires: i64,
+    pub(super) stage: RolloutPhase,
+    pub(super) status: JobStatus,
+    pub(super) failure_code: Option<FailureCode>,
+    pub(super) halt: Option<HaltReason>,
+    /// Deployment failures so far (Failed and NoResponse), for the threshold.
+    pub(super) failed_total: u32,
+    pub(super) wave: u32,
+    pub(super) cursor: u32,
+    pub(super) waves: Vec<WaveRecord>,
+    pub(super) ready: VecDeque<u32>,
+    pub(super) timeouts: DeadlineQueue,
+    pub(super) offline: DeadlineQueue,
+    pub(super) soak_until: Option<i64>,
+    pub(super) resume_requested: bool,
+    pub(super) rollback: Option<RollbackRecord>,
+    pub(super) rollback_cursor: u32,
+    pub(super) commands: VecDeque<Command>,
+    pub(super) events: VecDeque<RolloutEvent>,
+    pub(super) in_sync_ms: u64,
+    pub(super) in_sync_n: u64,
+}
+
+impl Rollout {
+    /// A rollout of `config` over robots described by `robots` (in fleet order: the first is
+    /// [`RobotIndex(0)`](RobotIndex)), created at `now`, kept for [`DEFAULT_RETENTION`].
+    ///
+    /// # Errors
+    /// A [`RolloutError`] naming the field when the config breaks a rule, or when the fleet is
+    /// empty or larger than [`MAX_FLEET_SIZE`](super::MAX_FLEET_SIZE).
+    pub fn new<'a>(
+        config: &DeploymentConfig,
+        robots: impl IntoIterator<Item = RobotInit<'a>>,
+        now: Time,
+    ) -> Result<Rollout, RolloutError> {
+        let mut versions: Vec<Version> = Vec::new();
+        let mut interned: BTreeMap<&'a Version, u32> = BTreeMap::new();
+        let robots: Vec<RobotState> = robots
+            .into_iter()
+            .map(|init| {
+                let previous = init.previous_version.map_or(NO_VERSION, |v| {
+                    *interned.entry(v).or_insert_with(|| {
+                        versions.push(v.clone());
+                        (versions.len() - 1) as u32
+                    })
+                });
+                RobotState::new(init.online, previous)
+            })
+            .collect();
+        let plan = Plan::new(config, robots.len())?;
+        let n = robots.len();
+        let mut phase_counts = [0u32; 14];
+        phase_counts[Phase::Waiting as usize] = plan.fleet;
+        let waves = plan
+            .waves
+            .iter()
+            .map(|&plan| WaveRecord {
+                plan,
+                started_at: None,
+                completed_at: None,
+                failed: 0,
+            })
+            .collect();
+        let slots = plan.limit as usize;
+        let now = now.as_millis();
+        Ok(Rollout {
+            robots,
+            versions,
+            phase_counts,
+            now,
+            created: now,
+            started: NEVER,
+            ended: NEVER,
+            expires: (Time::from_millis(now) + DEFAULT_RETENTION).as_millis(),
+            stage: RolloutPhase::Pending,
+            status: JobStatus::Pending,
+            failure_code: None,
+            halt: None,
+            failed_total: 0,
+            wave: 0,
+            cursor: 0,
+            waves,
+            ready: VecDeque::new(),
+            timeouts: DeadlineQueue::with_capacity(slots.min(n)),
+            offline: DeadlineQueue::default(),
+            soak_until: None,
+            resume_requested: false,
+            rollback: None,
+            rollback_cursor: 0,
+            commands: VecDeque::with_capacity(slots.min(n) + 1),
+            events: VecDeque::new(),
+            in_sync_ms: 0,
+            in_sync_n: 0,
+            plan,
+        })
+    }
+
+    /// A rollout of `job` over `fleet` as the registry sees it now: each robot's `online` flag,
+    /// and its installed version of the job's application as the rollback target.
+    ///
+    /// # Errors
+    /// As [`Rollout::new`].
+    pub fn for_fleet(
+        job: &DeploymentJobRequest,
+        fleet: &Fleet,
+        now: Time,
+    ) -> Result<Rollout, RolloutError> {
+        Rollout::new(
+            &job.deployment_config,
+            fleet.robots.iter().map(|d| RobotInit {
+                online: d.online,
+                previous_version: d.installed.get(&job.application),
+            }),
+            now,
+        )
+    }
+
+    /// Keep the job for `retention` after its creation instead of [`DEFAULT_RETENTION`].
+    pub fn with_retention(mut self, retention: Duration) -> Rollout {
+        self.expires = (Time::from_millis(self.created) + retention).as_millis();
+        self
+    }
+
+    /// The job's status.
+    pub fn status(&self) -> JobStatus {
+        self.status
+    }
+
+    /// Where the job is, finer than its status.
+    pub fn phase(&self) -> RolloutPhase {
+        self.stage
+    }
+
+    /// Why the job failed (FailureThresholdBreached, or the code preparing it failed with).
+    pub fn failure_code(&self) -> Option<FailureCode> {
+        self.failure_code
+    }
+
+    /// Why the job stopped starting robots, once it did.
+    pub fn halt_reason(&self) -> Option<HaltReason> {
+        self.halt
+    }
+
+    /// Robots in the fleet.
+    pub fn fleet_size(&self) -> u32 {
+        self.plan.fleet
+    }
+
+    /// Robots deployed (or rolled back) at once: the concurrency percentage of the fleet,
+    /// rounded up, at least 1.
+    pub fn in_flight_limit(&self) -> u32 {
+        self.plan.limit
+    }
+
+    /// Failed robots that halt the job: the threshold percentage of the fleet, rounded up.
+    pub fn failure_threshold(&self) -> u32 {
+        self.plan.threshold
+    }
+
+    /// Robots holding a slot now.
+    pub fn in_flight(&self) -> u32 {
+        self.count(Phase::Deploying) + self.count(Phase::RollingBack)
+    }
+
+    /// Robots whose deployment failed so far (timeouts, aborts and no-responses included).
+    pub fn failed(&self) -> u32 {
+        self.failed_total
+    }
+
+    /// How many robots are where.
+    pub fn counts(&self) -> RolloutCounts {
+        RolloutCounts {
+            waiting: self.count(Phase::Waiting),
+            ready: self.count(Phase::Ready) + self.count(Phase::RollbackReady),
+            deferred: self.count(Phase::Deferred) + self.count(Phase::RollbackDeferred),
+            in_flight: self.in_flight(),
+            in_sync: self.count(Phase::InSync),
+            failed: self.count(Phase::Failed),
+            no_response: self.count(Phase::NoResponse),
+            not_deployed: self.count(Phase::NotDeployed),
+            rolled_back: self.count(Phase::RolledBack),
+            rollback_failed: self.count(Phase::RollbackFailed)
+                + self.count(Phase::RollbackNoResponse),
+        }
+    }
+
+    /// The waves as planned and what happened in each so far.
+    pub fn waves(&self) -> &[WaveRecord] {
+        &self.waves
+    }
+
+    /// The wave being deployed (or last deployed).
+    pub fn current_wave(&self) -> u32 {
+        self.wave
+    }
+
+    /// The rollback, once one started.
+    pub fn rollback(&self) -> Option<&RollbackRecord> {
+        self.rollback.as_ref()
+    }
+
+    /// A robot's status.
+    ///
+    /// # Errors
+    /// [`RolloutError::UnknownRobot`] when the index is out of range.
+    pub fn robot_status(&self, robot: RobotIndex) -> Result<RobotStatus, RolloutError> {
+        Ok(self.robot(robot)?.phase.status())
+    }
+
+    /// Whether a robot's part of the job has ended (its deployment and any rollback).
+    ///
+    /// # Errors
+    /// [`RolloutError::UnknownRobot`] when the index is out of range.
+    pub fn robot_settled(&self, robot: RobotIndex) -> Result<bool, RolloutError> {
+        Ok(self.robot(robot)?.phase.is_settled())
+    }
+
+    /// Why a robot failed or was not deployed.
+    ///
+    /// # Errors
+    /// [`RolloutError::UnknownRobot`] when the index is out of range.
+    pub fn robot_failure(&self, robot: RobotIndex) -> Result<Option<FailureCode>, RolloutError> {
+        Ok(self.robot(robot)?.code)
+    }
+
+    /// A robot's progress: step, percent done and ETAs.
+    ///
+    /// # Errors
+    /// [`RolloutError::UnknownRobot`] when the index is out of range.
+    pub fn robot_progress(&self, robot: RobotIndex) -> Result<RobotProgress, RolloutError> {
+        let r = self.robot(robot)?;
+        let in_flight = r.phase == Phase::Deploying;
+        let step_eta = (in_flight && (1..100).contains(&r.percent)).then(|| {
+            let elapsed = self.now.saturating_sub(r.step_started).max(0);
+            let remaining =
+                elapsed.saturating_mul(i64::from(100 - r.percent)) / i64::from(r.percent);
+            Time::from_millis(self.now.saturating_add(remaining))
+        });
+        let eta = (in_flight && self.in_sync_n > 0).then(|| {
+            let mean = (self.in_sync_ms / self.in_sync_n) as i64;
+            Time::from_millis(r.since.saturating_add(mean).max(self.now))
+        });
+        Ok(RobotProgress {
+            status: r.phase.status(),
+            step: r.step,
+            percent_done: r.percent,
+            step_eta,
+            eta,
+        })
+    }
+
+    /// The version a rollback returns this robot to (none: remove the application).
+    ///
+    /// # Errors
+    /// [`RolloutError::UnknownRobot`] when the index is out of range.
+    pub fn previous_version(&self, robot: RobotIndex) -> Result<Option<&Version>, RolloutError> {
+        Ok(self.versions.get(self.robot(robot)?.previous as usize))
+    }
+
+    /// When the job was created.
+    pub fn created_at(&self) -> Time {
+        Time::from_millis(self.created)
+    }
+
+    /// When the job expires and a [`JobList`](super::JobList) drops it.
+    pub fn expires_at(&self) -> Time {
+        Time::from_millis(self.expires)
+    }
+
+    /// The latest time the rollout has seen.
+    pub fn now(&self) -> Time {
+        Time::from_millis(self.now)
+    }
+
+    /// The next command for the driver, in the order decided. Drain after every `handle_*`.
+    #[must_use]
+    pub fn poll_command(&mut self) -> Option<Command> {
+        self.commands.pop_front()
+    }
+
+    /// The next event for observers. Drain after every `handle_*` (undrained events pile up).
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<RolloutEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Rollout::handle_timeout) must next be called; none when no timer
+    /// is armed.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        let at = |q: &DeadlineQueue| q.front().map_or(i64::MAX, |(d, _)| d);
+        let next = at(&self.timeouts)
+            .min(at(&self.offline))
+            .min(self.soak_until.unwrap_or(i64::MAX));
+        (next != i64::MAX).then(|| Time::from_millis(next))
+    }
+
+    /// Bytes this rollout holds on the heap (its own accounting of its tables' capacities).
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.robots.capacity() * size_of::<RobotState>()
+            + self.versions.capacity() * size_of::<Version>()
+            + self
+                .versions
+                .iter()
+                .map(|v| v.as_str().len())
+                .sum::<usize>()
+            + self.waves.capacity() * size_of::<WaveRecord>()
+            + self.plan.waves.capacity() * size_of::<PlannedWave>()
+            + self.ready.capacity() * size_of::<u32>()
+            + self.timeouts.heap_bytes()
+            + self.offline.heap_bytes()
+            + self.commands.capacity() * size_of::<Command>()
+            + self.events.capacity() * size_of::<RolloutEvent>()
+    }
+
+    pub(super) fn robot(&self, robot: RobotIndex) -> Result<&RobotState, RolloutError> {
+        self.robots
+            .get(robot.get())
+            .ok_or(RolloutError::UnknownRobot {
+                index: robot.0,
+                fleet_size: self.plan.fleet,
+            })
+    }
+
+    pub(super) fn count(&self, phase: Phase) -> u32 {
+        self.phase_counts[phase as usize]
+    }
+}

@@ -1,0 +1,194 @@
+//! Time as the pure core sees it: a millisecond timestamp handed in by the caller.
+//!
+//! The lifecycle and rollout machines never read a clock. Their callers pass a [`Time`] with every
+//! event; the engine takes it from the system clock, the simulator from its virtual clock. A
+//! millisecond resolution is plenty for deployments (the shortest timer anywhere is a restart
+//! backoff of 100 ms) and keeps a robot's state small.
+//!
+//! ```
+//! use robodeploy_core::time::Time;
+//! use std::time::Duration;
+//!
+//! let t = Time::from_millis(1_000);
+//! assert_eq!(t + Duration::from_secs(2), Time::from_millis(3_000));
+//! assert_eq!((t + Duration::from_secs(2)).since(t), Duration::from_secs(2));
+//! ```
+
+use std::fmt;
+use std::ops::Add;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An instant in milliseconds since the Unix epoch, supplied by the caller.
+///
+/// Serialised as RFC 3339 (`2026-11-21T10:00:00Z`) so stored state and reports read naturally.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Time(i64);
+
+impl Time {
+    /// The Unix epoch; the simulator starts its virtual clock here.
+    pub const EPOCH: Time = Time(0);
+    /// The latest representable instant; used as "never".
+    pub const MAX: Time = Time(i64::MAX);
+
+    /// An instant `ms` milliseconds after the Unix epoch.
+    pub const fn from_millis(ms: i64) -> Self {
+        Time(ms)
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub const fn as_millis(self) -> i64 {
+        self.0
+    }
+
+    /// The time elapsed from `earlier` to `self`, zero when `earlier` is later.
+    pub fn since(self, earlier: Time) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(earlier.0).max(0) as u64)
+    }
+
+    /// `self` plus `d`, saturating at [`Time::MAX`].
+    pub fn saturating_add(self, d: Duration) -> Time {
+        let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        Time(self.0.saturating_add(ms))
+    }
+
+    /// The current wall-clock time. Only drivers (engine, CLI) call this; the pure core never does.
+    pub fn now() -> Time {
+        Time::from(jiff::Timestamp::now())
+    }
+}
+
+impl Add<Duration> for Time {
+    type Output = Time;
+    fn add(self, d: Duration) -> Time {
+        self.saturating_add(d)
+    }
+}
+
+impl From<jiff::Timestamp> for Time {
+    fn from(ts: jiff::Timestamp) -> Self {
+        Time(ts.as_millisecond())
+    }
+}
+
+impl From<Time> for jiff::Timestamp {
+    fn from(t: Time) -> Self {
+        // Out-of-range instants (beyond year 9999) clamp to jiff's bounds.
+        jiff::Timestamp::from_millisecond(t.0).unwrap_or(if t.0 < 0 {
+            jiff::Timestamp::MIN
+        } else {
+            jiff::Timestamp::MAX
+        })
+    }
+}
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&jiff::Timestamp::from(*self), f)
+    }
+}
+
+impl Serialize for Time {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        jiff::Timestamp::from(*self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Time {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        jiff::Timestamp::deserialize(d).map(Time::from)
+    }
+}
+
+/// Serde for [`Duration`] fields in manifests: human spans such as `"5h"`, `"90s"`, `"1h 30m"` or
+/// ISO 8601 `"PT5H"` in, the compact friendly form out.
+///
+/// Use as `#[serde(with = "robodeploy_core::time::duration")]`.
+pub mod duration {
+    use super::*;
+
+    /// Serialises a duration as a friendly span (`"5h"`, `"1m 30s"`).
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        let sd = jiff::SignedDuration::try_from(*d).map_err(serde::ser::Error::custom)?;
+        s.collect_str(&format_args!("{sd:#}"))
+    }
+
+    /// Parses a friendly or ISO 8601 span; negative spans are rejected.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
+
+    /// Parses `"5h"`, `"90s"`, `"1h 30m"` or `"PT5H"` into a [`Duration`].
+    ///
+    /// ```
+    /// use robodeploy_core::time::duration::parse;
+    /// use std::time::Duration;
+    /// assert_eq!(parse("5h").unwrap(), Duration::from_secs(5 * 3600));
+    /// assert_eq!(parse("PT90S").unwrap(), Duration::from_secs(90));
+    /// assert!(parse("-5m").is_err());
+    /// ```
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        let span: jiff::Span = text
+            .trim()
+            .parse()
+            .map_err(|e| format!("invalid duration {text:?}: {e}"))?;
+        // A day is 24 hours here: deployment timeouts are elapsed time, not calendar time.
+        let sd = span
+            .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+            .map_err(|e| format!("invalid duration {text:?}: {e}"))?;
+        Duration::try_from(sd)
+            .map_err(|_| format!("invalid duration {text:?}: must not be negative"))
+    }
+
+    /// The same for optional fields: `#[serde(default, with = "robodeploy_core::time::duration::option")]`.
+    pub mod option {
+        use super::*;
+
+        /// Serialises `Some` as a friendly span and `None` as null.
+        pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+            match d {
+                Some(d) => super::serialize(d, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// Parses an optional span.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+            let text: Option<String> = Option::deserialize(d)?;
+            text.map(|t| parse(&t).map_err(serde::de::Error::custom))
+                .transpose()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_round_trips_through_rfc3339() {
+        let t = Time::from_millis(1_763_719_200_123);
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, "\"2025-11-21T10:00:00.123Z\"");
+        assert_eq!(serde_json::from_str::<Time>(&json).unwrap(), t);
+    }
+
+    #[test]
+    fn since_never_goes_negative() {
+        assert_eq!(
+            Time::from_millis(5).since(Time::from_millis(10)),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn friendly_duration_round_trips() {
+        for text in ["5h", "1m", "7d", "1h 30m", "250ms"] {
+            let d = duration::parse(text).unwrap();
+            let sd = jiff::SignedDuration::try_from(d).unwrap();
+            assert_eq!(duration::parse(&format!("{sd:#}")).unwrap(), d, "{text}");
+        }
+    }
+}

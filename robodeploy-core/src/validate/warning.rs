@@ -1,0 +1,51 @@
+//! Warnings: legal, but probably not what was meant.
+
+use super::FieldPath;
+
+/// Something legal but probably not what was meant.
+///
+/// ```
+/// use robodeploy_core::validate::{FieldPath, ValidationWarning};
+/// let w = ValidationWarning::ThresholdBelowConcurrency {
+///     path: FieldPath::spec().field("deploymentConfig").field("failureThresholdPercentage"),
+///     threshold: 5,
+///     concurrency: 10,
+/// };
+/// assert!(w.to_string().contains("exceed it by up to the concurrency"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValidationWarning {
+    /// The failure threshold is below the concurrency: robots already in flight finish when the
+    /// threshold is reached, so failures can exceed it by up to the concurrency (the seed's own
+    /// warning).
+    #[error(
+        "{path}: failure threshold {threshold} % is below the concurrency {concurrency} %: the job halts at the threshold but robots already in flight finish, so failures can exceed it by up to the concurrency"
+    )]
+    ThresholdBelowConcurrency {
+        /// Where.
+        path: FieldPath,
+        /// Failure threshold percentage.
+        threshold: u8,
+        /// Concurrent deployment percentage.
+        concurrency: u8,
+    },
+    /// The chosen device is offline now: the deployment fails with DEP_E151 unless it comes back.
+    #[error("{path}: device {device:?} is offline")]
+    DeviceOffline {
+        /// Where.
+        path: FieldPath,
+        /// The device.
+        device: String,
+    },
+}
+
+impl ValidationWarning {
+    /// Where in the document the problem is.
+    pub fn path(&self) -> &FieldPath {
+        match self {
+            ValidationWarning::ThresholdBelowConcurrency { path, .. }
+            | ValidationWarning::DeviceOffline { path, .. } => path,
+        }
+    }
+}

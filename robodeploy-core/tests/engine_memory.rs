@@ -1,0 +1,420 @@
+//! The engine against the in-memory runtime: lifecycle, restarts, dependencies, jobs, tokens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use robodeploy_core::engine::{Engine, EngineConfig, EngineError, Until};
+use robodeploy_core::lifecycle::LifecycleConfig;
+use robodeploy_core::model::*;
+use robodeploy_core::runtime::MemoryRuntime;
+
+const T: Duration = Duration::from_secs(30);
+
+fn package(name: &str, version: &str, exes: &[&str], policy: RestartPolicy) -> Package {
+    Package {
+        name: name.into(),
+        version: Version::new(version),
+        description: None,
+        labels: Default::default(),
+        components: vec![Component {
+            name: "main".into(),
+            placement: Placement::Device {
+                runtime: DeviceRuntime::Preinstalled,
+                architecture: Architecture::Amd64,
+            },
+            ros: None,
+            restart_policy: policy,
+            shared: false,
+            executables: exes
+                .iter()
+                .map(|e| Executable {
+                    name: (*e).into(),
+                    image: None,
+                    command: vec![format!("/usr/bin/{e}")],
+                    shell: false,
+                    working_dir: None,
+                    env: Default::default(),
+                    ports: vec![],
+                    mounts: vec![],
+                })
+                .collect(),
+        }],
+    }
+}
+
+fn request(name: &str, pkg: &str, version: &str, device: &str) -> DeploymentRequest {
+    DeploymentRequest {
+        name: name.into(),
+        package: pkg.into(),
+        version: Version::new(version),
+        labels: Default::default(),
+        devices: [("main".to_owned(), device.to_owned())].into(),
+        depends_on: vec![],
+        volumes: vec![],
+        routed_network: None,
+        restart_policy: None,
+        env: Default::default(),
+    }
+}
+
+async fn engine_with(devices: &[&str]) -> (Engine, Vec<Arc<MemoryRuntime>>) {
+    let cfg = EngineConfig::default()
+        .with_health_interval(Duration::from_millis(200))
+        .with_lifecycle(LifecycleConfig::default());
+    let engine = Engine::builder().config(cfg).start();
+    let mut rts = Vec::new();
+    for d in devices {
+        let rt = Arc::new(MemoryRuntime::new(*d));
+        engine
+            .add_device(
+                Device::new(*d, Architecture::Amd64, DeviceRuntime::Preinstalled),
+                rt.clone(),
+            )
+            .await
+            .unwrap();
+        rts.push(rt);
+    }
+    (engine, rts)
+}
+
+#[tokio::test(start_paused = true)]
+async fn deploy_reaches_running_and_deprovision_stops_everything() {
+    let (engine, rts) = engine_with(&["r1"]).await;
+    engine
+        .add_package(package("demo", "1", &["a", "b"], RestartPolicy::Always))
+        .await
+        .unwrap();
+    let id = engine
+        .deploy(request("d1", "demo", "1", "r1"), None)
+        .await
+        .unwrap();
+    let s = engine.wait_for(id, Until::Running, T).await.unwrap();
+    assert_eq!(s.phase, Phase::Succeeded);
+    assert_eq!(s.executables.len(), 2);
+    assert_eq!(rts[0].running().len(), 2);
+    engine.deprovision(id).await.unwrap();
+    let s = engine.wait_for(id, Until::Stopped, T).await.unwrap();
+    assert_eq!(s.phase, Phase::DeploymentStopped);
+    assert!(rts[0].running().is_empty());
+    engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_under_always_is_restarted_and_counted() {
+    let (engine, rts) = engine_with(&["r1"]).await;
+    engine
+        .add_package(package("demo", "1", &["a"], RestartPolicy::Always))
+        .await
+        .unwrap();
+    let id = engine
+        .deploy(request("d1", "demo", "1", "r1"), None)
+        .await
+        .unwrap();
+    let s = engine.wait_for(id, Until::Running, T).await.unwrap();
+    let name = s.executables[0].instance.clone().unwrap();
+    // Let it run past the minimum uptime, then crash.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    rts[0].exit(&name, 1);
+    let mut watch = engine.watch(id);
+    loop {
+        let s = watch.next().await.unwrap();
+        if s.restart_count == 1 && s.is_running() {
+            break;
+        }
+    }
+    assert_eq!(rts[0].start_count(), 2);
+    engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn never_policy_leaves_a_failed_executable_in_error() {
+    let (engine, rts) = engine_with(&["r1"]).await;
+    engine
+        .add_package(package("demo", "1", &["a"], RestartPolicy::Never))
+        .await
+        .unwrap();
+    let id = engine
+        .deploy(request("d1", "demo", "1", "r1"), None)
+        .await
+        .unwrap();
+    let s = engine.wait_for(id, Until::Running, T).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    rts[0].exit(s.executables[0].instance.as_deref().unwrap(), 3);
+    let s = engine
+        .wait_for(id, Until::Status(StatusKind::Error), T)
+        .await
+        .unwrap();
+    assert_eq!(s.restart_count, 0);
+    assert_eq!(
+        s.executables[0].status,
+        ExecutableStatus::Error {
+            reason: Reason::Failed { exit_code: 3 }
+        }
+    );
+    assert_eq!(s.errors[0].code, ErrorCode::DeviceExecutableFailed);
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert_eq!(rts[0].start_count(), 1);
+    engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_missing_binary_fails_to_start_with_e161_and_is_not_retried() {
+    let (engine, rts) = engine_with(&["r1"]).await;
+    rts[0].set_missing("/usr/bin/ghost", true);
+    engine
+        .add_package(package("demo", "1", &["ghost"], RestartPolicy::Always))
+        .await
+        .unwrap();
+    let id = engine
+        .deploy(request("d1", "demo", "1", "r1"), None)
+        .await
+        .unwrap();
+    let s = engine
+        .wait_for(id, Until::Phase(Phase::FailedToStart), T)
+        .await
+        .unwrap();
+    assert_eq!(s.errors[0].code, ErrorCode::DeviceImageNotFound);
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert_eq!(rts[0].start_count(), 0);
+    engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreachable_device_shows_e151_and_recovers() {
+    let (engine, rts) = engine_with(&["r1"]).await;
+    engine
+        .add_package(package("demo", "1", &["a"], RestartPolicy::Always))
+        .await
+        .unwrap();
+    let id = engine
+        .deploy(request("d1", "demo", "1", "r1"), None)
+        .await
+        .unwrap();
+    engine.wait_for(id, Until::Running, T).await.unwrap();
+    rts[0].set_reachable(false);
+    let s = engine
+        .wait_for(id, Until::Status(StatusKind::Error), T)
+        .await
+        .unwrap();
+    assert!(
+        s.errors.iter().any(|e| e.code == ErrorCode::DeviceOffline),
+        "{s:?}"
+    );
+    rts[0].set_reachable(true);
+    let s = engine.wait_for(id, Until::Running, T).await.unwrap();
+    assert!(s.errors.is_empty());
+    // It kept running: nothing was started again.
+    assert_eq!(rts[0].start_count(), 1);
+    engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn tokens_make_deploy_idempotent_and_names_unique() {
+    let (engine, rts) = engine_with(&["r1"]).await;
+    engine
+        .add_package(package("demo", "1", &["a"], RestartPolicy::Always))
+        .await
+        .unwrap();
+    let a = engine
+        .deploy(request("d1", "demo", "1", "r1"), Some("tok"))
+        .await
+        .unwrap();
+    let b = engine
+        .deploy(request("d1", "demo", "1", "r1"), Some("tok"))
+        .await
+        .unwrap();
+    assert_eq!(a, b);
+    match engine.deploy(request("d1", "demo", "1", "r1"), None).await {
+        Err(EngineError::DuplicateName { id, .. }) => assert_eq!(id, a),
+        other => panic!("expected DuplicateName, got {other:?}"),
+    }
+    engine.wait_for(a, Until::Running, T).await.unwrap();
+    assert_eq!(rts[0].start_count(), 1);
+    // A package in use cannot be deleted.
+    assert!(matches!(
+        engine.delete_package("demo", &Version::new("1")).await,
+        Err(EngineError::Catalog(_))
+    ));
+    engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dependency_in_error_gives_e156_to_its_dependent() {
+    let (engine, rts) = engine_with(&["r1"]).await;
+    engine
+        .add_package(package("base", "1", &["master"], RestartPolicy::Never))
+        .await
+        .unwrap();
+    engine
+        .add_package(package("app", "1", &["node"], RestartPolicy::Always))
+        .await
+        .unwrap();
+    let base = engine
+        .deploy(request("base", "base", "1", "r1"), None)
+        .await
+        .unwrap();
+    let mut req = request("app", "app", "1", "r1");
+    req.depends_on = vec!["base".into()];
+    let app = engine.deploy(req, None).await.unwrap();
+    engine.wait_for(base, Until::Running, T).await.unwrap();
+    engine.wait_for(app, Until::Running, T).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let s = engine.status(base).await.unwrap();
+    rts[0].exit(s.executables[0].instance.as_deref().unwrap(), 1);
+    let s = engine
+        .wait_for(app, Until::Status(StatusKind::Error), T)
+        .await
+        .unwrap();
+    assert!(
+        s.errors
+            .iter()
+            .any(|e| e.code == ErrorCode::DependencyInError),
+        "{s:?}"
+    );
+    engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_with_failing_pre_launch_scripts_breaches_its_threshold() {
+    let names: Vec<String> = (0..20).map(|i| format!("robot-{i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (engine, rts) = engine_with(&refs).await;
+    // Every robot's pre-launch script fails.
+    for rt in &rts {
+        rt.set_task_exit("/opt/pre.sh", 1);
+    }
+    engine
+        .add_package(package("app", "1", &["node"], RestartPolicy::Always))
+        .await
+        .unwrap();
+    engine
+        .add_fleet(Fleet {
+            name: "fleet".into(),
+            labels: Default::default(),
+            robots: engine.devices().await.unwrap(),
+        })
+        .await
+        .unwrap();
+    let job = DeploymentJobRequest {
+        fleet: "fleet".into(),
+        application: "app".into(),
+        application_version: Version::new("1"),
+        launch_config: LaunchConfig {
+            package_name: "app".into(),
+            launch_file: "app.launch".into(),
+            pre_launch_file: Some("/opt/pre.sh".into()),
+            post_launch_file: None,
+            environment_variables: Default::default(),
+        },
+        deployment_config: DeploymentConfig {
+            concurrent_deployment_percentage: 10,
+            failure_threshold_percentage: 10,
+            ..DeploymentConfig::default()
+        },
+        tags: Default::default(),
+    };
+    let id = engine.create_job(job, None).await.unwrap();
+    let report = engine.wait_for_job(id, T).await.unwrap();
+    assert_eq!(report.status, JobStatus::Failed);
+    assert_eq!(report.failure, Some(FailureCode::FailureThresholdBreached));
+    let failed = report.count(RobotStatus::Failed);
+    // 20 robots, 10 % → 2 at once; threshold 10 % → 2 failures halt it; at most 2 in flight.
+    assert!((2..=4).contains(&failed), "failed {failed}");
+    assert!(
+        report
+            .robots
+            .iter()
+            .filter(|r| r.status == RobotStatus::Failed)
+            .all(|r| r.failure == Some(FailureCode::PreLaunchFileFailure))
+    );
+    engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_deploys_every_robot_and_reports_in_sync() {
+    let names: Vec<String> = (0..10).map(|i| format!("robot-{i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (engine, rts) = engine_with(&refs).await;
+    engine
+        .add_package(package("app", "1", &["node"], RestartPolicy::Always))
+        .await
+        .unwrap();
+    engine
+        .add_fleet(Fleet {
+            name: "fleet".into(),
+            labels: Default::default(),
+            robots: engine.devices().await.unwrap(),
+        })
+        .await
+        .unwrap();
+    let job = DeploymentJobRequest {
+        fleet: "fleet".into(),
+        application: "app".into(),
+        application_version: Version::new("1"),
+        launch_config: LaunchConfig {
+            package_name: "app".into(),
+            launch_file: "app.launch".into(),
+            pre_launch_file: Some("/opt/pre.sh".into()),
+            post_launch_file: Some("/opt/post.sh".into()),
+            environment_variables: Default::default(),
+        },
+        deployment_config: DeploymentConfig {
+            concurrent_deployment_percentage: 30,
+            failure_threshold_percentage: 50,
+            ..DeploymentConfig::default()
+        },
+        tags: Default::default(),
+    };
+    let id = engine
+        .create_job(job.clone(), Some("job-token"))
+        .await
+        .unwrap();
+    assert_eq!(engine.create_job(job, Some("job-token")).await.unwrap(), id);
+    let report = engine.wait_for_job(id, T).await.unwrap();
+    assert_eq!(report.status, JobStatus::Succeeded, "{report:?}");
+    assert_eq!(report.count(RobotStatus::InSync), 10);
+    for rt in &rts {
+        assert_eq!(rt.running().len(), 1);
+        assert_eq!(
+            rt.tasks_run(),
+            vec![
+                vec!["/opt/pre.sh".to_owned()],
+                vec!["/opt/post.sh".to_owned()]
+            ]
+        );
+    }
+    let devices = engine.devices().await.unwrap();
+    assert!(
+        devices
+            .iter()
+            .all(|d| d.installed.get("app") == Some(&Version::new("1")))
+    );
+    engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn detach_leaves_executables_running_where_dropping_the_handles_stops_them() {
+    for detach in [true, false] {
+        let (engine, rts) = engine_with(&["r1"]).await;
+        engine
+            .add_package(package("demo", "1", &["a", "b"], RestartPolicy::Always))
+            .await
+            .unwrap();
+        let id = engine
+            .deploy(request("d1", "demo", "1", "r1"), None)
+            .await
+            .unwrap();
+        engine.wait_for(id, Until::Running, T).await.unwrap();
+        if detach {
+            let other = engine.clone();
+            engine.detach().await.unwrap();
+            assert!(matches!(other.status(id).await, Err(EngineError::Shutdown)));
+        } else {
+            drop(engine);
+        }
+        // Let a driver that deprovisions on drop do so.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let expected = if detach { 2 } else { 0 };
+        assert_eq!(rts[0].running().len(), expected, "detach: {detach}");
+    }
+}

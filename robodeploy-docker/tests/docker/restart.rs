@@ -1,0 +1,190 @@
+//! Restart policies enforced by the engine, counted by it, observed through events.
+
+use std::time::Duration;
+
+use bollard::query_parameters::StopContainerOptions;
+use robodeploy_core::model::{DeploymentId, RestartPolicy};
+use robodeploy_core::runtime::{InstanceState, Runtime, RuntimeEventKind};
+
+use crate::support::{Leftovers, deprovision, docker, events_within, spec, wait_event};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn exited_with(code: i32) -> impl Fn(&RuntimeEventKind) -> bool {
+    move |k| matches!(k, RuntimeEventKind::Exited { exit_code, oom_killed: false, stopped_manually: false } if *exit_code == code)
+}
+
+/// The engine restarts the executable twice; every restart is reported with the engine's count,
+/// and inspect reads the same count back.
+async fn restarts_twice(policy: RestartPolicy, exit_code: i32) {
+    let rt = runtime_or_skip!();
+    let dep = DeploymentId::new_random();
+    let _leftovers = Leftovers::new(dep);
+    let mut s = spec(
+        dep,
+        "c",
+        "crashy",
+        &["sh", "-c", &format!("sleep 3; exit {exit_code}")],
+    );
+    s.restart_policy = policy;
+    let mut events = rt.events().await.expect("events");
+    let mut second = rt.events().await.expect("a second subscriber");
+    let id = rt.start(&s).await.expect("start");
+
+    wait_event(&mut events, &id, WAIT, |k| *k == RuntimeEventKind::Started).await;
+    for count in 1..=2u32 {
+        wait_event(&mut events, &id, WAIT, exited_with(exit_code)).await;
+        let restarted = wait_event(&mut events, &id, WAIT, |k| {
+            matches!(k, RuntimeEventKind::Restarted { .. })
+        })
+        .await;
+        assert_eq!(
+            restarted.kind,
+            RuntimeEventKind::Restarted {
+                restart_count: count
+            }
+        );
+        wait_event(&mut events, &id, WAIT, |k| *k == RuntimeEventKind::Started).await;
+    }
+    // Stopped by robodeploy (well within the third run's 3 s): not manual.
+    rt.stop(&id, Duration::from_secs(1)).await.expect("stop");
+    let stop = wait_event(&mut events, &id, WAIT, |k| {
+        matches!(k, RuntimeEventKind::Exited { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            stop.kind,
+            RuntimeEventKind::Exited {
+                stopped_manually: false,
+                ..
+            }
+        ),
+        "{stop:?}"
+    );
+    let info = rt.inspect(&id).await.expect("inspect");
+    assert_eq!(info.restart_count, 2, "the engine's RestartCount");
+    assert!(
+        matches!(info.state, InstanceState::Exited { .. }),
+        "{info:?}"
+    );
+
+    // The second subscriber saw the same story.
+    let seen = events_within(&mut second, &id, Duration::from_millis(200)).await;
+    assert_eq!(
+        seen.iter()
+            .filter(|k| matches!(k, RuntimeEventKind::Restarted { .. }))
+            .count(),
+        2,
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.iter()
+            .filter(|k| **k == RuntimeEventKind::Started)
+            .count(),
+        3,
+        "{seen:?}"
+    );
+    deprovision(&rt, dep).await;
+}
+
+/// The engine leaves the executable exited.
+async fn stays_down(policy: RestartPolicy, exit_code: i32) {
+    let rt = runtime_or_skip!();
+    let dep = DeploymentId::new_random();
+    let _leftovers = Leftovers::new(dep);
+    let mut s = spec(
+        dep,
+        "c",
+        "once",
+        &["sh", "-c", &format!("sleep 0.3; exit {exit_code}")],
+    );
+    s.restart_policy = policy;
+    let mut events = rt.events().await.expect("events");
+    let id = rt.start(&s).await.expect("start");
+    wait_event(&mut events, &id, WAIT, exited_with(exit_code)).await;
+    // Docker's first restart would come 100 ms after the exit; give it far longer.
+    let after = events_within(&mut events, &id, Duration::from_secs(2)).await;
+    assert!(after.is_empty(), "no restart expected, saw {after:?}");
+    let info = rt.inspect(&id).await.unwrap();
+    assert_eq!(info.restart_count, 0);
+    assert!(
+        matches!(info.state, InstanceState::Exited { exit_code: c, finished_at: Some(_) } if c == exit_code),
+        "{info:?}"
+    );
+    deprovision(&rt, dep).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn always_restarts_a_clean_exit() {
+    restarts_twice(RestartPolicy::Always, 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn always_restarts_a_crash() {
+    restarts_twice(RestartPolicy::Always, 7).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_failure_restarts_a_crash() {
+    restarts_twice(RestartPolicy::OnFailure, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_failure_leaves_a_clean_exit_down() {
+    stays_down(RestartPolicy::OnFailure, 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_leaves_a_crash_down() {
+    stays_down(RestartPolicy::Never, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_stopped_by_hand_is_not_restarted() {
+    let rt = runtime_or_skip!();
+    let dep = DeploymentId::new_random();
+    let _leftovers = Leftovers::new(dep);
+    let mut s = spec(dep, "c", "server", &["sleep", "600"]);
+    s.restart_policy = RestartPolicy::Always;
+    let mut events = rt.events().await.expect("events");
+    let id = rt.start(&s).await.expect("start");
+    wait_event(&mut events, &id, WAIT, |k| *k == RuntimeEventKind::Started).await;
+
+    // `docker stop` by an operator, not through robodeploy.
+    docker()
+        .await
+        .stop_container(
+            &id.0,
+            Some(StopContainerOptions {
+                t: Some(1),
+                signal: None,
+            }),
+        )
+        .await
+        .expect("docker stop");
+    let stop = wait_event(&mut events, &id, WAIT, |k| {
+        matches!(k, RuntimeEventKind::Exited { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            stop.kind,
+            RuntimeEventKind::Exited {
+                stopped_manually: true,
+                oom_killed: false,
+                ..
+            }
+        ),
+        "{stop:?}"
+    );
+    let after = events_within(&mut events, &id, Duration::from_secs(2)).await;
+    assert!(after.is_empty(), "not restarted, saw {after:?}");
+    let info = rt.inspect(&id).await.unwrap();
+    assert_eq!(info.restart_count, 0);
+    assert!(
+        matches!(info.state, InstanceState::Exited { .. }),
+        "{info:?}"
+    );
+    deprovision(&rt, dep).await;
+}

@@ -1,0 +1,135 @@
+"""The engine through the C ABI: deployments, logs, events, jobs and the error paths."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import robodeploy
+from robodeploy.errors import (
+    ConflictError, InvalidArgumentError, InvalidJsonError, NotFoundError, NotRunningError,
+    ShutDownError, TimeoutError, ValidationError,
+)
+
+from conftest import ROBOT, package, request
+
+FLEET = {"name": "lab", "robots": [ROBOT]}
+JOB = {
+    "fleet": "lab", "application": "demo", "applicationVersion": "1",
+    "launchConfig": {"packageName": "demo", "launchFile": "demo.launch"},
+    "deploymentConfig": {"concurrentDeploymentPercentage": 50, "failureThresholdPercentage": 50},
+}
+
+
+def test_deploy_wait_logs_deprovision_in_memory(engine: robodeploy.Engine) -> None:
+    engine.add_package(package("demo", ["/usr/bin/demo", "--fast"]))
+    events = engine.subscribe()
+    seen = []
+    stopped = threading.Event()
+
+    def on_event(ev: dict) -> None:
+        seen.append(ev)
+        if ev.get("phase") == "DeploymentStopped":
+            stopped.set()
+
+    engine.on_event(on_event)
+    dep = engine.deploy(request("d1", "demo"), token="t-1")
+    assert engine.deploy(request("d1", "demo"), token="t-1").id == dep.id
+    status = dep.wait("running", timeout=20)
+    assert (status["phase"], status["status"]) == ("Succeeded", "Running")
+    assert dep.status()["executables"][0]["device"] == "r1"
+    assert dep.logs("main", "main") == [{"stream": "stdout", "at": None, "line": "started /usr/bin/demo --fast"}]
+    dep.deprovision()
+    assert dep.wait("stopped", timeout=20)["phase"] == "DeploymentStopped"
+    # The callback runs on its own thread: it sees the last event soon, not necessarily yet.
+    assert stopped.wait(timeout=20)
+    engine.on_event(None)
+    phases = []
+    while True:
+        try:
+            ev = events.next(timeout=0)
+        except TimeoutError:
+            break
+        if ev["event"] == "deployment":
+            phases.append(ev["phase"])
+    assert phases[-1] == "DeploymentStopped"
+    assert "Succeeded" in phases
+    assert [e["phase"] for e in seen if e["event"] == "deployment"] == phases
+    events.close()
+
+
+def test_jobs_succeed_and_cancel(engine: robodeploy.Engine) -> None:
+    engine.add_package(package("demo", ["/usr/bin/demo"]))
+    engine.add_fleet(FLEET)
+    report = engine.create_job(JOB).wait(timeout=20)
+    assert report["status"] == "Succeeded"
+    assert [r["status"] for r in report["robots"]] == ["InSync"]
+    held = dict(JOB, deploymentConfig=dict(JOB["deploymentConfig"], waves=[
+        {"size": {"robots": 1}, "manualResume": True}]))
+    engine.add_memory_device(dict(ROBOT, name="r2"))
+    engine.add_fleet({"name": "two", "robots": [ROBOT, dict(ROBOT, name="r2")]})
+    job = engine.create_job(dict(held, fleet="two"))
+    job.cancel()
+    assert job.wait(timeout=20)["status"] == "Canceled"
+    assert job.report()["fleet"] == "two"
+
+
+def test_error_paths(engine: robodeploy.Engine) -> None:
+    engine.add_package(package("demo", ["/usr/bin/demo"]))
+    with pytest.raises(ValidationError) as err:
+        engine.deploy(request("bad", "demo", device="nowhere"))
+    assert [(e["path"], e["rule"]) for e in err.value.report["errors"]] == [
+        ("spec.devices.main", "UnknownDevice")]
+    dep = engine.deploy(request("d1", "demo"))
+    with pytest.raises(ConflictError):
+        engine.deploy(request("d1", "demo"))
+    with pytest.raises(NotFoundError):
+        engine.deployment("00000000-0000-0000-0000-000000000009").status()
+    with pytest.raises(InvalidArgumentError, match="not-an-id"):
+        engine.deployment("not-an-id").status()
+    with pytest.raises(InvalidJsonError, match="package_json"):
+        engine.add_package('{"name": "x", "vers')
+    with pytest.raises(NotRunningError):
+        dep.logs("main", "nope")
+    dep.wait("running", timeout=20)
+    with pytest.raises(TimeoutError) as timed_out:
+        dep.wait("stopped", timeout=0.05)
+    assert timed_out.value.code == 303
+    engine.shutdown()
+    with pytest.raises(ShutDownError):
+        dep.status()
+    with pytest.raises(ShutDownError):
+        engine.shutdown()
+
+
+def test_calls_from_several_threads(engine: robodeploy.Engine) -> None:
+    engine.add_package(package("demo", ["/usr/bin/demo"]))
+    dep = engine.deploy(request("d1", "demo"))
+    dep.wait("running", timeout=20)
+    phases: list = []
+
+    def poll() -> None:
+        for _ in range(50):
+            phases.append(dep.status()["phase"])
+
+    threads = [threading.Thread(target=poll) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert phases == ["Succeeded"] * 200
+
+
+def test_a_process_deployment_runs_logs_and_stops(process_engine: robodeploy.Engine) -> None:
+    e = process_engine
+    e.add_package(package("talker", ["echo talker: hello; exec sleep 60"], shell=True))
+    dep = e.deploy(request("talker", "talker"))
+    status = dep.wait("running", timeout=30)
+    assert (status["phase"], status["status"], status["restartCount"]) == ("Succeeded", "Running", 0)
+    assert status["executables"][0]["instance"]
+    with dep.follow("main", "main", tail=None) as lines:
+        assert lines.next(timeout=20)["line"] == "talker: hello"
+    assert [line["line"] for line in dep.logs("main", "main")] == ["talker: hello"]
+    dep.deprovision()
+    assert dep.wait("stopped", timeout=30)["phase"] == "DeploymentStopped"

@@ -1,0 +1,136 @@
+//! Packages, devices with their runtimes, and fleets: what an engine must know before it
+//! deploys.
+
+use std::ffi::c_char;
+use std::path::Path;
+use std::sync::Arc;
+
+use robodeploy_core::model::{Device, Fleet, Package};
+use robodeploy_core::runtime::{MemoryRuntime, Runtime};
+use robodeploy_process::ProcessRuntime;
+
+use crate::boundary::{guard, handle_arg, json_arg, str_arg};
+use crate::engine::rd_engine;
+use crate::error::FfiError;
+use crate::result::rd_result;
+
+/// Adds a package version (JSON of the model's `Package`: `name`, `version`, `components`) to
+/// the engine's catalog. Adding the identical version again is `RD_OK`; a different package
+/// under an existing numbered version is `RD_ERR_CONFLICT` (versions are immutable).
+///
+/// Returns `RD_OK`; `RD_ERR_VALIDATION` (details: the report), `RD_ERR_CONFLICT`,
+/// `RD_ERR_INVALID_ARGUMENT` (a version that is not numbered), `RD_ERR_INVALID_JSON`,
+/// `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
+///
+/// # Safety
+/// `engine` is NULL or a live engine; `package_json` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rd_engine_add_package(
+    engine: *const rd_engine,
+    package_json: *const c_char,
+) -> rd_result {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let e = unsafe { handle_arg(engine, "engine") }?;
+        // SAFETY: the caller's contract.
+        let package: Package = unsafe { json_arg(package_json, "package_json", "package") }?;
+        e.run(e.engine()?.add_package(package)).map(drop)
+    })
+}
+
+fn add_device(e: &rd_engine, device: Device, runtime: Arc<dyn Runtime>) -> Result<(), FfiError> {
+    e.run(e.engine()?.add_device(device, runtime)).map(drop)
+}
+
+/// Registers a device (JSON of the model's `Device`: `name`, `architecture`, `runtime`, …)
+/// whose executables run in an in-memory runtime: nothing is executed, every executable starts
+/// at once and runs until stopped, and its log is one line naming its command. For trying
+/// robodeploy and for testing orchestration built on it.
+///
+/// Returns `RD_OK`; `RD_ERR_CONFLICT` (a different device with that name),
+/// `RD_ERR_INVALID_JSON`, `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
+///
+/// # Safety
+/// `engine` is NULL or a live engine; `device_json` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rd_engine_add_memory_device(
+    engine: *const rd_engine,
+    device_json: *const c_char,
+) -> rd_result {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let e = unsafe { handle_arg(engine, "engine") }?;
+        // SAFETY: the caller's contract.
+        let device: Device = unsafe { json_arg(device_json, "device_json", "device") }?;
+        let runtime = Arc::new(MemoryRuntime::new(format!("memory:{}", device.name)));
+        add_device(e, device, runtime)
+    })
+}
+
+/// Registers a device whose executables run as local OS processes (device runtime
+/// `preinstalled`), kept under `root_dir` (created if missing, mode 0700): their output logs,
+/// pid and exit files. Executables outlive the engine; an engine started later with the same
+/// `root_dir` adopts them.
+///
+/// Each process is watched by a small shim program, looked for in this order: the path in the
+/// environment variable `ROBODEPLOY_PROCESS_SHIM`, `robodeploy-process-shim` next to the
+/// running program or in its parent directory, then on `PATH`. Cargo builds it as
+/// `robodeploy-process-shim` (package robodeploy-process) and as `robodeploy-ffi-shim`
+/// (this package).
+///
+/// Returns `RD_OK`; `RD_ERR_SETUP` (the directory cannot be created or no shim is found: the
+/// detail lists where it looked), `RD_ERR_CONFLICT`, `RD_ERR_INVALID_JSON`,
+/// `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
+///
+/// # Safety
+/// `engine` is NULL or a live engine; `device_json` and `root_dir` are NULL or NUL-terminated
+/// strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rd_engine_add_process_device(
+    engine: *const rd_engine,
+    device_json: *const c_char,
+    root_dir: *const c_char,
+) -> rd_result {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let e = unsafe { handle_arg(engine, "engine") }?;
+        // SAFETY: the caller's contract.
+        let device: Device = unsafe { json_arg(device_json, "device_json", "device") }?;
+        // SAFETY: the caller's contract.
+        let root = Path::new(unsafe { str_arg(root_dir, "root_dir") }?);
+        e.check_live()?;
+        let runtime = {
+            let _entered = e.shared.enter();
+            ProcessRuntime::builder(root).build().map_err(|err| {
+                FfiError::new(
+                    rd_result::RD_ERR_SETUP,
+                    format!("process runtime for device {:?}: {err}", device.name),
+                )
+            })?
+        };
+        add_device(e, device, Arc::new(runtime))
+    })
+}
+
+/// Registers a fleet (JSON of the model's `Fleet`: `name`, `robots`); its robots must be
+/// registered devices.
+///
+/// Returns `RD_OK`; `RD_ERR_NOT_FOUND` (a robot that is not a registered device),
+/// `RD_ERR_VALIDATION`, `RD_ERR_INVALID_JSON`, `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`,
+/// `RD_ERR_INVALID_UTF8`.
+///
+/// # Safety
+/// `engine` is NULL or a live engine; `fleet_json` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rd_engine_add_fleet(
+    engine: *const rd_engine,
+    fleet_json: *const c_char,
+) -> rd_result {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let e = unsafe { handle_arg(engine, "engine") }?;
+        // SAFETY: the caller's contract.
+        let fleet: Fleet = unsafe { json_arg(fleet_json, "fleet_json", "fleet") }?;
+        e.run(e.engine()?.add_fleet(fleet))
+    })
+}

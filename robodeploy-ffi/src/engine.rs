@@ -1,0 +1,283 @@
+//! The engine handle: an [`Engine`] with the multi-thread tokio runtime it runs on, owned by
+//! the handle, and the blocking bridge every engine call goes through.
+
+use std::ffi::c_char;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use std::time::Duration;
+
+use robodeploy_core::engine::{Engine, EngineConfig, EngineError};
+use robodeploy_core::store::{MemoryStore, RedbStore, Store};
+use serde::Deserialize;
+
+use crate::boundary::{guard, guard_free, handle_arg, opt_str_arg, out_arg};
+use crate::callback::CallbackSlot;
+use crate::error::FfiError;
+use crate::result::rd_result;
+
+/// The longest wait any call accepts; longer timeouts are clamped to it (about 30 years), so
+/// `UINT64_MAX` means "no timeout" without overflowing a deadline.
+const MAX_WAIT: Duration = Duration::from_secs(1_000_000_000);
+
+/// A timeout in milliseconds from C, clamped to [`MAX_WAIT`].
+pub(crate) fn timeout(ms: u64) -> Duration {
+    Duration::from_millis(ms).min(MAX_WAIT)
+}
+
+/// The tokio runtime the engine runs on. Shared (by `Arc`) with the handles that outlive the
+/// engine handle — event subscriptions, log streams, the callback thread — so that it is
+/// dropped last, outside any async context.
+pub(crate) struct Shared {
+    /// Always `Some` until dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// How long dropping the runtime waits for its blocking tasks before leaving them behind.
+const DROP_GRACE: Duration = Duration::from_secs(5);
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(DROP_GRACE);
+        }
+    }
+}
+
+impl Shared {
+    fn new(runtime: tokio::runtime::Runtime) -> Self {
+        Shared {
+            runtime: Some(runtime),
+        }
+    }
+
+    /// A handle to the runtime, for threads that wait on it.
+    pub(crate) fn handle(&self) -> tokio::runtime::Handle {
+        self.rt().handle().clone()
+    }
+
+    fn rt(&self) -> &tokio::runtime::Runtime {
+        self.runtime
+            .as_ref()
+            .expect("the runtime is present until Shared is dropped")
+    }
+
+    /// Enters the runtime's context (to build things that spawn tasks).
+    pub(crate) fn enter(&self) -> tokio::runtime::EnterGuard<'_> {
+        self.rt().enter()
+    }
+
+    /// Blocks the calling thread on `fut`. Refuses a thread of an async runtime, where
+    /// blocking would panic or deadlock.
+    pub(crate) fn block_on<T>(&self, fut: impl Future<Output = T>) -> Result<T, FfiError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(FfiError::new(
+                rd_result::RD_ERR_WRONG_THREAD,
+                "called from a thread that runs an async runtime; call from a plain thread",
+            ));
+        }
+        Ok(self.rt().block_on(fut))
+    }
+
+    /// The next item of a stream (`None`: it ended), waiting at most `timeout_ms`:
+    /// `RD_ERR_TIMEOUT` when nothing came, `RD_ERR_END_OF_STREAM` when it ended.
+    pub(crate) fn next_within<T>(
+        &self,
+        timeout_ms: u64,
+        what: &str,
+        next: impl Future<Output = Option<T>>,
+    ) -> Result<T, FfiError> {
+        let limit = timeout(timeout_ms);
+        // The timer is created inside the runtime's context, where it can register.
+        match self.block_on(async move { tokio::time::timeout(limit, next).await })? {
+            Ok(Some(item)) => Ok(item),
+            Ok(None) => Err(FfiError::new(
+                rd_result::RD_ERR_END_OF_STREAM,
+                format!("the stream has ended: no {what} will come"),
+            )),
+            Err(_) => Err(FfiError::new(
+                rd_result::RD_ERR_TIMEOUT,
+                format!("no {what} within {timeout_ms} ms"),
+            )),
+        }
+    }
+}
+
+/// An engine: deployments, jobs, devices and their runtimes, driven on threads the handle
+/// owns. Create it with `rd_engine_new`, stop it with `rd_engine_shutdown`, free it with
+/// `rd_engine_free`. Every function taking a `const rd_engine *` may be called from any thread,
+/// concurrently (it is `Send` and `Sync`); only `rd_engine_free` must not race with other calls
+/// on the same engine.
+pub struct rd_engine {
+    pub(crate) shared: Arc<Shared>,
+    /// `None` once shut down: dropping the handle lets the driver end and event streams close.
+    engine: RwLock<Option<Engine>>,
+    pub(crate) callback: CallbackSlot,
+}
+
+impl rd_engine {
+    /// A handle to the engine; `RD_ERR_SHUT_DOWN` once `rd_engine_shutdown` was called.
+    pub(crate) fn engine(&self) -> Result<Engine, FfiError> {
+        self.engine
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| FfiError::from(EngineError::Shutdown))
+    }
+
+    /// `RD_ERR_SHUT_DOWN` once `rd_engine_shutdown` was called.
+    pub(crate) fn check_live(&self) -> Result<(), FfiError> {
+        self.engine().map(drop)
+    }
+
+    /// Runs an engine call to completion on the engine's runtime.
+    pub(crate) fn run<T>(
+        &self,
+        fut: impl Future<Output = Result<T, EngineError>>,
+    ) -> Result<T, FfiError> {
+        self.shared.block_on(fut)?.map_err(FfiError::from)
+    }
+}
+
+/// What `rd_engine_new` reads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EngineOptions {
+    /// The embedded store file (redb); none: in memory.
+    store: Option<PathBuf>,
+    /// Worker threads of the engine's runtime (1..=64, default 2).
+    worker_threads: Option<usize>,
+    #[serde(default, with = "robodeploy_core::time::duration::option")]
+    health_interval: Option<Duration>,
+    #[serde(default, with = "robodeploy_core::time::duration::option")]
+    script_timeout: Option<Duration>,
+    event_capacity: Option<usize>,
+}
+
+fn build(options: EngineOptions) -> Result<rd_engine, FfiError> {
+    let threads = options.worker_threads.unwrap_or(2);
+    if !(1..=64).contains(&threads) {
+        return Err(FfiError::argument(
+            "options_json",
+            format!("workerThreads is {threads}, but must be within 1..=64"),
+        ));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name("robodeploy")
+        .enable_all()
+        .build()
+        .map_err(|e| FfiError::new(rd_result::RD_ERR_SETUP, format!("engine threads: {e}")))?;
+    let store: Arc<dyn Store> = match &options.store {
+        Some(path) => Arc::new(RedbStore::open(path).map_err(EngineError::from)?),
+        None => Arc::new(MemoryStore::new()),
+    };
+    let mut config = EngineConfig::default();
+    if let Some(d) = options.health_interval {
+        config = config.with_health_interval(d);
+    }
+    if let Some(d) = options.script_timeout {
+        config.script_timeout = d;
+    }
+    if let Some(n) = options.event_capacity {
+        config.event_capacity = n;
+    }
+    let shared = Arc::new(Shared::new(runtime));
+    let engine = {
+        let _entered = shared.enter();
+        Engine::builder().config(config).store(store).start()
+    };
+    Ok(rd_engine {
+        shared,
+        engine: RwLock::new(Some(engine)),
+        callback: CallbackSlot::default(),
+    })
+}
+
+/// Creates an engine with its own runtime threads and starts it.
+///
+/// `options_json` may be NULL (everything default: an in-memory store, 2 worker threads) or
+/// an object with any of: `store` (path of the embedded store file, created if missing; on
+/// start the engine adopts what an earlier engine on the same file left running),
+/// `workerThreads` (1..=64), `healthInterval` (how often runtimes are checked, `"2s"`),
+/// `scriptTimeout` (a job script's limit, `"10m"`), `eventCapacity` (how far a subscriber may
+/// fall behind before it misses events).
+///
+/// Returns `RD_OK` and writes `*engine_out`; `RD_ERR_INVALID_JSON`, `RD_ERR_INVALID_ARGUMENT`
+/// (workerThreads out of range), `RD_ERR_STORE` (the store cannot be opened: the detail says
+/// why), `RD_ERR_SETUP` (threads), `RD_ERR_NULL_ARGUMENT` (`engine_out`),
+/// `RD_ERR_INVALID_UTF8`.
+///
+/// # Safety
+/// `options_json` is NULL or a NUL-terminated string; `engine_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rd_engine_new(
+    options_json: *const c_char,
+    engine_out: *mut *mut rd_engine,
+) -> rd_result {
+    guard(|| {
+        let out = out_arg(engine_out, "engine_out")?;
+        // SAFETY: the caller's contract.
+        let options = match unsafe { opt_str_arg(options_json, "options_json") }? {
+            Some(text) => serde_json::from_str(text)
+                .map_err(|e| FfiError::json("options_json", "engine options object", &e))?,
+            None => EngineOptions::default(),
+        };
+        let engine = Box::new(build(options)?);
+        // SAFETY: checked by out_arg; writable per the caller's contract.
+        unsafe { out.write(Box::into_raw(engine)) };
+        Ok(())
+    })
+}
+
+/// Shuts the engine down: deprovisions every deployment, cancels every job, waits (at most
+/// `timeout_ms`) until every executable is stopped, and ends event streams. Afterwards every
+/// call on this engine, this one included, returns `RD_ERR_SHUT_DOWN`; only `rd_engine_free`
+/// remains to be called.
+///
+/// Returns `RD_OK`; `RD_ERR_TIMEOUT` when stopping took longer (it goes on in the background
+/// until `rd_engine_free`); `RD_ERR_SHUT_DOWN` when called before; `RD_ERR_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `engine` is NULL or a live engine.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rd_engine_shutdown(
+    engine: *const rd_engine,
+    timeout_ms: u64,
+) -> rd_result {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let e = unsafe { handle_arg(engine, "engine") }?;
+        let engine = e.engine()?;
+        let limit = timeout(timeout_ms);
+        let done = e
+            .shared
+            .block_on(async { tokio::time::timeout(limit, engine.shutdown()).await })?;
+        *e.engine.write().unwrap_or_else(|p| p.into_inner()) = None;
+        match done {
+            Ok(result) => result.map_err(FfiError::from),
+            Err(_) => Err(FfiError::from(EngineError::Timeout(limit))),
+        }
+    })
+}
+
+/// Frees an engine; NULL is a no-op. Without a prior `rd_engine_shutdown` its executables are
+/// left running, as if the program had crashed: an engine started later on the same store
+/// (and process runtime directories) adopts them. Stops the event callback first (unless
+/// called from inside it). Call it exactly once, when no other call on this engine is running.
+///
+/// # Safety
+/// `engine` is NULL or a live engine, not used again afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rd_engine_free(engine: *mut rd_engine) {
+    if engine.is_null() {
+        return;
+    }
+    guard_free(|| {
+        // SAFETY: created by rd_engine_new (Box::into_raw) and freed once, per the contract.
+        let e = unsafe { Box::from_raw(engine) };
+        e.callback.stop_for_free();
+        drop(e);
+    });
+}

@@ -1,0 +1,125 @@
+//! Deployment jobs: create, cancel, report, wait.
+
+use std::ffi::c_char;
+
+use robodeploy_core::model::{DeploymentJobRequest, JobId};
+
+use crate::boundary::{
+    guard, handle_arg, id_arg, json_arg, opt_str_arg, out_arg, to_json, write_string,
+};
+use crate::engine::{rd_engine, timeout};
+use crate::result::rd_result;
+
+/// Creates a deployment job and starts it: rolls `applicationVersion` of `application` out to
+/// every robot of `fleet`, by waves, within the concurrency and failure threshold of its
+/// `deploymentConfig`. `job_json` is the model's `DeploymentJobRequest`. With a `token` (NULL:
+/// none), calling again with the same token returns the same id and starts nothing twice.
+///
+/// Returns `RD_OK` and writes the job id to `*job_id_out` (free with `rd_string_free`);
+/// `RD_ERR_VALIDATION` (details: the report), `RD_ERR_NOT_FOUND` (no such fleet or package),
+/// `RD_ERR_INVALID_ARGUMENT` (a config the scheduler refuses), `RD_ERR_INVALID_JSON`,
+/// `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
+///
+/// # Safety
+/// `engine` is NULL or a live engine; `job_json` and `token` are NULL or NUL-terminated
+/// strings; `job_id_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rd_engine_create_job(
+    engine: *const rd_engine,
+    job_json: *const c_char,
+    token: *const c_char,
+    job_id_out: *mut *mut c_char,
+) -> rd_result {
+    guard(|| {
+        let out = out_arg(job_id_out, "job_id_out")?;
+        // SAFETY: the caller's contract.
+        let e = unsafe { handle_arg(engine, "engine") }?;
+        // SAFETY: the caller's contract.
+        let job: DeploymentJobRequest =
+            unsafe { json_arg(job_json, "job_json", "deployment job") }?;
+        // SAFETY: the caller's contract.
+        let token = unsafe { opt_str_arg(token, "token") }?;
+        let id = e.run(e.engine()?.create_job(job, token))?;
+        // SAFETY: checked by out_arg; writable per the caller's contract.
+        unsafe { write_string(out, id.to_string()) }
+    })
+}
+
+/// Cancels a job: no new robots start; robots in flight are aborted
+/// (RobotDeploymentAborted), and rolled back when the job asks for it.
+///
+/// Returns `RD_OK`; `RD_ERR_NOT_FOUND`, `RD_ERR_INVALID_ARGUMENT` (not an id),
+/// `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
+///
+/// # Safety
+/// `engine` is NULL or a live engine; `job_id` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rd_engine_cancel_job(
+    engine: *const rd_engine,
+    job_id: *const c_char,
+) -> rd_result {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let e = unsafe { handle_arg(engine, "engine") }?;
+        // SAFETY: the caller's contract.
+        let id: JobId = unsafe { id_arg(job_id, "job_id") }?;
+        e.run(e.engine()?.cancel_job(id))
+    })
+}
+
+/// A job's report now, as JSON: `id`, `fleet`, `application`, `version`, `status`
+/// (`Pending`, `Preparing`, `InProgress`, `Failed`, `Succeeded`, `Canceled`), `failure`,
+/// `inFlightLimit`, `failureThreshold`, and `robots` (each with `robot`, `status`, `step`,
+/// `percentDone`, `failure`, `failureDetail`, `deployment`).
+///
+/// Returns `RD_OK` and writes `*report_json_out` (free with `rd_string_free`);
+/// `RD_ERR_NOT_FOUND`, `RD_ERR_INVALID_ARGUMENT`, `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`,
+/// `RD_ERR_INVALID_UTF8`.
+///
+/// # Safety
+/// `engine` is NULL or a live engine; `job_id` is NULL or a NUL-terminated string;
+/// `report_json_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rd_engine_job(
+    engine: *const rd_engine,
+    job_id: *const c_char,
+    report_json_out: *mut *mut c_char,
+) -> rd_result {
+    guard(|| {
+        let out = out_arg(report_json_out, "report_json_out")?;
+        // SAFETY: the caller's contract.
+        let e = unsafe { handle_arg(engine, "engine") }?;
+        // SAFETY: the caller's contract.
+        let id: JobId = unsafe { id_arg(job_id, "job_id") }?;
+        let report = e.run(e.engine()?.job(id))?;
+        // SAFETY: checked by out_arg; writable per the caller's contract.
+        unsafe { write_string(out, to_json(&report)?) }
+    })
+}
+
+/// Waits at most `timeout_ms` until a job ends (Succeeded, Failed or Canceled) and returns its
+/// report, as `rd_engine_job` does.
+///
+/// Returns `RD_OK` and writes `*report_json_out`; `RD_ERR_TIMEOUT`, and the errors of
+/// `rd_engine_job`.
+///
+/// # Safety
+/// As `rd_engine_job`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rd_engine_wait_job(
+    engine: *const rd_engine,
+    job_id: *const c_char,
+    timeout_ms: u64,
+    report_json_out: *mut *mut c_char,
+) -> rd_result {
+    guard(|| {
+        let out = out_arg(report_json_out, "report_json_out")?;
+        // SAFETY: the caller's contract.
+        let e = unsafe { handle_arg(engine, "engine") }?;
+        // SAFETY: the caller's contract.
+        let id: JobId = unsafe { id_arg(job_id, "job_id") }?;
+        let report = e.run(e.engine()?.wait_for_job(id, timeout(timeout_ms)))?;
+        // SAFETY: checked by out_arg; writable per the caller's contract.
+        unsafe { write_string(out, to_json(&report)?) }
+    })
+}

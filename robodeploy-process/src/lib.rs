@@ -1,0 +1,87 @@
+//! robodeploy-process: the runtime backend for the "preinstalled" device runtime.
+//!
+//! [`ProcessRuntime`] implements robodeploy-core's
+//! [`Runtime`](robodeploy_core::runtime::Runtime) by running executables as local OS
+//! processes. A fleet of simulated robots on one machine is N runtimes, each with its own root
+//! directory.
+//!
+//! How it behaves:
+//!
+//! - **No shell**: argv is executed as given; `shell: true` runs `/bin/sh -c "<argv joined by
+//!   spaces>"`. The program is found like `execvp` does (a path, or a name on `PATH`);
+//!   `prepare` reports a missing binary as [`RuntimeError::NotFound`]
+//!   (DEP_E161, not retried). An image in the spec is [`RuntimeError::InvalidSpec`].
+//! - **Environment**: clean by default, holding [`KEPT_VARIABLES`] from the runtime's own, with
+//!   the spec's variables on top (or the runtime's whole environment with
+//!   [`ProcessRuntimeBuilder::inherit_env`]); fixed at start, so `exec` sees the same.
+//! - **Mounts and ports**: a process sees the host directly. Mounts with an absolute source are
+//!   accepted (used in place; the target is ignored); named volumes are `InvalidSpec`. Ports and
+//!   networks are not arranged: the process binds host ports itself.
+//! - **Process groups**: each executable leads its own process group. `stop` sends SIGTERM to
+//!   the group and SIGKILL after the grace period; when the executable exits, whatever it left
+//!   in its group is killed too, as in a container. `remove` kills a running instance first.
+//! - **Output**: a per-instance [shim] relays stdout and stderr into `output.log` in the
+//!   instance's directory, one timestamped line per record, rotated to `output.log.1` at the log
+//!   limit (default [`DEFAULT_LOG_LIMIT`], so at most twice that per instance).
+//! - **Surviving the engine**: the shim records the exit status in `exit.json`; state files hold
+//!   pids with their start times (guarding against pid reuse). A runtime created later on the
+//!   same root lists, inspects, stops and reports the exits of what an earlier one started.
+//! - **Exit codes**: a signal `n` is `128 + n`; an exit lost with its shim (a device reboot) is
+//!   [`UNKNOWN_EXIT_CODE`]. SIGTERM or SIGINT that the runtime did not send counts as a manual
+//!   stop. Out-of-memory kills cannot be told apart from other SIGKILLs here.
+//! - **Restart policies** are the engine's job (`enforces_restart_policy` is false).
+//! - **exec and run_task**: `exec` runs a command with the instance's recorded environment and
+//!   working directory (also after the instance exited); `run_task` with the runtime's clean
+//!   environment plus the task's, killed with its whole group at its timeout (exit code 137,
+//!   with a note on stderr). Both capture up to [`CAPTURE_LIMIT`] bytes per stream; dropping
+//!   the future kills the command's group.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use robodeploy_core::runtime::Runtime;
+//! use robodeploy_process::{ProcessRuntime, Shim};
+//!
+//! let root = std::env::temp_dir().join(format!("robodeploy-doc-{}", std::process::id()));
+//! // The shim binary is looked for next to the running program; here we name any executable,
+//! // since nothing is started.
+//! let runtime = ProcessRuntime::builder(&root).shim(Shim::Program("/bin/sh".into())).build()?;
+//! assert!(runtime.capabilities().survives_engine_restart);
+//! runtime.health().await?;
+//! assert!(runtime.list(&Default::default()).await?.is_empty());
+//! # drop(runtime);
+//! # std::fs::remove_dir_all(root)?;
+//! # Ok(()) }
+//! ```
+
+mod builder;
+mod control;
+mod events;
+mod exits;
+mod inspect;
+mod launch;
+mod layout;
+mod logfile;
+mod logs;
+mod oneshot;
+mod procfs;
+mod runtime;
+pub mod shim;
+mod signal;
+mod state;
+mod supervise;
+
+pub use builder::{
+    BuildError, DEFAULT_LOG_LIMIT, ProcessRuntimeBuilder, SHIM_BINARY, SHIM_ENV, Shim,
+};
+pub use launch::KEPT_VARIABLES;
+pub use logfile::{MAX_LINE, MIN_LOG_LIMIT};
+pub use oneshot::CAPTURE_LIMIT;
+pub use runtime::ProcessRuntime;
+
+#[cfg(doc)]
+use robodeploy_core::runtime::RuntimeError;
+
+/// The exit code reported when an exit was lost: the executable and its shim both vanished
+/// without recording one (a device reboot, a shim killed by hand).
+pub const UNKNOWN_EXIT_CODE: i32 = -1;
