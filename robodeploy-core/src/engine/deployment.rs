@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use tracing::{debug, info_span, warn};
+use tracing::{debug, info_span};
 
 use crate::lifecycle::{
-    Command, DependencyState, Deployment as Machine, Event, ExecutableIndex, Failure, Host,
-    internal,
+    Command, DependencyState, Deployment as Machine, DeploymentRecord, Event, ExecutableIndex,
+    Failure, Host, internal,
 };
 use crate::model::{DeploymentId, DeploymentRequest, JobId, Package, Phase, StatusKind};
 use crate::runtime::{
@@ -16,7 +16,8 @@ use crate::runtime::{
 };
 use crate::store::{Table, WriteBatch};
 
-use super::driver::{Driver, TimerKey};
+use super::driver::{Driver, Ready, TimerKey};
+use super::persist::{self, MachineHeader, StoredDeployment};
 use super::request::{Internal, OpResult, RuntimeKey};
 use super::{DeploymentStatus, EngineError, EngineEvent, ExecutableReport};
 
@@ -40,6 +41,8 @@ pub(crate) struct DeploymentEntry {
     pub(crate) last: Option<Fingerprint>,
     /// The dependency state last told to dependents.
     pub(crate) dep_state: DependencyState,
+    /// What the store holds of its machine (to write changes only).
+    pub(crate) persisted: Option<DeploymentRecord>,
     pub(crate) span: tracing::Span,
 }
 
@@ -161,13 +164,25 @@ impl Driver {
         let now = self.now();
         let mut machine = Machine::new(resolved.spec, now)?;
         // Write-ahead: the request is stored before anything is started.
+        let stored = StoredDeployment {
+            request: req.clone(),
+            package: package.name.clone(),
+            version: package.version.clone(),
+            extra_env: extra_env.clone(),
+            launch: launch.map(<[String]>::to_vec),
+            job,
+            created_at: now,
+        };
         let mut batch = WriteBatch::default();
         batch.put(
             Table::Deployments,
-            id.to_string(),
-            serde_json::to_vec(&req).unwrap_or_default(),
+            persist::deployment_key(id),
+            persist::to_json(&stored),
         );
-        self.store.write(batch)?;
+        if let Err(e) = self.store.write(batch) {
+            self.release_shared(id);
+            return Err(e.into());
+        }
         let span = info_span!("deployment", id = %id, name = %req.name);
         // Tell it what it depends on as things stand.
         for (i, dep) in req.depends_on.iter().enumerate() {
@@ -209,6 +224,7 @@ impl Driver {
                 job,
                 last: None,
                 dep_state: DependencyState::Other,
+                persisted: None,
                 span,
             },
         );
@@ -239,9 +255,11 @@ impl Driver {
             commands.push(c);
         }
         let timeout = d.machine.poll_timeout();
-        for c in commands {
-            self.execute(id, c);
-        }
+        let record = d.machine.record();
+        persist_changes(&mut self.pending_writes, id, d.persisted.as_ref(), &record);
+        d.persisted = Some(record);
+        self.ready
+            .extend(commands.into_iter().map(|c| Ready::Deployment(id, c)));
         self.set_timer(TimerKey::Deployment(id), timeout);
         let now = self.now();
         let Some(d) = self.deployments.get_mut(&id) else {
@@ -261,14 +279,19 @@ impl Driver {
         let terminal = status.phase.is_terminal();
         d.span
             .in_scope(|| debug!(phase = %status.phase, status = %status.status, "status"));
-        let mut batch = WriteBatch::default();
-        batch.put(
-            Table::Deployments,
-            format!("{id}/status"),
-            serde_json::to_vec(&status).unwrap_or_default(),
-        );
-        if let Err(e) = self.store.write(batch) {
-            warn!(error = %e, "could not record the status of deployment {id}");
+        if terminal {
+            // Its machine is done: only its last status stays, for status queries.
+            let w = &mut self.pending_writes;
+            w.delete(Table::Deployments, persist::deployment_key(id));
+            w.delete(Table::Deployments, persist::machine_key(id));
+            for i in 0..status.executables.len() {
+                w.delete(Table::Deployments, persist::exe_key(id, i));
+            }
+            w.put(
+                Table::Deployments,
+                persist::final_key(id),
+                persist::to_json(&status),
+            );
         }
         if changed_dep {
             self.propagate_dependency(&name, dep_state);
@@ -301,6 +324,14 @@ impl Driver {
         }
     }
 
+    /// Undoes what resolving a deployment registered (its shared components), for a deployment
+    /// that could not be created.
+    pub(crate) fn release_shared(&mut self, id: DeploymentId) {
+        for shared in self.shared.values_mut() {
+            shared.release(id);
+        }
+    }
+
     /// Forgets a deployment that reached a terminal phase (its last status stays in the store).
     fn retire(&mut self, id: DeploymentId) {
         let Some(d) = self.deployments.remove(&id) else {
@@ -322,7 +353,7 @@ impl Driver {
     }
 
     /// Hands one command to a task.
-    fn execute(&mut self, id: DeploymentId, command: Command) {
+    pub(crate) fn execute(&mut self, id: DeploymentId, command: Command) {
         let Some(d) = self.deployments.get(&id) else {
             return;
         };
@@ -611,6 +642,32 @@ impl Driver {
             .runtime
             .clone();
         Ok((rt, inst))
+    }
+}
+
+/// Adds to `batch` what changed between the stored record `before` and `now`.
+fn persist_changes(
+    batch: &mut WriteBatch,
+    id: DeploymentId,
+    before: Option<&DeploymentRecord>,
+    now: &DeploymentRecord,
+) {
+    let header = MachineHeader::of(now);
+    if before.is_none_or(|b| MachineHeader::of(b) != header) {
+        batch.put(
+            Table::Deployments,
+            persist::machine_key(id),
+            persist::to_json(&header),
+        );
+    }
+    for (i, exe) in now.executables.iter().enumerate() {
+        if before.is_none_or(|b| b.executables.get(i) != Some(exe)) {
+            batch.put(
+                Table::Deployments,
+                persist::exe_key(id, i),
+                persist::to_json(exe),
+            );
+        }
     }
 }
 

@@ -14,12 +14,13 @@ use tokio::time::{Instant, sleep_until};
 use crate::lifecycle::{ExecutableIndex, SharedComponents};
 use crate::model::{DeploymentId, Fleet, JobId};
 use crate::runtime::{Capabilities, InstanceId, Runtime, RuntimeEvent};
-use crate::store::Store;
+use crate::store::{Store, WriteBatch};
 use crate::time::Time;
 
 use super::clock::Clock;
 use super::deployment::DeploymentEntry;
 use super::job::JobEntry;
+use super::recover::Recovery;
 use super::request::{Internal, Request, RuntimeKey};
 use super::{Catalog, DeviceRegistry, EngineConfig, EngineEvent};
 
@@ -74,6 +75,18 @@ pub(crate) struct Driver {
     pub(crate) shutting_down: bool,
     /// Set by [`Engine::detach`](super::Engine::detach): exit at once, stopping nothing.
     pub(crate) detach_waiter: Option<super::request::Reply<()>>,
+    /// What the machines decided in this round, written before it is carried out.
+    pub(crate) pending_writes: WriteBatch,
+    /// Commands decided in this round, carried out once their decisions are stored.
+    pub(crate) ready: Vec<Ready>,
+    /// What the store held at start and is not brought back yet.
+    pub(crate) recovery: Recovery,
+}
+
+/// A command whose decision is being stored.
+pub(crate) enum Ready {
+    Deployment(DeploymentId, crate::lifecycle::Command),
+    Job(JobId, crate::rollout::Command),
 }
 
 impl Driver {
@@ -109,6 +122,9 @@ impl Driver {
             shutdown_waiters: Vec::new(),
             shutting_down: false,
             detach_waiter: None,
+            pending_writes: WriteBatch::default(),
+            ready: Vec::new(),
+            recovery: Recovery::default(),
         }
     }
 
@@ -193,7 +209,8 @@ impl Driver {
                 }
                 TimerKey::Job(id) => {
                     if let Some(j) = self.jobs.get_mut(&id) {
-                        j.rollout.handle_timeout(now);
+                        j.rollout
+                            .apply(super::journal::JobOp::Timeout(now.as_millis()));
                         self.dirty_jobs.insert(id);
                     }
                 }
@@ -216,19 +233,50 @@ impl Driver {
         }
     }
 
-    /// Processes everything marked dirty until nothing is: commands, timers, status
-    /// publication, dependency propagation, job bookkeeping.
-    fn settle(&mut self) {
+    /// Processes everything marked dirty until nothing is: the machines decide (commands,
+    /// timers, status publication, dependency propagation, job bookkeeping), their decisions are
+    /// written to the store in one batch (write-ahead), then their commands are carried out.
+    /// Carrying out a job's commands can make more decisions: the loop runs until none remain.
+    pub(crate) fn settle(&mut self) {
         loop {
-            if let Some(id) = self.dirty.pop_first() {
-                self.settle_deployment(id);
-                continue;
+            loop {
+                if let Some(id) = self.dirty.pop_first() {
+                    self.settle_deployment(id);
+                    continue;
+                }
+                if let Some(id) = self.dirty_jobs.pop_first() {
+                    self.settle_job(id);
+                    continue;
+                }
+                break;
             }
-            if let Some(id) = self.dirty_jobs.pop_first() {
-                self.settle_job(id);
-                continue;
+            self.flush_writes();
+            if self.ready.is_empty() {
+                break;
             }
-            break;
+            for r in std::mem::take(&mut self.ready) {
+                match r {
+                    Ready::Deployment(id, c) => self.execute(id, c),
+                    Ready::Job(id, c) => self.execute_job_command(id, c),
+                }
+            }
+        }
+    }
+
+    /// Writes the round's decisions. A store that fails is logged and the engine carries on:
+    /// robots keep being supervised, and what was not written is written with the next round.
+    pub(crate) fn flush_writes(&mut self) {
+        if self.pending_writes.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.pending_writes);
+        // The batch is kept until it lands: a failed one is written again, whole and first,
+        // with the next round's (a job's journal must have no gap).
+        if let Err(e) = self.store.write(batch.clone()) {
+            tracing::warn!(error = %e, "the store failed; this round's decisions are not durable yet");
+            let mut again = batch;
+            again.writes.append(&mut self.pending_writes.writes);
+            self.pending_writes = again;
         }
     }
 
@@ -240,6 +288,7 @@ impl Driver {
             Internal::Robot(job, robot, attempt, update) => {
                 self.handle_robot_update(job, robot, attempt, update)
             }
+            Internal::Inventory(key, instances) => self.handle_inventory(key, instances),
         }
     }
 
@@ -295,7 +344,7 @@ impl Driver {
             }
         });
         self.runtimes.insert(
-            key,
+            key.clone(),
             RuntimeSlot {
                 runtime,
                 caps,
@@ -303,5 +352,6 @@ impl Driver {
                 checking: false,
             },
         );
+        self.runtime_attached(key);
     }
 }

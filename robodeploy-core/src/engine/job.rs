@@ -15,9 +15,12 @@ use crate::model::{
 use crate::rollout::{Command as RolloutCommand, RobotIndex, RobotInit, Rollout};
 use crate::runtime::{Runtime, TaskSpec};
 
-use super::driver::{Driver, TimerKey};
+use super::driver::{Driver, Ready, TimerKey};
+use super::journal::{JobOp, Journaled};
+use super::persist::{self, StoredJob};
 use super::request::{Internal, RobotUpdate, RuntimeKey};
 use super::{DeploymentStatus, EngineError, EngineEvent, JobReport, RobotReport};
+use crate::store::{Table, WriteBatch};
 
 /// What the engine is doing for one robot of a job.
 #[derive(Default)]
@@ -37,7 +40,7 @@ pub(crate) struct JobEntry {
     pub(crate) id: JobId,
     pub(crate) request: DeploymentJobRequest,
     pub(crate) package: Package,
-    pub(crate) rollout: Rollout,
+    pub(crate) rollout: Journaled,
     pub(crate) robots: Vec<String>,
     pub(crate) runs: Vec<RobotRun>,
     pub(crate) last_status: JobStatus,
@@ -106,7 +109,7 @@ impl Driver {
             })
             .collect::<Result<_, _>>()?;
         let now = self.now();
-        let mut rollout = Rollout::new(
+        let rollout = Rollout::new(
             &req.deployment_config,
             devices.iter().map(|d| RobotInit {
                 online: d.online,
@@ -115,8 +118,23 @@ impl Driver {
             now,
         )
         .map_err(EngineError::Rollout)?;
-        rollout.start(now);
         let id = JobId::new_random();
+        // Write-ahead: the job is stored before any robot is touched.
+        let stored = StoredJob {
+            request: req.clone(),
+            robots: robots.clone(),
+            online: devices.iter().map(|d| d.online).collect(),
+            previous: devices
+                .iter()
+                .map(|d| d.installed.get(&req.application).cloned())
+                .collect(),
+            created_at: now,
+        };
+        let mut batch = WriteBatch::default();
+        batch.put(Table::Jobs, persist::job_key(id), persist::to_json(&stored));
+        self.store.write(batch)?;
+        let mut rollout = Journaled::new(rollout);
+        rollout.apply(JobOp::Start(now.as_millis()));
         let span = info_span!("job", id = %id, fleet = %req.fleet, application = %req.application);
         let n = robots.len();
         self.jobs.insert(
@@ -142,14 +160,23 @@ impl Driver {
             return;
         };
         let mut commands = Vec::new();
-        while let Some(c) = job.rollout.poll_command() {
+        while let Some(c) = job.rollout.rollout.poll_command() {
             commands.push(c);
         }
-        while job.rollout.poll_event().is_some() {}
+        while job.rollout.rollout.poll_event().is_some() {}
         let timeout = job.rollout.poll_timeout();
-        for c in commands {
-            self.execute_job_command(id, c);
+        if !job.rollout.pending.is_empty() {
+            let ops = std::mem::take(&mut job.rollout.pending);
+            let seq = job.rollout.next_chunk;
+            job.rollout.next_chunk += 1;
+            self.pending_writes.put(
+                Table::Jobs,
+                persist::job_log_key(id, seq),
+                persist::to_json(&ops),
+            );
         }
+        self.ready
+            .extend(commands.into_iter().map(|c| Ready::Job(id, c)));
         self.set_timer(TimerKey::Job(id), timeout);
         let Some(job) = self.jobs.get_mut(&id) else {
             return;
@@ -163,7 +190,7 @@ impl Driver {
         }
     }
 
-    fn execute_job_command(&mut self, id: JobId, command: RolloutCommand) {
+    pub(crate) fn execute_job_command(&mut self, id: JobId, command: RolloutCommand) {
         let now = self.now();
         let Some(job) = self.jobs.get_mut(&id) else {
             return;
@@ -172,7 +199,7 @@ impl Driver {
             RolloutCommand::Prepare => {
                 // The package and fleet were resolved at creation; robot-level checks happen
                 // per robot (MissingRobotArchitecture at Validating).
-                job.rollout.handle_prepared(now);
+                job.rollout.apply(JobOp::Prepared(now.as_millis()));
                 self.dirty_jobs.insert(id);
             }
             RolloutCommand::DeployRobot { robot } => self.deploy_robot(id, robot),
@@ -193,16 +220,19 @@ impl Driver {
     }
 
     /// Starts a robot's pipeline up to the launch.
-    fn deploy_robot(&mut self, id: JobId, robot: RobotIndex) {
+    pub(crate) fn deploy_robot(&mut self, id: JobId, robot: RobotIndex) {
         let now = self.now();
         let Some(job) = self.jobs.get_mut(&id) else {
             return;
         };
         let i = robot.get();
         let name = job.robots[i].clone();
-        let _ = job
-            .rollout
-            .handle_robot_progress(robot, ProgressStep::Validating, 0, now);
+        job.rollout.apply(JobOp::Progress(
+            now.as_millis(),
+            robot.0,
+            ProgressStep::Validating,
+            0,
+        ));
         self.dirty_jobs.insert(id);
         // Validating: the robot must fit every device component of the application.
         let device = self.devices.get(&name).cloned();
@@ -224,15 +254,13 @@ impl Driver {
                 None => format!("robot {name} is not registered"),
             };
             job.runs[i].detail = Some(detail);
-            let _ =
-                job.rollout
-                    .handle_robot_failed(robot, FailureCode::MissingRobotArchitecture, now);
+            job.rollout
+                .handle_robot_failed(robot, FailureCode::MissingRobotArchitecture, now);
             return;
         }
         let Some(slot) = self.runtimes.get(&RuntimeKey::Device(name.clone())) else {
             job.runs[i].detail = Some(format!("no runtime for robot {name}"));
-            let _ = job
-                .rollout
+            job.rollout
                 .handle_robot_failed(robot, FailureCode::EnvironmentSetupError, now);
             return;
         };
@@ -278,22 +306,21 @@ impl Driver {
         self.dirty_jobs.insert(id);
         match update {
             RobotUpdate::Step(step, pct) => {
-                let _ = job.rollout.handle_robot_progress(r, step, pct, now);
+                job.rollout.handle_robot_progress(r, step, pct, now);
             }
             RobotUpdate::Output(_) => {}
             RobotUpdate::Failed(code, detail) => {
                 job.runs[i].detail = Some(detail);
                 job.runs[i].task = None;
                 let dep = job.runs[i].deployment.take();
-                let _ = job.rollout.handle_robot_failed(r, code, now);
+                job.rollout.handle_robot_failed(r, code, now);
                 if let Some(dep) = dep {
                     let _ = self.deprovision(dep);
                 }
             }
             RobotUpdate::ReadyToLaunch => {
                 job.runs[i].task = None;
-                let _ = job
-                    .rollout
+                job.rollout
                     .handle_robot_progress(r, ProgressStep::Launching, 0, now);
                 self.launch_robot(id, r, None);
             }
@@ -304,7 +331,7 @@ impl Driver {
                 let version = job.request.application_version.clone();
                 let rolling_back = job.runs[i].rolling_back;
                 let new = job.runs[i].deployment;
-                let _ = job.rollout.handle_robot_succeeded(r, now);
+                job.rollout.handle_robot_succeeded(r, now);
                 // The robot now runs this version: the deployment it replaces is stopped.
                 if let Some(new) = new
                     && let Some(old) = self
@@ -316,6 +343,7 @@ impl Driver {
                 }
                 if !rolling_back {
                     self.devices.set_installed(&robot_name, &app, version);
+                    self.persist_device(&robot_name);
                 }
             }
         }
@@ -414,8 +442,7 @@ impl Driver {
                         .send(Internal::Robot(id, robot, attempt, RobotUpdate::Done));
                 return;
             }
-            let _ = job
-                .rollout
+            job.rollout
                 .handle_robot_progress(r, ProgressStep::ExecutingPostLaunch, 0, now);
             self.dirty_jobs.insert(id);
             let name = job.robots[i].clone();
@@ -460,7 +487,7 @@ impl Driver {
     }
 
     /// Returns a robot to its previous version (or removes the application if it had none).
-    fn rollback_robot(&mut self, id: JobId, robot: RobotIndex) {
+    pub(crate) fn rollback_robot(&mut self, id: JobId, robot: RobotIndex) {
         let now = self.now();
         let Some(job) = self.jobs.get_mut(&id) else {
             return;
@@ -484,7 +511,7 @@ impl Driver {
         };
         match previous {
             None => {
-                let _ = job.rollout.handle_robot_succeeded(robot, now);
+                job.rollout.handle_robot_succeeded(robot, now);
                 self.dirty_jobs.insert(id);
             }
             Some(v) => match self.catalog.get(&app, &v).cloned() {
@@ -492,11 +519,8 @@ impl Driver {
                 None => {
                     job.runs[i].detail =
                         Some(format!("previous version {app}@{v} is not in the catalog"));
-                    let _ = job.rollout.handle_robot_failed(
-                        robot,
-                        FailureCode::InternalServerError,
-                        now,
-                    );
+                    job.rollout
+                        .handle_robot_failed(robot, FailureCode::InternalServerError, now);
                     self.dirty_jobs.insert(id);
                 }
             },
@@ -509,11 +533,11 @@ impl Driver {
         for job in self.jobs.values_mut() {
             if let Some(i) = job.robots.iter().position(|r| r == device) {
                 let r = RobotIndex(i as u32);
-                let _ = if online {
-                    job.rollout.handle_robot_online(r, now)
+                if online {
+                    job.rollout.handle_robot_online(r, now);
                 } else {
-                    job.rollout.handle_robot_offline(r, now)
-                };
+                    job.rollout.handle_robot_offline(r, now);
+                }
                 self.dirty_jobs.insert(job.id);
             }
         }

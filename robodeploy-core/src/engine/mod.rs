@@ -33,7 +33,10 @@ mod digest;
 mod driver;
 mod error;
 mod job;
+mod journal;
 mod launcher;
+mod persist;
+mod recover;
 mod request;
 mod requests;
 mod resolve;
@@ -51,7 +54,9 @@ pub use devices::{DeviceError, DeviceRegistry};
 pub use digest::digest_of;
 pub use error::EngineError;
 pub use launcher::Launcher;
-pub use status::{DeploymentStatus, EngineEvent, ExecutableReport, JobReport, RobotReport};
+pub use status::{
+    DeploymentStatus, EngineEvent, ExecutableReport, JobReport, RecoveryAction, RobotReport,
+};
 
 use crate::model::{
     DeploymentId, DeploymentJobRequest, DeploymentRequest, Device, Fleet, JobId, Package, Version,
@@ -110,20 +115,51 @@ impl EngineBuilder {
         self
     }
 
-    /// Starts the engine's driver on the current tokio runtime.
+    /// Starts the engine's driver on the current tokio runtime, after loading what its store
+    /// holds (see [recovery](self#recovery)). A store that cannot be read leaves an engine that
+    /// has shut down (every call returns [`EngineError::Shutdown`]); use
+    /// [`try_start`](EngineBuilder::try_start) to get the reason.
     ///
     /// # Panics
     /// Outside a tokio runtime (as `tokio::spawn` does).
     pub fn start(self) -> Engine {
+        match self.try_start_inner() {
+            Ok(engine) => engine,
+            Err((engine, e)) => {
+                tracing::error!(error = %e, "the engine's store could not be loaded");
+                engine
+            }
+        }
+    }
+
+    /// Like [`start`](EngineBuilder::start), but a store that cannot be loaded (corrupt, written
+    /// by a newer robodeploy, unreadable) is an error and nothing starts.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`] with the store's error.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime (as `tokio::spawn` does).
+    pub fn try_start(self) -> Result<Engine, EngineError> {
+        self.try_start_inner().map_err(|(_, e)| e)
+    }
+
+    fn try_start_inner(self) -> Result<Engine, (Engine, EngineError)> {
         let (req_tx, req_rx) = mpsc::unbounded_channel();
         let (int_tx, int_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(self.config.event_capacity.max(16));
-        let driver = Driver::new(self.config, self.store, int_tx, events.clone());
-        tokio::spawn(driver.run(req_rx, int_rx));
-        Engine {
+        let mut driver = Driver::new(self.config, self.store, int_tx, events.clone());
+        let engine = Engine {
             requests: req_tx,
             events,
+        };
+        if let Err(e) = driver.load() {
+            // The driver and its receivers are dropped: every call answers Shutdown.
+            drop((driver, req_rx, int_rx));
+            return Err((engine, EngineError::Store(e)));
         }
+        tokio::spawn(driver.run(req_rx, int_rx));
+        Ok(engine)
     }
 }
 

@@ -65,6 +65,8 @@ pub(crate) enum Internal {
     Health(RuntimeKey, bool),
     /// A job robot's pipeline moved on (job, robot index, attempt, update).
     Robot(JobId, u32, u32, RobotUpdate),
+    /// What a runtime holds, listed by its robodeploy labels (recovery).
+    Inventory(RuntimeKey, Vec<InstanceInfo>),
 }
 
 /// The outcome of a lifecycle command.

@@ -1,7 +1,12 @@
 //! The driver's answers to API requests.
 
-use crate::model::{Fleet, JobStatus};
+use std::sync::Arc;
+
+use crate::model::{Device, Fleet, JobStatus, Package, Version};
+use crate::runtime::Runtime;
 use crate::store::{Table, WriteBatch};
+
+use super::persist::{self, StoredDevice};
 
 use super::EngineError;
 use super::driver::{Driver, TokenTarget};
@@ -12,7 +17,7 @@ impl Driver {
         let now = self.now();
         match req {
             Request::AddPackage(p, reply) => {
-                let _ = reply.send(self.catalog.add(p).map_err(EngineError::from));
+                let _ = reply.send(self.add_package(p));
             }
             Request::ListPackages(reply) => {
                 let _ = reply.send(Ok(self.catalog.list().into_iter().cloned().collect()));
@@ -32,20 +37,11 @@ impl Driver {
                     .values()
                     .find(|d| d.package.name == name && d.package.version == version)
                     .map(|d| d.request.name.clone());
-                let r = self
-                    .catalog
-                    .remove(&name, &version, user.as_deref())
-                    .map(|_| ())
-                    .map_err(EngineError::from);
+                let r = self.delete_package(&name, &version, user.as_deref());
                 let _ = reply.send(r);
             }
             Request::AddDevice(device, runtime, reply) => {
-                let name = device.name.clone();
-                let r = self.devices.add(*device).map_err(EngineError::from);
-                if matches!(r, Ok(true)) {
-                    self.attach_runtime(RuntimeKey::Device(name), runtime);
-                }
-                let _ = reply.send(r);
+                let _ = reply.send(self.add_device(*device, runtime));
             }
             Request::SetCloudRuntime(runtime, reply) => {
                 self.attach_runtime(RuntimeKey::Cloud, runtime);
@@ -57,11 +53,26 @@ impl Driver {
                     .values()
                     .find(|d| d.keys.contains(&RuntimeKey::Device(name.clone())))
                     .map(|d| d.request.name.clone());
-                let r = self.devices.remove(&name, user.as_deref()).map(|_| ());
+                let r = self
+                    .devices
+                    .remove(&name, user.as_deref())
+                    .map_err(EngineError::from)
+                    .and_then(|removed| {
+                        let mut b = WriteBatch::default();
+                        b.delete(Table::Devices, name.clone());
+                        match self.store.write(b) {
+                            Ok(()) => Ok(()),
+                            Err(e) => {
+                                // Nothing changes when the store refuses.
+                                let _ = self.devices.add(removed);
+                                Err(e.into())
+                            }
+                        }
+                    });
                 if r.is_ok() {
                     self.runtimes.remove(&RuntimeKey::Device(name));
                 }
-                let _ = reply.send(r.map_err(EngineError::from));
+                let _ = reply.send(r);
             }
             Request::ListDevices(reply) => {
                 let _ = reply.send(Ok(self.devices.list().cloned().collect()));
@@ -94,6 +105,7 @@ impl Driver {
                     .deployments
                     .get(&id)
                     .map(|d| d.status(now))
+                    .or_else(|| self.waiting_status(id, now))
                     .or_else(|| self.stored_status(id))
                     .ok_or_else(|| EngineError::NoSuchDeployment(id.to_string()));
                 let _ = reply.send(r);
@@ -131,7 +143,8 @@ impl Driver {
             Request::CancelJob(id, reply) => {
                 let r = match self.jobs.get_mut(&id) {
                     Some(j) => {
-                        j.rollout.handle_cancel(now);
+                        j.rollout
+                            .apply(super::journal::JobOp::Cancel(now.as_millis()));
                         self.dirty_jobs.insert(id);
                         Ok(())
                     }
@@ -142,7 +155,8 @@ impl Driver {
             Request::ResumeJob(id, reply) => {
                 let r = match self.jobs.get_mut(&id) {
                     Some(j) => {
-                        j.rollout.handle_resume(now);
+                        j.rollout
+                            .apply(super::journal::JobOp::Resume(now.as_millis()));
                         self.dirty_jobs.insert(id);
                         Ok(())
                     }
@@ -193,8 +207,124 @@ impl Driver {
                 return Err(super::DeviceError::NotFound(r.name.clone()).into());
             }
         }
+        let mut b = WriteBatch::default();
+        b.put(Table::Fleets, fleet.name.clone(), persist::to_json(&fleet));
+        self.store.write(b)?;
         self.fleets.insert(fleet.name.clone(), fleet);
         Ok(())
+    }
+
+    fn add_package(&mut self, package: Package) -> Result<bool, EngineError> {
+        let key = format!("{}@{}", package.name, package.version);
+        let value = persist::to_json(&package);
+        let (name, version) = (package.name.clone(), package.version.clone());
+        let added = self.catalog.add(package)?;
+        if added {
+            let mut b = WriteBatch::default();
+            b.put(Table::Packages, key, value);
+            if let Err(e) = self.store.write(b) {
+                let _ = self.catalog.remove(&name, &version, None);
+                return Err(e.into());
+            }
+        }
+        Ok(added)
+    }
+
+    fn delete_package(
+        &mut self,
+        name: &str,
+        version: &Version,
+        in_use_by: Option<&str>,
+    ) -> Result<(), EngineError> {
+        let removed = self.catalog.remove(name, version, in_use_by)?;
+        let mut b = WriteBatch::default();
+        b.delete(Table::Packages, format!("{name}@{version}"));
+        if let Err(e) = self.store.write(b) {
+            let _ = self.catalog.add(removed);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Registers a device with its runtime. A device the store knows (the engine restarted)
+    /// keeps what jobs installed on it, and its stored deployments are reconciled with the
+    /// runtime.
+    fn add_device(
+        &mut self,
+        mut device: Device,
+        runtime: Arc<dyn Runtime>,
+    ) -> Result<bool, EngineError> {
+        if let Some(stored) = self.recovery.devices.get(&device.name) {
+            for (app, v) in &stored.device.installed {
+                device
+                    .installed
+                    .entry(app.clone())
+                    .or_insert_with(|| v.clone());
+            }
+        }
+        let name = device.name.clone();
+        let record = StoredDevice {
+            device: device.clone(),
+            runtime: runtime.name(),
+        };
+        let added = self.devices.add(device)?;
+        if added {
+            let mut b = WriteBatch::default();
+            b.put(Table::Devices, name.clone(), persist::to_json(&record));
+            if let Err(e) = self.store.write(b) {
+                let _ = self.devices.remove(&name, None);
+                return Err(e.into());
+            }
+            self.recovery.devices.remove(&name);
+            self.attach_runtime(RuntimeKey::Device(name), runtime);
+        }
+        Ok(added)
+    }
+
+    /// Writes a device's record again (what jobs installed on it changed).
+    pub(crate) fn persist_device(&mut self, name: &str) {
+        let Some(device) = self.devices.get(name) else {
+            return;
+        };
+        let runtime = self
+            .runtimes
+            .get(&RuntimeKey::Device(name.to_owned()))
+            .map(|s| s.runtime.name())
+            .unwrap_or_default();
+        let record = StoredDevice {
+            device: device.clone(),
+            runtime,
+        };
+        self.pending_writes
+            .put(Table::Devices, name.to_owned(), persist::to_json(&record));
+    }
+
+    /// The status of a stored deployment still waiting for its runtimes.
+    fn waiting_status(
+        &self,
+        id: crate::model::DeploymentId,
+        now: crate::time::Time,
+    ) -> Option<super::DeploymentStatus> {
+        let s = self.recovery.deployments.get(&id)?;
+        Some(super::DeploymentStatus {
+            id,
+            name: s.stored.request.name.clone(),
+            package: s.stored.package.clone(),
+            version: s.stored.version.clone(),
+            phase: s
+                .record
+                .as_ref()
+                .map_or(crate::model::Phase::InProgress, |r| r.phase),
+            status: crate::model::StatusKind::Unknown,
+            errors: Vec::new(),
+            restart_count: s.record.as_ref().map_or(0, |r| {
+                r.executables.iter().map(|e| u64::from(e.restarts)).sum()
+            }),
+            executables: Vec::new(),
+            depends_on: s.stored.request.depends_on.clone(),
+            job: s.stored.job.map(|(j, _)| j),
+            at: now,
+        })
     }
 
     fn remember_token(&mut self, token: String, target: TokenTarget) {
@@ -211,7 +341,7 @@ impl Driver {
     fn stored_status(&self, id: crate::model::DeploymentId) -> Option<super::DeploymentStatus> {
         let bytes = self
             .store
-            .get(Table::Deployments, &format!("{id}/status"))
+            .get(Table::Deployments, &persist::final_key(id))
             .ok()??;
         serde_json::from_slice(&bytes).ok()
     }
@@ -227,9 +357,22 @@ impl Driver {
             .collect();
         for id in expired {
             self.jobs.remove(&id);
-            let mut b = WriteBatch::default();
-            b.delete(Table::Jobs, id.to_string());
-            let _ = self.store.write(b);
+            self.forget_job(id);
+        }
+    }
+
+    /// Deletes a job and its journal from the store (the retention rule).
+    pub(crate) fn forget_job(&mut self, id: crate::model::JobId) {
+        let prefix = format!("{id}/");
+        let mut b = WriteBatch::default();
+        b.delete(Table::Jobs, persist::job_key(id));
+        if let Ok(rows) = self.store.scan(Table::Jobs) {
+            for (k, _) in rows.into_iter().filter(|(k, _)| k.starts_with(&prefix)) {
+                b.delete(Table::Jobs, k);
+            }
+        }
+        if let Err(e) = self.store.write(b) {
+            tracing::warn!(job = %id, error = %e, "an expired job could not be removed from the store");
         }
     }
 
@@ -238,7 +381,8 @@ impl Driver {
         let now = self.now();
         for j in self.jobs.values_mut() {
             if !j.rollout.status().is_terminal() && j.rollout.status() != JobStatus::Canceled {
-                j.rollout.handle_cancel(now);
+                j.rollout
+                    .apply(super::journal::JobOp::Cancel(now.as_millis()));
                 self.dirty_jobs.insert(j.id);
             }
         }

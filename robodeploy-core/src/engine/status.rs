@@ -160,4 +160,75 @@ pub enum EngineEvent {
         /// Online now.
         online: bool,
     },
+    /// What the engine did to bring back a deployment or job it found in its store.
+    Recovery(Box<RecoveryAction>),
+}
+
+/// One reconciliation a restarted engine made between its store and what a runtime reports
+/// ([`EngineEvent::Recovery`]). See the [recovery docs](super#recovery).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+#[non_exhaustive]
+pub enum RecoveryAction {
+    /// The executable's instance still runs: adopted, not restarted.
+    Adopted {
+        /// The deployment.
+        deployment: DeploymentId,
+        /// Component name.
+        component: String,
+        /// Executable name.
+        executable: String,
+        /// The instance adopted.
+        instance: String,
+    },
+    /// The executable's instance exists but exited: its restart policy decides what follows.
+    FoundExited {
+        /// The deployment.
+        deployment: DeploymentId,
+        /// Component name.
+        component: String,
+        /// Executable name.
+        executable: String,
+        /// The instance found.
+        instance: String,
+    },
+    /// The executable was meant to run and has no instance: its recorded state and restart
+    /// policy decide what follows (a start that was under way is made again).
+    Missing {
+        /// The deployment.
+        deployment: DeploymentId,
+        /// Component name.
+        component: String,
+        /// Executable name.
+        executable: String,
+    },
+    /// An instance of a deployment that was deprovisioned still existed: stopped and removed.
+    StoppedOrphan {
+        /// The deployment it belonged to.
+        deployment: DeploymentId,
+        /// The instance.
+        instance: String,
+    },
+    /// A job robot that was in flight is carried on: its deployment re-checked, or its
+    /// pipeline run again from the start when it had not reached its launch.
+    RobotResumed {
+        /// The job.
+        job: JobId,
+        /// The robot.
+        robot: String,
+        /// Its deployment, when one was found.
+        deployment: Option<DeploymentId>,
+    },
+    /// A stored deployment could not be brought back (its package left the catalog, its
+    /// record does not fit its package).
+    Failed {
+        /// The deployment.
+        deployment: DeploymentId,
+        /// Why.
+        message: String,
+    },
 }

@@ -148,6 +148,7 @@ mod graph;
 mod handle;
 mod history;
 mod machine;
+mod record;
 mod shared;
 mod spec;
 mod timer;
@@ -159,6 +160,7 @@ pub use event::{DependencyState, Event, EventError, Failure, internal};
 pub use graph::{DependencyGraph, GraphError};
 pub use history::{ErrorSource, History, HistoryEntry, HistoryEvent};
 pub use machine::Deployment;
+pub use record::{DeploymentRecord, ExecutableRecord, RestoreError, RunRecord};
 pub use shared::SharedComponents;
 pub use spec::{
     DependencyIndex, DeploymentSpec, DeviceIndex, ExecutableIndex, ExecutableSpec, Host,

@@ -28,6 +28,8 @@ struct State {
     task_exits: BTreeMap<String, i32>,
     starts: u64,
     tasks_run: Vec<Vec<String>>,
+    stops_hang: bool,
+    task_time: Duration,
 }
 
 /// A [`Runtime`] held in memory.
@@ -92,6 +94,16 @@ impl MemoryRuntime {
         } else {
             s.missing.remove(what);
         }
+    }
+
+    /// Makes every later `stop` hang without an answer (a runtime that stalls), or answer again.
+    pub fn set_stops_hang(&self, hang: bool) {
+        self.lock().stops_hang = hang;
+    }
+
+    /// Makes every task take `time` (on tokio's clock) before it answers.
+    pub fn set_task_time(&self, time: Duration) {
+        self.lock().task_time = time;
     }
 
     /// Makes tasks whose program is `program` exit with `code`.
@@ -228,6 +240,9 @@ impl Runtime for MemoryRuntime {
     }
 
     async fn stop(&self, id: &InstanceId, _grace: Duration) -> Result<(), RuntimeError> {
+        if self.lock().stops_hang {
+            return std::future::pending().await;
+        }
         let mut s = self.check()?;
         let Some(inst) = s.instances.get_mut(&id.0) else {
             return Err(RuntimeError::NoSuchInstance(id.0.clone()));
@@ -316,6 +331,10 @@ impl Runtime for MemoryRuntime {
     }
 
     async fn run_task(&self, task: &TaskSpec) -> Result<ExecOutput, RuntimeError> {
+        let time = self.lock().task_time;
+        if !time.is_zero() {
+            tokio::time::sleep(time).await;
+        }
         let mut s = self.check()?;
         s.tasks_run.push(task.command.clone());
         let program = task.command.first().cloned().unwrap_or_default();

@@ -30,6 +30,8 @@ pub enum Table {
     Packages,
     /// Registered devices, keyed by name.
     Devices,
+    /// Fleets, keyed by name.
+    Fleets,
     /// Deployments, keyed by id.
     Deployments,
     /// Deployment jobs, keyed by id.
@@ -42,9 +44,10 @@ pub enum Table {
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 6] = [
+    pub const ALL: [Table; 7] = [
         Table::Packages,
         Table::Devices,
+        Table::Fleets,
         Table::Deployments,
         Table::Jobs,
         Table::Tokens,
@@ -56,6 +59,7 @@ impl Table {
         match self {
             Table::Packages => "packages",
             Table::Devices => "devices",
+            Table::Fleets => "fleets",
             Table::Deployments => "deployments",
             Table::Jobs => "jobs",
             Table::Tokens => "tokens",

@@ -1,0 +1,565 @@
+//! Bringing a restarted engine back to where its store says it was.
+//!
+//! At start the driver loads the store ([`Driver::load`]): the catalog, fleets and client tokens
+//! at once; devices wait for the application to register them again with their runtimes; every
+//! job is rebuilt by replaying its journal; every deployment that had not reached a terminal
+//! phase waits for its runtimes. When a runtime is attached, the driver lists what it holds by
+//! robodeploy's labels (the inventory, retried until the runtime answers) and reconciles:
+//!
+//! - a deployment whose runtimes have all answered is restored from its record
+//!   ([`Deployment::restore`](crate::lifecycle::Deployment::restore)) with the instances found
+//!   under its executables' names: running ones are adopted, exited or missing ones are restarted
+//!   per policy, a deprovision under way is finished;
+//! - an instance of a deployment the store holds as deprovisioned is stopped and removed;
+//! - instances of deployments the store does not know are left alone (another engine's);
+//! - a job robot that was in flight is carried on: its deployment is re-checked when one
+//!   exists, otherwise its pipeline runs again from the start (scripts are expected to be
+//!   idempotent, as any retried script must be).
+//!
+//! Each action is published as an [`EngineEvent::Recovery`].
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use tracing::warn;
+
+use crate::lifecycle::{
+    DependencyState, Deployment as Machine, DeploymentRecord, Event, ExecutableRecord,
+};
+use crate::model::{DeploymentId, Fleet, JobId, JobStatus, Package, RobotStatus};
+use crate::rollout::{RobotIndex, RobotInit, Rollout};
+use crate::runtime::{InstanceInfo, InstanceState, labels};
+use crate::store::{StoreError, Table};
+
+use super::deployment::DeploymentEntry;
+use super::driver::{Driver, TokenTarget};
+use super::job::{JobEntry, RobotRun};
+use super::journal::{JobOp, Journaled, LastCommand, replay};
+use super::persist::{MachineHeader, StoredDeployment, StoredDevice, StoredJob};
+use super::request::{Internal, RuntimeKey};
+use super::{EngineEvent, RecoveryAction};
+
+/// A deployment loaded from the store, not restored yet.
+pub(crate) struct Stored {
+    pub(crate) stored: StoredDeployment,
+    /// `None` when the engine stopped before the machine's first decision was written.
+    pub(crate) record: Option<DeploymentRecord>,
+}
+
+/// What the store held at start and is not brought back yet.
+#[derive(Default)]
+pub(crate) struct Recovery {
+    /// Deployments waiting for the inventories of their runtimes.
+    pub(crate) deployments: BTreeMap<DeploymentId, Stored>,
+    /// Deployments the store holds as deprovisioned: instances of theirs are orphans.
+    pub(crate) retired: HashSet<DeploymentId>,
+    /// Inventories received, per runtime.
+    pub(crate) inventories: HashMap<RuntimeKey, Vec<InstanceInfo>>,
+    /// Runtimes being listed.
+    pub(crate) listing: HashSet<RuntimeKey>,
+    /// Job robots that were in flight, by robot name.
+    pub(crate) robots: BTreeMap<String, Vec<(JobId, u32, LastCommand)>>,
+    /// Device records, by name: merged into the device when it is registered again.
+    pub(crate) devices: HashMap<String, StoredDevice>,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    table: Table,
+    key: &str,
+    value: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(value).map_err(|source| StoreError::Decode {
+        table,
+        key: key.to_owned(),
+        source,
+    })
+}
+
+impl Driver {
+    /// Loads everything the store holds. Nothing is started here: deployments wait for their
+    /// runtimes ([`Driver::runtime_attached`]).
+    pub(crate) fn load(&mut self) -> Result<(), StoreError> {
+        for (k, v) in self.store.scan(Table::Packages)? {
+            let p: Package = decode(Table::Packages, &k, &v)?;
+            let _ = self.catalog.add(p);
+        }
+        for (k, v) in self.store.scan(Table::Devices)? {
+            let d: StoredDevice = decode(Table::Devices, &k, &v)?;
+            self.recovery.devices.insert(k, d);
+        }
+        for (k, v) in self.store.scan(Table::Fleets)? {
+            let f: Fleet = decode(Table::Fleets, &k, &v)?;
+            self.fleets.insert(k, f);
+        }
+        for (k, v) in self.store.scan(Table::Tokens)? {
+            let text = String::from_utf8_lossy(&v);
+            let target = match text.split_once('/') {
+                Some(("deployment", id)) => id.parse().ok().map(TokenTarget::Deployment),
+                Some(("job", id)) => id.parse().ok().map(TokenTarget::Job),
+                _ => None,
+            };
+            if let Some(t) = target {
+                self.tokens.insert(k, t);
+            }
+        }
+        self.load_deployments()?;
+        self.load_jobs()?;
+        Ok(())
+    }
+
+    fn load_deployments(&mut self) -> Result<(), StoreError> {
+        let mut created: BTreeMap<DeploymentId, StoredDeployment> = BTreeMap::new();
+        let mut headers: HashMap<DeploymentId, MachineHeader> = HashMap::new();
+        let mut exes: HashMap<DeploymentId, Vec<ExecutableRecord>> = HashMap::new();
+        for (k, v) in self.store.scan(Table::Deployments)? {
+            let mut parts = k.split('/');
+            let Some(Ok(id)) = parts.next().map(str::parse::<DeploymentId>) else {
+                continue;
+            };
+            match (parts.next(), parts.next()) {
+                (None, _) => {
+                    created.insert(id, decode(Table::Deployments, &k, &v)?);
+                }
+                (Some("machine"), None) => {
+                    headers.insert(id, decode(Table::Deployments, &k, &v)?);
+                }
+                // Keys sort by index: executables arrive in order.
+                (Some("exe"), Some(_)) => {
+                    exes.entry(id)
+                        .or_default()
+                        .push(decode(Table::Deployments, &k, &v)?);
+                }
+                (Some("final"), None) => {
+                    self.recovery.retired.insert(id);
+                }
+                _ => {}
+            }
+        }
+        for (id, stored) in created {
+            if self.recovery.retired.contains(&id) {
+                continue;
+            }
+            let record = headers.remove(&id).map(|h| DeploymentRecord {
+                phase: h.phase,
+                deployed: h.deployed,
+                deprovisioning: h.deprovisioning,
+                executables: exes.remove(&id).unwrap_or_default(),
+            });
+            self.names.insert(stored.request.name.clone(), id);
+            self.recovery
+                .deployments
+                .insert(id, Stored { stored, record });
+        }
+        Ok(())
+    }
+
+    fn load_jobs(&mut self) -> Result<(), StoreError> {
+        let mut created: BTreeMap<JobId, StoredJob> = BTreeMap::new();
+        let mut logs: HashMap<JobId, Vec<JobOp>> = HashMap::new();
+        let mut chunks: HashMap<JobId, u64> = HashMap::new();
+        for (k, v) in self.store.scan(Table::Jobs)? {
+            let mut parts = k.split('/');
+            let Some(Ok(id)) = parts.next().map(str::parse::<JobId>) else {
+                continue;
+            };
+            match parts.next() {
+                None => {
+                    created.insert(id, decode(Table::Jobs, &k, &v)?);
+                }
+                Some("log") => {
+                    let ops: Vec<JobOp> = decode(Table::Jobs, &k, &v)?;
+                    logs.entry(id).or_default().extend(ops);
+                    let seq = parts
+                        .next()
+                        .and_then(|s| s.parse::<u64>().ok())
+                        .unwrap_or(0);
+                    let next = chunks.entry(id).or_default();
+                    *next = (*next).max(seq + 1);
+                }
+                _ => {}
+            }
+        }
+        let now = self.now();
+        for (id, job) in created {
+            let Some(package) = self
+                .catalog
+                .get(&job.request.application, &job.request.application_version)
+                .cloned()
+            else {
+                warn!(job = %id, "the job's application left the catalog; not recovered");
+                continue;
+            };
+            let rollout = Rollout::new(
+                &job.request.deployment_config,
+                job.robots.iter().enumerate().map(|(i, _)| RobotInit {
+                    online: job.online.get(i).copied().unwrap_or(true),
+                    previous_version: job.previous.get(i).and_then(Option::as_ref),
+                }),
+                job.created_at,
+            );
+            let Ok(mut rollout) = rollout else {
+                warn!(job = %id, "the stored job no longer builds; not recovered");
+                continue;
+            };
+            let last = replay(
+                &mut rollout,
+                logs.remove(&id).unwrap_or_default(),
+                job.robots.len(),
+            );
+            if rollout.expires_at() <= now && rollout.status().is_terminal() {
+                self.forget_job(id);
+                continue;
+            }
+            for (i, last) in last.into_iter().enumerate() {
+                let robot = RobotIndex(i as u32);
+                let settled = rollout.robot_settled(robot).unwrap_or(true);
+                match last {
+                    Some(c @ (LastCommand::Deploy | LastCommand::Rollback)) if !settled => {
+                        self.recovery
+                            .robots
+                            .entry(job.robots[i].clone())
+                            .or_default()
+                            .push((id, i as u32, c));
+                    }
+                    _ => {}
+                }
+            }
+            let span = tracing::info_span!("job", id = %id, fleet = %job.request.fleet, application = %job.request.application);
+            let n = job.robots.len();
+            let mut journal = Journaled::new(rollout);
+            journal.next_chunk = chunks.get(&id).copied().unwrap_or(0);
+            let status = journal.status();
+            self.jobs.insert(
+                id,
+                JobEntry {
+                    id,
+                    request: job.request,
+                    package,
+                    rollout: journal,
+                    robots: job.robots,
+                    runs: (0..n).map(|_| RobotRun::default()).collect(),
+                    last_status: status,
+                    span,
+                },
+            );
+            // Its timers are armed by the first settle.
+            self.dirty_jobs.insert(id);
+        }
+        Ok(())
+    }
+
+    /// A runtime was attached: list what it holds if anything stored may be on it.
+    pub(crate) fn runtime_attached(&mut self, key: RuntimeKey) {
+        let wanted = !self.recovery.deployments.is_empty()
+            || !self.recovery.retired.is_empty()
+            || match &key {
+                RuntimeKey::Device(d) => self.recovery.robots.contains_key(d),
+                RuntimeKey::Cloud => false,
+            };
+        if !wanted || self.recovery.inventories.contains_key(&key) {
+            self.resume_robots_on(&key);
+            return;
+        }
+        if !self.recovery.listing.insert(key.clone()) {
+            return;
+        }
+        let Some(slot) = self.runtimes.get(&key) else {
+            return;
+        };
+        let rt = slot.runtime.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let selector = BTreeMap::from([(labels::MANAGED.to_owned(), "true".to_owned())]);
+            loop {
+                match rt.list(&selector).await {
+                    Ok(list) => {
+                        let _ = tx.send(Internal::Inventory(key, list));
+                        return;
+                    }
+                    Err(_) if tx.is_closed() => return,
+                    // Unreachable for now: the deployments on it wait, as they would for an
+                    // offline device.
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+                }
+            }
+        });
+    }
+
+    /// A runtime's inventory arrived: restore what waited for it, remove orphans, carry on the
+    /// job robots on it.
+    pub(crate) fn handle_inventory(&mut self, key: RuntimeKey, list: Vec<InstanceInfo>) {
+        self.recovery.listing.remove(&key);
+        // Orphans: instances of deployments that ended.
+        for info in &list {
+            let Some(Ok(dep)) = info
+                .labels
+                .get(labels::DEPLOYMENT)
+                .map(|v| v.parse::<DeploymentId>())
+            else {
+                continue;
+            };
+            if self.recovery.retired.contains(&dep)
+                && let Some(slot) = self.runtimes.get(&key)
+            {
+                let rt = slot.runtime.clone();
+                let inst = info.id.clone();
+                let grace = self.config.lifecycle.stop_grace;
+                tokio::spawn(async move {
+                    let _ = rt.stop(&inst, grace).await;
+                    let _ = rt.remove(&inst).await;
+                });
+                self.publish(EngineEvent::Recovery(Box::new(
+                    RecoveryAction::StoppedOrphan {
+                        deployment: dep,
+                        instance: info.id.0.clone(),
+                    },
+                )));
+            }
+        }
+        self.recovery.inventories.insert(key.clone(), list);
+        let ready: Vec<DeploymentId> = self
+            .recovery
+            .deployments
+            .iter()
+            .filter(|(_, s)| {
+                self.keys_of(&s.stored)
+                    .iter()
+                    .all(|k| self.recovery.inventories.contains_key(k))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ready {
+            if let Some(s) = self.recovery.deployments.remove(&id) {
+                self.restore_deployment(id, s);
+            }
+        }
+        self.resume_robots_on(&key);
+    }
+
+    /// The runtimes a stored deployment's executables run on.
+    fn keys_of(&self, stored: &StoredDeployment) -> BTreeSet<RuntimeKey> {
+        let Some(package) = self.catalog.get(&stored.package, &stored.version) else {
+            return BTreeSet::new();
+        };
+        package
+            .components
+            .iter()
+            .map(|c| {
+                if c.placement.is_device() {
+                    stored
+                        .request
+                        .devices
+                        .get(&c.name)
+                        .map_or(RuntimeKey::Cloud, |d| RuntimeKey::Device(d.clone()))
+                } else {
+                    RuntimeKey::Cloud
+                }
+            })
+            .collect()
+    }
+
+    fn restore_deployment(&mut self, id: DeploymentId, s: Stored) {
+        let fail = |this: &mut Driver, message: String| {
+            warn!(deployment = %id, %message, "a stored deployment could not be restored");
+            this.names.remove(&s.stored.request.name);
+            this.publish(EngineEvent::Recovery(Box::new(RecoveryAction::Failed {
+                deployment: id,
+                message,
+            })));
+        };
+        let Some(package) = self
+            .catalog
+            .get(&s.stored.package, &s.stored.version)
+            .cloned()
+        else {
+            let m = format!(
+                "package {}@{} is not in the catalog",
+                s.stored.package, s.stored.version
+            );
+            return fail(self, m);
+        };
+        let lifecycle = self.config.lifecycle.clone();
+        let resolved = match self.resolve(
+            id,
+            &s.stored.request,
+            &package,
+            &s.stored.extra_env,
+            s.stored.launch.as_deref(),
+            &lifecycle,
+        ) {
+            Ok(r) => r,
+            Err(e) => return fail(self, e.to_string()),
+        };
+        let now = self.now();
+        let machine = match &s.record {
+            Some(record) => Machine::restore(resolved.spec, record, now).map_err(|e| e.to_string()),
+            None => Machine::new(resolved.spec, now)
+                .map(|mut m| {
+                    let _ = m.handle(Event::Deploy, now);
+                    m
+                })
+                .map_err(|e| e.to_string()),
+        };
+        let mut machine = match machine {
+            Ok(m) => m,
+            Err(e) => {
+                self.release_shared(id);
+                return fail(self, e);
+            }
+        };
+        for (i, dep) in s.stored.request.depends_on.iter().enumerate() {
+            let state = self
+                .names
+                .get(dep)
+                .and_then(|d| self.deployments.get(d))
+                .map(|d| d.dep_state)
+                .unwrap_or_default();
+            let _ = machine.handle(
+                Event::Dependency(crate::lifecycle::DependencyIndex(i as u16), state),
+                now,
+            );
+        }
+        let n = resolved.instances.len();
+        let mut instances = vec![None; n];
+        for (i, spec) in resolved.instances.iter().enumerate() {
+            let key = &resolved.keys[i];
+            let found = self
+                .recovery
+                .inventories
+                .get(key)
+                .and_then(|list| list.iter().find(|info| info.name == spec.name));
+            let exe = crate::lifecycle::ExecutableIndex(i as u16);
+            let meant_to_run = s.record.as_ref().is_some_and(|r| {
+                r.executables.get(i).is_some_and(|e| {
+                    matches!(
+                        e.run,
+                        crate::lifecycle::RunRecord::Starting | crate::lifecycle::RunRecord::Live
+                    )
+                })
+            });
+            let (component, executable) = (
+                machine.component_name(exe).to_owned(),
+                machine.executable_name(exe).to_owned(),
+            );
+            let action = match found {
+                Some(info) => {
+                    instances[i] = Some(info.id.clone());
+                    self.instances
+                        .insert((key.clone(), info.id.clone()), (id, exe));
+                    match info.state {
+                        InstanceState::Running { .. } => Some(RecoveryAction::Adopted {
+                            deployment: id,
+                            component,
+                            executable,
+                            instance: info.id.0.clone(),
+                        }),
+                        _ => Some(RecoveryAction::FoundExited {
+                            deployment: id,
+                            component,
+                            executable,
+                            instance: info.id.0.clone(),
+                        }),
+                    }
+                }
+                None if meant_to_run => Some(RecoveryAction::Missing {
+                    deployment: id,
+                    component,
+                    executable,
+                }),
+                None => None,
+            };
+            if let Some(a) = action {
+                self.publish(EngineEvent::Recovery(Box::new(a)));
+            }
+        }
+        for key in resolved.keys.iter() {
+            if let RuntimeKey::Device(d) = key
+                && self.runtimes.get(key).is_some_and(|s| !s.online)
+                && let Some(idx) = machine.device_index(d)
+            {
+                let _ = machine.handle(Event::DeviceOffline(idx), now);
+            }
+        }
+        let span = tracing::info_span!("deployment", id = %id, name = %s.stored.request.name);
+        let job = s.stored.job;
+        if let Some((j, r)) = job
+            && let Some(entry) = self.jobs.get(&j)
+            && entry.rollout.robot_status(RobotIndex(r)) == Ok(RobotStatus::InSync)
+            && let Some(robot) = entry.robots.get(r as usize)
+        {
+            self.installed
+                .insert((robot.clone(), entry.request.application.clone()), id);
+        }
+        self.deployments.insert(
+            id,
+            DeploymentEntry {
+                id,
+                request: s.stored.request,
+                package,
+                machine,
+                specs: resolved.instances,
+                keys: resolved.keys,
+                instances,
+                starting: vec![false; n],
+                stop_after_start: vec![None; n],
+                job,
+                last: None,
+                dep_state: DependencyState::Other,
+                persisted: s.record,
+                span,
+            },
+        );
+        self.dirty.insert(id);
+    }
+
+    /// Carries on the job robots that were in flight on `key`'s device.
+    fn resume_robots_on(&mut self, key: &RuntimeKey) {
+        let RuntimeKey::Device(device) = key else {
+            return;
+        };
+        let Some(robots) = self.recovery.robots.remove(device) else {
+            return;
+        };
+        for (job, robot, last) in robots {
+            let Some(entry) = self.jobs.get(&job) else {
+                continue;
+            };
+            if entry.rollout.status().is_terminal() || entry.rollout.status() == JobStatus::Canceled
+            {
+                continue;
+            }
+            let found = self
+                .deployments
+                .values()
+                .find(|d| d.job == Some((job, robot)) && !d.machine.is_deprovisioning())
+                .map(|d| d.id);
+            self.publish(EngineEvent::Recovery(Box::new(
+                RecoveryAction::RobotResumed {
+                    job,
+                    robot: device.clone(),
+                    deployment: found,
+                },
+            )));
+            match (found, last) {
+                (Some(dep), _) => {
+                    let Some(entry) = self.jobs.get_mut(&job) else {
+                        continue;
+                    };
+                    let run = &mut entry.runs[robot as usize];
+                    run.attempt += 1;
+                    run.deployment = Some(dep);
+                    run.post_launch = false;
+                    run.rolling_back = last == LastCommand::Rollback;
+                    // Its next status (the first after a restore is always published) moves
+                    // the robot on.
+                    if let Some(d) = self.deployments.get_mut(&dep) {
+                        d.last = None;
+                    }
+                    self.dirty.insert(dep);
+                }
+                (None, LastCommand::Rollback) => self.rollback_robot(job, RobotIndex(robot)),
+                (None, _) => self.deploy_robot(job, RobotIndex(robot)),
+            }
+            self.dirty_jobs.insert(job);
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! A restarted engine carries on from its store: deployments adopted or restarted per policy,
+//! restart counts kept, jobs carried on without deploying a robot twice, a deprovision under way
+//! finished, an unreadable store refused. The engine "crashes" by detaching (nothing stopped, as
+//! after a kill); the real-process kill tests are in robodeploy-process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use robodeploy_core::engine::{
+    Engine, EngineConfig, EngineError, EngineEvent, RecoveryAction, Until,
+};
+use robodeploy_core::model::*;
+use robodeploy_core::runtime::MemoryRuntime;
+use robodeploy_core::store::{MemoryStore, Store, StoreError, Table, WriteBatch};
+
+const T: Duration = Duration::from_secs(60);
+
+fn package(name: &str, version: &str, exes: &[&str], policy: RestartPolicy) -> Package {
+    Package {
+        name: name.into(),
+        version: Version::new(version),
+        description: None,
+        labels: Default::default(),
+        components: vec![Component {
+            name: "main".into(),
+            placement: Placement::Device {
+                runtime: DeviceRuntime::Preinstalled,
+                architecture: Architecture::Amd64,
+            },
+            ros: None,
+            restart_policy: policy,
+            shared: false,
+            executables: exes
+                .iter()
+                .map(|e| Executable {
+                    name: (*e).into(),
+                    image: None,
+                    command: vec![format!("/usr/bin/{e}")],
+                    shell: false,
+                    working_dir: None,
+                    env: Default::default(),
+                    ports: vec![],
+                    mounts: vec![],
+                })
+                .collect(),
+        }],
+    }
+}
+
+fn request(name: &str, device: &str) -> DeploymentRequest {
+    DeploymentRequest {
+        name: name.into(),
+        package: "demo".into(),
+        version: Version::new("1"),
+        labels: Default::default(),
+        devices: [("main".to_owned(), device.to_owned())].into(),
+        depends_on: vec![],
+        volumes: vec![],
+        routed_network: None,
+        restart_policy: None,
+        env: Default::default(),
+    }
+}
+
+fn device(name: &str) -> Device {
+    Device::new(name, Architecture::Amd64, DeviceRuntime::Preinstalled)
+}
+
+fn engine_on(store: &Arc<MemoryStore>) -> Engine {
+    let cfg = EngineConfig::default().with_health_interval(Duration::from_millis(200));
+    Engine::builder()
+        .config(cfg)
+        .store(store.clone())
+        .try_start()
+        .unwrap()
+}
+
+/// Recovery actions published until `n` of them arrived.
+async fn recovery_actions(
+    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+    n: usize,
+) -> Vec<RecoveryAction> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        if let EngineEvent::Recovery(a) = events.recv().await.unwrap() {
+            out.push(*a);
+        }
+    }
+    out
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restarted_engine_adopts_what_runs_and_keeps_restart_counts() {
+    let store = Arc::new(MemoryStore::new());
+    let rt = Arc::new(MemoryRuntime::new("r1"));
+    let engine = engine_on(&store);
+    engine.add_device(device("r1"), rt.clone()).await.unwrap();
+    engine
+        .add_package(package("demo", "1", &["a", "b"], RestartPolicy::Always))
+        .await
+        .unwrap();
+    let id = engine
+        .deploy(request("d1", "r1"), Some("tok"))
+        .await
+        .unwrap();
+    let s = engine.wait_for(id, Until::Running, T).await.unwrap();
+    let a = s.executables[0].instance.clone().unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    rt.exit(&a, 1);
+    let mut watch = engine.watch(id);
+    while !watch
+        .next()
+        .await
+        .is_some_and(|s| s.restart_count == 1 && s.is_running())
+    {}
+    assert_eq!(rt.start_count(), 3);
+    engine.detach().await.unwrap();
+
+    let engine = engine_on(&store);
+    let mut events = engine.subscribe();
+    // Before its device is back, the deployment is known and waits.
+    let waiting = engine.status(id).await.unwrap();
+    assert_eq!(waiting.status, StatusKind::Unknown);
+    assert_eq!(waiting.restart_count, 1);
+    // The catalog and the token came back from the store.
+    assert_eq!(engine.packages().await.unwrap().len(), 1);
+    assert_eq!(
+        engine
+            .deploy(request("d1", "r1"), Some("tok"))
+            .await
+            .unwrap(),
+        id
+    );
+
+    engine.add_device(device("r1"), rt.clone()).await.unwrap();
+    let mut actions = recovery_actions(&mut events, 2).await;
+    actions.sort_by_key(|a| format!("{a:?}"));
+    for (action, exe) in actions.iter().zip(["a", "b"]) {
+        match action {
+            RecoveryAction::Adopted {
+                deployment,
+                executable,
+                ..
+            } => {
+                assert_eq!((*deployment, executable.as_str()), (id, exe));
+            }
+            other => panic!("expected adoption, got {other:?}"),
+        }
+    }
+    let s = engine.wait_for(id, Until::Running, T).await.unwrap();
+    assert_eq!(s.restart_count, 1);
+    assert_eq!(s.executables[0].restart_count, 1);
+    assert_eq!(s.executables[0].instance.as_deref(), Some(a.as_str()));
+    // Nothing was started again, and its name is still taken.
+    assert_eq!(rt.start_count(), 3);
+    assert_eq!(rt.running().len(), 2);
+    assert!(matches!(
+        engine.deploy(request("d1", "r1"), None).await,
+        Err(EngineError::DuplicateName { id: taken, .. }) if taken == id
+    ));
+
+    // It is supervised as before: a crash is restarted and counted on top.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    rt.exit(&a, 1);
+    let mut watch = engine.watch(id);
+    while !watch
+        .next()
+        .await
+        .is_some_and(|s| s.restart_count == 2 && s.is_running())
+    {}
+    engine.shutdown().await.unwrap();
+    assert!(rt.running().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_died_while_the_engine_was_away_follows_its_restart_policy() {
+    let store = Arc::new(MemoryStore::new());
+    let rt = Arc::new(MemoryRuntime::new("r1"));
+    let engine = engine_on(&store);
+    engine.add_device(device("r1"), rt.clone()).await.unwrap();
+    engine
+        .add_package(package("demo", "1", &["a"], RestartPolicy::OnFailure))
+        .await
+        .unwrap();
+    let id = engine.deploy(request("d1", "r1"), None).await.unwrap();
+    let s = engine.wait_for(id, Until::Running, T).await.unwrap();
+    let a = s.executables[0].instance.clone().unwrap();
+    engine.detach().await.unwrap();
+    // It crashes while nobody watches.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    rt.exit(&a, 3);
+
+    let engine = engine_on(&store);
+    let mut events = engine.subscribe();
+    engine.add_device(device("r1"), rt.clone()).await.unwrap();
+    let actions = recovery_actions(&mut events, 1).await;
+    assert!(
+        matches!(&actions[0], RecoveryAction::FoundExited { deployment, .. } if *deployment == id),
+        "{actions:?}"
+    );
+    let mut watch = engine.watch(id);
+    while !watch
+        .next()
+        .await
+        .is_some_and(|s| s.restart_count == 1 && s.is_running())
+    {}
+    assert_eq!(rt.start_count(), 2);
+    engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deprovision_under_way_is_finished_after_a_restart() {
+    let store = Arc::new(MemoryStore::new());
+    let rt = Arc::new(MemoryRuntime::new("r1"));
+    let engine = engine_on(&store);
+    engine.add_device(device("r1"), rt.clone()).await.unwrap();
+    engine
+        .add_package(package("demo", "1", &["a", "b"], RestartPolicy::Always))
+        .await
+        .unwrap();
+    let id = engine.deploy(request("d1", "r1"), None).await.unwrap();
+    engine.wait_for(id, Until::Running, T).await.unwrap();
+    // The stops are decided and stored, and the runtime stalls: the engine dies before any
+    // stop is answered.
+    rt.set_stops_hang(true);
+    engine.deprovision(id).await.unwrap();
+    engine.detach().await.unwrap();
+    rt.set_stops_hang(false);
+    assert_eq!(rt.running().len(), 2);
+
+    let engine = engine_on(&store);
+    engine.add_device(device("r1"), rt.clone()).await.unwrap();
+    let s = engine.wait_for(id, Until::Stopped, T).await.unwrap();
+    assert_eq!(s.phase, Phase::DeploymentStopped);
+    assert!(rt.running().is_empty());
+    // Its last status is kept for queries; nothing of it is recovered again.
+    engine.detach().await.unwrap();
+    let engine = engine_on(&store);
+    assert_eq!(
+        engine.status(id).await.unwrap().phase,
+        Phase::DeploymentStopped
+    );
+    assert!(engine.deployments().await.unwrap().is_empty());
+    engine.shutdown().await.unwrap();
+}
+
+fn job_request() -> DeploymentJobRequest {
+    DeploymentJobRequest {
+        fleet: "fleet".into(),
+        application: "demo".into(),
+        application_version: Version::new("1"),
+        launch_config: LaunchConfig {
+            package_name: "demo".into(),
+            launch_file: "demo.launch".into(),
+            pre_launch_file: Some("/opt/pre.sh".into()),
+            post_launch_file: Some("/opt/post.sh".into()),
+            environment_variables: Default::default(),
+        },
+        deployment_config: DeploymentConfig {
+            concurrent_deployment_percentage: 20,
+            failure_threshold_percentage: 50,
+            ..DeploymentConfig::default()
+        },
+        tags: Default::default(),
+    }
+}
+
+/// Runs a 10-robot job where robots 3 and 7 fail their pre-launch script, interrupting the
+/// engine (detach, as a crash) once `interrupt_after` robots are in sync; returns the final
+/// per-robot outcomes and the runtimes.
+async fn job_run(
+    interrupt_after: Option<usize>,
+) -> (Vec<(String, RobotStatus)>, Vec<Arc<MemoryRuntime>>) {
+    let store = Arc::new(MemoryStore::new());
+    let names: Vec<String> = (0..10).map(|i| format!("robot-{i}")).collect();
+    let rts: Vec<Arc<MemoryRuntime>> = names
+        .iter()
+        .map(|n| Arc::new(MemoryRuntime::new(n.as_str())))
+        .collect();
+    rts[3].set_task_exit("/opt/pre.sh", 1);
+    rts[7].set_task_exit("/opt/pre.sh", 1);
+    for rt in &rts {
+        rt.set_task_time(Duration::from_secs(2));
+    }
+    let mut engine = engine_on(&store);
+    for (n, rt) in names.iter().zip(&rts) {
+        engine.add_device(device(n), rt.clone()).await.unwrap();
+    }
+    engine
+        .add_package(package("demo", "1", &["node"], RestartPolicy::Always))
+        .await
+        .unwrap();
+    engine
+        .add_fleet(Fleet {
+            name: "fleet".into(),
+            labels: Default::default(),
+            robots: engine.devices().await.unwrap(),
+        })
+        .await
+        .unwrap();
+    let id = engine.create_job(job_request(), Some("job")).await.unwrap();
+    if let Some(n) = interrupt_after {
+        let mut events = engine.subscribe();
+        loop {
+            let report = engine.job(id).await.unwrap();
+            if report.count(RobotStatus::InSync) >= n {
+                break;
+            }
+            let _ = events.recv().await;
+        }
+        let before = engine.job(id).await.unwrap();
+        assert!(!before.status.is_terminal(), "interrupted too late");
+        engine.detach().await.unwrap();
+        engine = engine_on(&store);
+        // The same token names the same job: nothing is created twice.
+        assert_eq!(
+            engine.create_job(job_request(), Some("job")).await.unwrap(),
+            id
+        );
+        for (n, rt) in names.iter().zip(&rts) {
+            engine.add_device(device(n), rt.clone()).await.unwrap();
+        }
+    }
+    let report = engine.wait_for_job(id, T).await.unwrap();
+    assert!(report.status.is_terminal());
+    let outcomes = report
+        .robots
+        .iter()
+        .map(|r| (r.robot.clone(), r.status))
+        .collect();
+    engine.detach().await.unwrap();
+    (outcomes, rts)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_job_ends_as_an_uninterrupted_one_without_deploying_a_robot_twice() {
+    let (reference, _) = job_run(None).await;
+    assert_eq!(
+        reference
+            .iter()
+            .filter(|(_, s)| *s == RobotStatus::Failed)
+            .map(|(r, _)| r.as_str())
+            .collect::<Vec<_>>(),
+        vec!["robot-3", "robot-7"]
+    );
+    for interrupt_after in [1, 2, 4, 6] {
+        let (outcomes, rts) = job_run(Some(interrupt_after)).await;
+        assert_eq!(
+            outcomes, reference,
+            "interrupted after {interrupt_after} in sync"
+        );
+        for (i, rt) in rts.iter().enumerate() {
+            let expected = if i == 3 || i == 7 { 0 } else { 1 };
+            assert_eq!(rt.running().len(), expected, "robot-{i}");
+            assert_eq!(rt.start_count(), expected as u64, "robot-{i} started twice");
+        }
+    }
+}
+
+/// A store whose reads fail.
+struct Broken;
+
+impl Store for Broken {
+    fn write(&self, _: WriteBatch) -> Result<(), StoreError> {
+        Err(StoreError::Corrupt("test".into()))
+    }
+    fn get(&self, _: Table, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Err(StoreError::Corrupt("test".into()))
+    }
+    fn scan(&self, _: Table) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        Err(StoreError::Corrupt("checksum mismatch in page 7".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_be_read_is_refused_at_start() {
+    match Engine::builder().store(Arc::new(Broken)).try_start() {
+        Err(EngineError::Store(StoreError::Corrupt(m))) => {
+            assert_eq!(m, "checksum mismatch in page 7")
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a corrupt store was accepted"),
+    }
+    // `start` gives an engine that has shut down, never one that silently starts empty.
+    let engine = Engine::builder().store(Arc::new(Broken)).start();
+    assert!(matches!(
+        engine.packages().await,
+        Err(EngineError::Shutdown)
+    ));
+}
+
+#[tokio::test]
+async fn a_stored_record_that_does_not_decode_is_named() {
+    let store = Arc::new(MemoryStore::new());
+    let mut b = WriteBatch::default();
+    b.put(Table::Packages, "demo@1", b"{not json".to_vec());
+    store.write(b).unwrap();
+    match Engine::builder().store(store).try_start() {
+        Err(EngineError::Store(StoreError::Decode { table, key, .. })) => {
+            assert_eq!((table, key.as_str()), (Table::Packages, "demo@1"));
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("an undecodable record was accepted"),
+    }
+}
