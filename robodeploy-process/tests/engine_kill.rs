@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{SHIM, TempRoot};
-use robodeploy_core::engine::{Engine, EngineConfig};
+use robodeploy_core::engine::{Engine, EngineConfig, EngineEvent};
 use robodeploy_core::lifecycle::LifecycleConfig;
 use robodeploy_core::model::*;
 use robodeploy_core::runtime::{InstanceState, Runtime, labels};
@@ -67,6 +67,22 @@ async fn agent(root: PathBuf) {
         .store(store)
         .try_start()
         .expect("engine");
+    // What this agent saw, for a failure's post-mortem (the test prints the logs it kept).
+    let mut events = engine.subscribe();
+    tokio::spawn(async move {
+        while let Ok(e) = events.recv().await {
+            match e {
+                EngineEvent::Recovery(a) => println!("event {a:?}"),
+                EngineEvent::Deployment(s) if !s.errors.is_empty() => {
+                    println!(
+                        "event {} {:?} {:?} {:?}",
+                        s.name, s.phase, s.status, s.errors
+                    )
+                }
+                _ => {}
+            }
+        }
+    });
     let mut devices = Vec::new();
     for i in 0..ROBOTS {
         let rt = ProcessRuntime::builder(root.join("robots").join(robot(i)))
@@ -100,6 +116,9 @@ async fn agent(root: PathBuf) {
     println!("job {:?}", report.status);
     for r in &report.robots {
         println!("robot {} {:?} {:?}", r.robot, r.status, r.failure);
+        if let Some(d) = &r.failure_detail {
+            println!("detail {}: {d}", r.robot);
+        }
     }
     for d in engine.deployments().await.expect("deployments") {
         println!(
@@ -196,19 +215,42 @@ impl Rng {
 }
 
 struct Outcome {
+    /// What the last agent printed.
+    text: String,
     /// robot → "Status Failure".
     robots: BTreeMap<String, String>,
     /// robot → restart count of its deployment.
     restarts: BTreeMap<String, u64>,
 }
 
+/// Starts an agent whose output goes to `root/agent-N.log` (N counts the agents of a root).
 fn spawn_agent(root: &Path) -> std::process::Child {
+    let n = std::fs::read_dir(root)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("agent-"))
+        })
+        .count();
+    let log = std::fs::File::create(root.join(format!("agent-{n}.log"))).unwrap();
     std::process::Command::new(std::env::current_exe().unwrap())
         .env(AGENT_ROOT, root)
-        .stdout(std::process::Stdio::piped())
+        .stdout(log)
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap()
+}
+
+/// Every agent's log under `root`, in order.
+fn agent_logs(root: &Path) -> String {
+    let mut out = String::new();
+    for n in 0.. {
+        let Ok(text) = std::fs::read_to_string(root.join(format!("agent-{n}.log"))) else {
+            break;
+        };
+        out.push_str(&format!("--- agent {n}\n{text}"));
+    }
+    out
 }
 
 fn parse(out: &str) -> Outcome {
@@ -226,7 +268,11 @@ fn parse(out: &str) -> Outcome {
             _ => {}
         }
     }
-    Outcome { robots, restarts }
+    Outcome {
+        text: out.to_owned(),
+        robots,
+        restarts,
+    }
 }
 
 /// Runs the job on a fresh fleet under `root`, killing the agent at each of `kills` (delays
@@ -244,14 +290,17 @@ async fn run(root: &Path, kills: &[u64]) -> Outcome {
         );
         let _ = child.wait();
     }
-    let child = spawn_agent(root);
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+    let mut child = spawn_agent(root);
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "the last agent failed: {text}");
-    assert!(text.contains("job Succeeded"), "{text}");
-    parse(&text)
+    let text = agent_logs(root);
+    assert!(status.success(), "the last agent failed: {text}");
+    let last = text.rsplit("--- agent").next().unwrap_or_default();
+    assert!(last.contains("job Succeeded"), "{text}");
+    let mut outcome = parse(last);
+    outcome.text = text;
+    outcome
 }
 
 /// What the store and the runtimes hold once the job ended: deployments per robot, instances
@@ -356,7 +405,8 @@ async fn a_job_survives_sigkill_at_random_points() {
         total_kills += kills.len();
         assert_eq!(
             outcome.robots, reference.robots,
-            "run {run_no}, kills {kills:?}"
+            "run {run_no}, kills {kills:?}\n{}",
+            outcome.text
         );
         // Nothing that kept running was restarted.
         assert!(

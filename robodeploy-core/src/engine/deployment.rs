@@ -397,8 +397,15 @@ impl Driver {
                 if let Some(d) = self.deployments.get_mut(&id) {
                     d.starting[i] = true;
                 }
+                // A restart replaces the instance that exited. A first start has none of its
+                // own, except after a recovery, where an instance found under its name may be
+                // the one a killed engine was starting: it is adopted if it runs.
+                let previous = match command {
+                    Command::Restart { .. } => instance,
+                    _ => None,
+                };
                 tokio::spawn(async move {
-                    let r = start_or_adopt(rt.as_ref(), &spec, instance.as_ref()).await;
+                    let r = start_or_adopt(rt.as_ref(), &spec, previous.as_ref()).await;
                     let _ = tx.send(Internal::Op(id, exe, OpResult::Started(r)));
                 });
             }

@@ -227,6 +227,16 @@ impl Driver {
         };
         let i = robot.get();
         let name = job.robots[i].clone();
+        if self.devices.get(&name).is_none() && self.recovery.devices.contains_key(&name) {
+            // The engine restarted and the robot's device is not registered again yet: its
+            // turn comes when it is (recovery carries it on then).
+            self.recovery.robots.entry(name).or_default().push((
+                id,
+                robot.0,
+                super::journal::LastCommand::Deploy,
+            ));
+            return;
+        }
         job.rollout.apply(JobOp::Progress(
             now.as_millis(),
             robot.0,
@@ -254,14 +264,22 @@ impl Driver {
                 None => format!("robot {name} is not registered"),
             };
             job.runs[i].detail = Some(detail);
-            job.rollout
-                .handle_robot_failed(robot, FailureCode::MissingRobotArchitecture, now);
+            job.rollout.handle_robot_failed(
+                robot,
+                FailureCode::MissingRobotArchitecture,
+                now,
+                job.runs[i].detail.clone(),
+            );
             return;
         }
         let Some(slot) = self.runtimes.get(&RuntimeKey::Device(name.clone())) else {
             job.runs[i].detail = Some(format!("no runtime for robot {name}"));
-            job.rollout
-                .handle_robot_failed(robot, FailureCode::EnvironmentSetupError, now);
+            job.rollout.handle_robot_failed(
+                robot,
+                FailureCode::EnvironmentSetupError,
+                now,
+                job.runs[i].detail.clone(),
+            );
             return;
         };
         let run = &mut job.runs[i];
@@ -313,7 +331,8 @@ impl Driver {
                 job.runs[i].detail = Some(detail);
                 job.runs[i].task = None;
                 let dep = job.runs[i].deployment.take();
-                job.rollout.handle_robot_failed(r, code, now);
+                job.rollout
+                    .handle_robot_failed(r, code, now, job.runs[i].detail.clone());
                 if let Some(dep) = dep {
                     let _ = self.deprovision(dep);
                 }
@@ -519,8 +538,12 @@ impl Driver {
                 None => {
                     job.runs[i].detail =
                         Some(format!("previous version {app}@{v} is not in the catalog"));
-                    job.rollout
-                        .handle_robot_failed(robot, FailureCode::InternalServerError, now);
+                    job.rollout.handle_robot_failed(
+                        robot,
+                        FailureCode::InternalServerError,
+                        now,
+                        job.runs[i].detail.clone(),
+                    );
                     self.dirty_jobs.insert(id);
                 }
             },

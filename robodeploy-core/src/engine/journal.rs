@@ -15,7 +15,7 @@ use crate::time::Time;
 
 /// One input of a rollout machine. Compact on purpose: a 100,000-robot job journals about six
 /// per robot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum JobOp {
     /// `start`.
     #[serde(rename = "b")]
@@ -29,9 +29,9 @@ pub(crate) enum JobOp {
     /// `handle_robot_succeeded`.
     #[serde(rename = "s")]
     Succeeded(i64, u32),
-    /// `handle_robot_failed`.
+    /// `handle_robot_failed`, with the failure's detail for reports.
     #[serde(rename = "f")]
-    Failed(i64, u32, FailureCode),
+    Failed(i64, u32, FailureCode, Option<String>),
     /// `handle_robot_offline`.
     #[serde(rename = "x")]
     Offline(i64, u32),
@@ -51,9 +51,9 @@ pub(crate) enum JobOp {
 
 impl JobOp {
     /// Feeds the op into `rollout`. Robot ops for unknown robots change nothing.
-    pub(crate) fn apply_to(self, rollout: &mut Rollout) {
+    pub(crate) fn apply_to(&self, rollout: &mut Rollout) {
         let t = Time::from_millis;
-        match self {
+        match *self {
             JobOp::Start(at) => rollout.start(t(at)),
             JobOp::Prepared(at) => rollout.handle_prepared(t(at)),
             JobOp::Progress(at, r, step, pct) => {
@@ -62,7 +62,7 @@ impl JobOp {
             JobOp::Succeeded(at, r) => {
                 let _ = rollout.handle_robot_succeeded(RobotIndex(r), t(at));
             }
-            JobOp::Failed(at, r, code) => {
+            JobOp::Failed(at, r, code, _) => {
                 let _ = rollout.handle_robot_failed(RobotIndex(r), code, t(at));
             }
             JobOp::Offline(at, r) => {
@@ -111,14 +111,22 @@ pub(crate) enum LastCommand {
     Abort,
 }
 
-/// Replays `ops` into `rollout`, discarding the commands (they were carried out before), and
-/// returns per robot the last command given about it.
+/// What a replay says of each robot beyond the machine's state.
+pub(crate) struct Replayed {
+    /// The last command given about it.
+    pub(crate) last: Vec<Option<LastCommand>>,
+    /// The detail of its last failure.
+    pub(crate) details: Vec<Option<String>>,
+}
+
+/// Replays `ops` into `rollout`, discarding the commands (they were carried out before).
 pub(crate) fn replay(
     rollout: &mut Rollout,
     ops: impl IntoIterator<Item = JobOp>,
     robots: usize,
-) -> Vec<Option<LastCommand>> {
+) -> Replayed {
     let mut last = vec![None; robots];
+    let mut details = vec![None; robots];
     let drain = |rollout: &mut Rollout, last: &mut Vec<Option<LastCommand>>| {
         while let Some(c) = rollout.poll_command() {
             let (robot, what) = match c {
@@ -136,9 +144,14 @@ pub(crate) fn replay(
     drain(rollout, &mut last);
     for op in ops {
         op.apply_to(rollout);
+        if let JobOp::Failed(_, r, _, detail) = op
+            && let Some(slot) = details.get_mut(r as usize)
+        {
+            *slot = detail;
+        }
         drain(rollout, &mut last);
     }
-    last
+    Replayed { last, details }
 }
 
 impl std::ops::Deref for Journaled {
@@ -172,9 +185,15 @@ impl Journaled {
         self.apply(JobOp::Succeeded(now.as_millis(), robot.0));
     }
 
-    /// `handle_robot_failed`, journaled.
-    pub(crate) fn handle_robot_failed(&mut self, robot: RobotIndex, code: FailureCode, now: Time) {
-        self.apply(JobOp::Failed(now.as_millis(), robot.0, code));
+    /// `handle_robot_failed`, journaled with the failure's detail.
+    pub(crate) fn handle_robot_failed(
+        &mut self,
+        robot: RobotIndex,
+        code: FailureCode,
+        now: Time,
+        detail: Option<String>,
+    ) {
+        self.apply(JobOp::Failed(now.as_millis(), robot.0, code, detail));
     }
 
     /// `handle_robot_online`, journaled.

@@ -200,7 +200,7 @@ impl Driver {
                 warn!(job = %id, "the stored job no longer builds; not recovered");
                 continue;
             };
-            let last = replay(
+            let replayed = replay(
                 &mut rollout,
                 logs.remove(&id).unwrap_or_default(),
                 job.robots.len(),
@@ -209,7 +209,7 @@ impl Driver {
                 self.forget_job(id);
                 continue;
             }
-            for (i, last) in last.into_iter().enumerate() {
+            for (i, last) in replayed.last.into_iter().enumerate() {
                 let robot = RobotIndex(i as u32);
                 let settled = rollout.robot_settled(robot).unwrap_or(true);
                 match last {
@@ -224,7 +224,6 @@ impl Driver {
                 }
             }
             let span = tracing::info_span!("job", id = %id, fleet = %job.request.fleet, application = %job.request.application);
-            let n = job.robots.len();
             let mut journal = Journaled::new(rollout);
             journal.next_chunk = chunks.get(&id).copied().unwrap_or(0);
             let status = journal.status();
@@ -236,7 +235,14 @@ impl Driver {
                     package,
                     rollout: journal,
                     robots: job.robots,
-                    runs: (0..n).map(|_| RobotRun::default()).collect(),
+                    runs: replayed
+                        .details
+                        .into_iter()
+                        .map(|detail| RobotRun {
+                            detail,
+                            ..RobotRun::default()
+                        })
+                        .collect(),
                     last_status: status,
                     span,
                 },
