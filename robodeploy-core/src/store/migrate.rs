@@ -181,3 +181,218 @@ pub(super) fn upgrade(db: &redb::Database, path: &Path, schema: &Schema<'_>) -> 
     write_current(&txn, schema.version, path)?;
     txn.commit().map_err(on(path, "commit migration"))
 }
+
+#[cfg(test)]
+mod tests {
+    //! The machinery on a layout invented for the test: version 0 kept every record in one table
+    //! `records`, keyed `<table>/<key>`; version 1 is this build's layout (one table per
+    //! [`Table`]); version 2 adds a `migrated` note in the meta table.
+    use std::path::PathBuf;
+
+    use redb::{Database, ReadableDatabase, ReadableTable};
+
+    use super::*;
+    use crate::store::{RedbStore, Store};
+
+    const RECORDS: &str = "records";
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("rd-migrate-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("state.redb")
+    }
+
+    /// A version-0 store: two jobs, a deployment, a device.
+    fn craft_v0(path: &Path) {
+        let db = Database::create(path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut meta = txn.open_table(definition("meta")).unwrap();
+            meta.insert(SCHEMA_KEY, b"0".as_slice()).unwrap();
+            let mut records = txn.open_table(definition(RECORDS)).unwrap();
+            for (k, v) in [
+                ("jobs/j1", "job one"),
+                ("jobs/j2", "job two"),
+                ("deployments/d1", "dep"),
+                ("devices/robot-1", "dev"),
+            ] {
+                records.insert(k, v.as_bytes()).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+    }
+
+    /// 0 -> 1: splits `records` into one table per [`Table`].
+    fn split_records(txn: &WriteTransaction) -> Result<(), StepError> {
+        let entries: Vec<(String, Vec<u8>)> = {
+            let records = txn.open_table(definition(RECORDS))?;
+            let mut out = Vec::new();
+            for entry in records.iter()? {
+                let (k, v) = entry?;
+                out.push((k.value().to_owned(), v.value().to_vec()));
+            }
+            out
+        };
+        for (composite, value) in entries {
+            let (table, key) = composite
+                .split_once('/')
+                .ok_or_else(|| format!("record key {composite:?} has no table"))?;
+            let table = Table::ALL
+                .into_iter()
+                .find(|t| t.name() == table)
+                .ok_or_else(|| format!("record {composite:?} names no table"))?;
+            txn.open_table(definition(table.name()))?
+                .insert(key, value.as_slice())?;
+        }
+        txn.delete_table(definition(RECORDS))?;
+        Ok(())
+    }
+
+    /// 1 -> 2: appends a note to `meta/migrated`, so a rerun would show.
+    fn note(txn: &WriteTransaction) -> Result<(), StepError> {
+        let mut meta = txn.open_table(definition(Table::Meta.name()))?;
+        let mut notes = meta
+            .get("migrated")?
+            .map(|v| v.value().to_vec())
+            .unwrap_or_default();
+        notes.extend_from_slice(b"1->2;");
+        meta.insert("migrated", notes.as_slice())?;
+        Ok(())
+    }
+
+    fn fail(_: &WriteTransaction) -> Result<(), StepError> {
+        Err("the step refused".into())
+    }
+
+    const SPLIT: Migration = Migration {
+        from: 0,
+        what: "split records into tables",
+        apply: split_records,
+    };
+    const NOTE: Migration = Migration {
+        from: 1,
+        what: "note the migration",
+        apply: note,
+    };
+
+    fn raw_version_and_tables(path: &Path) -> (String, Vec<String>) {
+        let db = Database::open(path).unwrap();
+        let txn = db.begin_read().unwrap();
+        let version = txn
+            .open_table(definition("meta"))
+            .unwrap()
+            .get(SCHEMA_KEY)
+            .unwrap()
+            .map(|v| String::from_utf8(v.value().to_vec()).unwrap())
+            .unwrap();
+        let mut tables: Vec<String> = txn
+            .list_tables()
+            .unwrap()
+            .map(|h| redb::TableHandle::name(&h).to_owned())
+            .collect();
+        tables.sort();
+        (version, tables)
+    }
+
+    #[test]
+    fn an_old_store_is_migrated_through_every_step_once() {
+        let path = temp("chain");
+        craft_v0(&path);
+        let schema = Schema {
+            version: 2,
+            migrations: &[NOTE, SPLIT],
+        };
+        {
+            let s = RedbStore::open_with(&path, &schema).unwrap();
+            assert_eq!(
+                s.scan(Table::Jobs).unwrap(),
+                vec![
+                    ("j1".to_owned(), b"job one".to_vec()),
+                    ("j2".to_owned(), b"job two".to_vec())
+                ]
+            );
+            assert_eq!(s.get(Table::Deployments, "d1").unwrap(), Some(b"dep".to_vec()));
+            assert_eq!(s.get(Table::Devices, "robot-1").unwrap(), Some(b"dev".to_vec()));
+            assert_eq!(s.get(Table::Meta, "migrated").unwrap(), Some(b"1->2;".to_vec()));
+        }
+        // Opened again: already at version 2, no step runs again.
+        let s = RedbStore::open_with(&path, &schema).unwrap();
+        assert_eq!(s.get(Table::Meta, "migrated").unwrap(), Some(b"1->2;".to_vec()));
+        drop(s);
+        let (version, tables) = raw_version_and_tables(&path);
+        assert_eq!(version, "2");
+        assert!(!tables.contains(&RECORDS.to_owned()), "{tables:?}");
+        let mut expected: Vec<String> = Table::ALL.iter().map(|t| t.name().to_owned()).collect();
+        expected.sort();
+        assert_eq!(tables, expected);
+    }
+
+    #[test]
+    fn a_failing_step_leaves_the_store_at_its_old_version() {
+        let path = temp("failing");
+        craft_v0(&path);
+        let schema = Schema {
+            version: 2,
+            migrations: &[
+                SPLIT,
+                Migration {
+                    from: 1,
+                    what: "a step that fails",
+                    apply: fail,
+                },
+            ],
+        };
+        match RedbStore::open_with(&path, &schema) {
+            Err(StoreError::Migration { from, reason }) => {
+                assert_eq!(from, 0);
+                assert!(reason.contains("step 1 -> 2 (a step that fails)"), "{reason}");
+                assert!(reason.contains("the step refused"), "{reason}");
+            }
+            other => panic!("expected Migration, got {other:?}"),
+        }
+        // The split of the first step was rolled back with the rest.
+        assert_eq!(
+            raw_version_and_tables(&path),
+            ("0".to_owned(), vec!["meta".to_owned(), RECORDS.to_owned()])
+        );
+        // And the store still migrates with a working chain.
+        let s = RedbStore::open_with(&path, &Schema { version: 1, migrations: &[SPLIT] }).unwrap();
+        assert_eq!(s.scan(Table::Jobs).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn this_build_refuses_a_version_it_has_no_step_from() {
+        let path = temp("no-step");
+        craft_v0(&path);
+        match RedbStore::open(&path) {
+            Err(StoreError::Migration { from, reason }) => {
+                assert_eq!(from, 0);
+                assert!(reason.contains("no step from version 0"), "{reason}");
+            }
+            other => panic!("expected Migration, got {other:?}"),
+        }
+        assert_eq!(raw_version_and_tables(&path).0, "0");
+    }
+
+    #[test]
+    fn current_schema_is_a_complete_chain() {
+        assert_eq!(CURRENT.version, SCHEMA_VERSION);
+        assert_eq!(CURRENT.check(), Ok(()));
+        let gap = Schema {
+            version: 3,
+            migrations: &[SPLIT, Migration { from: 2, ..NOTE }],
+        };
+        assert_eq!(gap.check(), Err("no step from version 1".to_owned()));
+        let short = Schema {
+            version: 3,
+            migrations: &[SPLIT, NOTE],
+        };
+        assert_eq!(short.check(), Err("the last step starts from 1, not from 2".to_owned()));
+        let twice = Schema {
+            version: 1,
+            migrations: &[SPLIT, SPLIT],
+        };
+        assert_eq!(twice.check(), Err("two steps from version 0".to_owned()));
+    }
+}
