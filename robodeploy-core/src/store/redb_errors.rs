@@ -53,6 +53,16 @@ pub(super) fn classify(path: &Path, op: &str, e: impl Into<redb::Error>) -> Stor
             ),
             source: None,
         },
+        // redb reports a foreign file (magic number) as invalid data, and a file shorter than
+        // its header says as an unexpected end: damage, not a failing disk.
+        redb::Error::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            corrupt(io.to_string())
+        }
         redb::Error::Io(io) => io_error(path, op, io),
         other => StoreError::Io {
             message: format!("{op} {}: {other}", path.display()),

@@ -148,16 +148,15 @@ fn create(path: &Path, schema: &Schema<'_>) -> Result<(), StoreError> {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".creating");
     let staging = path.with_file_name(name);
-    match std::fs::remove_file(&staging) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(io_error(&staging, "remove stale", e));
-        }
-        _ => {}
+    // A staging file left by a creation that crashed was never the store: start over.
+    if std::fs::symlink_metadata(&staging).is_ok() {
+        std::fs::remove_file(&staging).map_err(|e| io_error(&staging, "remove stale", e))?;
     }
+    // Errors name the store's path, not the staging file's: that is the file the caller knows.
     let result = (|| {
-        let db = Database::create(&staging).map_err(on(&staging, "create"))?;
-        migrate::initialize(&db, &staging, schema)?;
-        db.close().map_err(on(&staging, "close"))?;
+        let db = Database::create(&staging).map_err(on(path, "create"))?;
+        migrate::initialize(&db, path, schema)?;
+        db.close().map_err(on(path, "create"))?;
         // A hard link never replaces a store another process created meanwhile; file systems
         // without hard links get a rename.
         match std::fs::hard_link(&staging, path) {
