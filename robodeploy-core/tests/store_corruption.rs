@@ -69,7 +69,11 @@ fn assert_corrupt(path: &Path, what: &str) -> String {
     };
     let shown = RedbStore::open(path).unwrap_err().to_string();
     assert!(shown.contains(&*path.to_string_lossy()), "{what}: {shown}");
-    assert_eq!(std::fs::read(path).unwrap(), before, "{what}: the file was modified");
+    assert_eq!(
+        std::fs::read(path).unwrap(),
+        before,
+        "{what}: the file was modified"
+    );
     reason
 }
 
@@ -146,7 +150,11 @@ fn seeded_byte_flips_are_detected_or_harmless() {
         match RedbStore::open(&path) {
             Err(StoreError::Corrupt { path: p, .. }) => {
                 assert_eq!(p, path);
-                assert_eq!(std::fs::read(&path).unwrap(), damaged, "flip at {at} was rewritten");
+                assert_eq!(
+                    std::fs::read(&path).unwrap(),
+                    damaged,
+                    "flip at {at} was rewritten"
+                );
                 corrupt += 1;
             }
             Ok(s) => {

@@ -14,9 +14,8 @@ use robodeploy_core::store::{RedbStore, Store, StoreError, Table, WriteBatch};
 
 /// Whether a missing facility must fail the test rather than skip it.
 fn required() -> bool {
-    let set = |name: &str| {
-        std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-    };
+    let set =
+        |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
     set("CI") || set("ROBODEPLOY_REQUIRE_FS_FAULTS")
 }
 
@@ -34,7 +33,13 @@ impl Tmpfs {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0755"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+            ])
             .arg(&dir)
             .output();
         let why = match out {
@@ -128,7 +133,10 @@ fn a_read_only_store_directory_fails_clearly_and_recovers() {
 
     fs.remount("rw");
     let s = RedbStore::open(&path).unwrap();
-    assert_eq!(s.get(Table::Deployments, "d1").unwrap(), Some(b"running".to_vec()));
+    assert_eq!(
+        s.get(Table::Deployments, "d1").unwrap(),
+        Some(b"running".to_vec())
+    );
     s.write(put("d2", b"pending".to_vec())).unwrap();
     assert_eq!(s.scan(Table::Deployments).unwrap().len(), 2);
 }
@@ -159,8 +167,16 @@ fn a_full_file_system_fails_clearly_keeps_the_committed_state_and_recovers() {
     let mut committed = 0;
     let failure = loop {
         let mut b = WriteBatch::default();
-        b.put(Table::Jobs, format!("job-{committed:03}/a"), value(committed))
-            .put(Table::Jobs, format!("job-{committed:03}/b"), value(committed));
+        b.put(
+            Table::Jobs,
+            format!("job-{committed:03}/a"),
+            value(committed),
+        )
+        .put(
+            Table::Jobs,
+            format!("job-{committed:03}/b"),
+            value(committed),
+        );
         match s.write(b) {
             Ok(()) => committed += 1,
             Err(e) => break e,
@@ -201,13 +217,20 @@ fn a_full_file_system_fails_clearly_keeps_the_committed_state_and_recovers() {
     std::fs::remove_file(&filler_path).unwrap();
     let check = |s: &RedbStore| {
         let jobs = s.scan(Table::Jobs).unwrap();
-        assert_eq!(jobs.len(), 2 * committed, "a batch was half-written or lost");
+        assert_eq!(
+            jobs.len(),
+            2 * committed,
+            "a batch was half-written or lost"
+        );
         for (i, pair) in jobs.chunks(2).enumerate() {
             assert_eq!(pair[0].0, format!("job-{i:03}/a"));
             assert_eq!(pair[1].0, format!("job-{i:03}/b"));
             assert!(pair.iter().all(|(_, v)| *v == value(i)));
         }
-        assert_eq!(s.get(Table::Deployments, "base").unwrap(), Some(b"kept".to_vec()));
+        assert_eq!(
+            s.get(Table::Deployments, "base").unwrap(),
+            Some(b"kept".to_vec())
+        );
     };
     check(&s);
     s.write(put("after", b"room".to_vec())).unwrap();
@@ -216,5 +239,8 @@ fn a_full_file_system_fails_clearly_keeps_the_committed_state_and_recovers() {
     // And the file opens again.
     let s = RedbStore::open(&path).unwrap();
     check(&s);
-    assert_eq!(s.get(Table::Deployments, "after").unwrap(), Some(b"room".to_vec()));
+    assert_eq!(
+        s.get(Table::Deployments, "after").unwrap(),
+        Some(b"room".to_vec())
+    );
 }

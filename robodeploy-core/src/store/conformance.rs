@@ -9,7 +9,14 @@ fn keys(entries: Vec<(String, Vec<u8>)>) -> Vec<String> {
 /// `scan_prefix` and `WriteBatch::delete_prefix`: exact prefix bounds, one table only, batch order.
 pub(crate) fn prefix_operations(store: &dyn Store) {
     let mut b = WriteBatch::default();
-    for k in ["job-1", "job-1/r1", "job-1/r2", "job-10/r1", "job-2/r1", "job-1\u{10FFFF}"] {
+    for k in [
+        "job-1",
+        "job-1/r1",
+        "job-1/r2",
+        "job-10/r1",
+        "job-2/r1",
+        "job-1\u{10FFFF}",
+    ] {
         b.put(Table::Jobs, k, k.as_bytes().to_vec());
     }
     b.put(Table::Devices, "job-1/x", vec![7]);
@@ -24,7 +31,13 @@ pub(crate) fn prefix_operations(store: &dyn Store) {
     );
     assert_eq!(
         keys(store.scan_prefix(Table::Jobs, "job-1").unwrap()),
-        ["job-1", "job-1/r1", "job-1/r2", "job-10/r1", "job-1\u{10FFFF}"]
+        [
+            "job-1",
+            "job-1/r1",
+            "job-1/r2",
+            "job-10/r1",
+            "job-1\u{10FFFF}"
+        ]
     );
     assert_eq!(
         keys(store.scan_prefix(Table::Jobs, "").unwrap()),
@@ -43,7 +56,14 @@ pub(crate) fn prefix_operations(store: &dyn Store) {
     store.write(d).unwrap();
     assert_eq!(
         keys(store.scan(Table::Jobs).unwrap()),
-        ["job-1", "job-1/r9", "job-10/r1", "job-1\u{10FFFF}", "job-2/r1", "job-3/a"]
+        [
+            "job-1",
+            "job-1/r9",
+            "job-10/r1",
+            "job-1\u{10FFFF}",
+            "job-2/r1",
+            "job-3/a"
+        ]
     );
     assert_eq!(store.get(Table::Devices, "job-1/x").unwrap(), Some(vec![7]));
 

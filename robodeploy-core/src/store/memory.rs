@@ -74,7 +74,11 @@ impl Store for MemoryStore {
         self.scan_prefix(table, "")
     }
 
-    fn scan_prefix(&self, table: Table, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    fn scan_prefix(
+        &self,
+        table: Table,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         Ok(prefixed(&self.lock(), table, prefix)
             .map(|((_, k), v)| (k.clone(), v.clone()))
             .collect())

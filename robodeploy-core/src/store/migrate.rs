@@ -98,7 +98,11 @@ fn write_current(txn: &WriteTransaction, version: u32, path: &Path) -> Result<()
 }
 
 /// Initializes an empty database with `schema`'s layout and version, in one transaction.
-pub(super) fn initialize(db: &redb::Database, path: &Path, schema: &Schema<'_>) -> Result<(), StoreError> {
+pub(super) fn initialize(
+    db: &redb::Database,
+    path: &Path,
+    schema: &Schema<'_>,
+) -> Result<(), StoreError> {
     let txn = db.begin_write().map_err(on(path, "begin write"))?;
     write_current(&txn, schema.version, path)?;
     txn.commit().map_err(on(path, "commit"))
@@ -112,14 +116,20 @@ fn recorded_version(db: &redb::Database, path: &Path) -> Result<Option<u32>, Sto
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
         Err(e) => return Err(on(path, "open meta table")(e)),
     };
-    let Some(value) = meta.get(SCHEMA_KEY).map_err(on(path, "read schema version"))? else {
+    let Some(value) = meta
+        .get(SCHEMA_KEY)
+        .map_err(on(path, "read schema version"))?
+    else {
         return Ok(None);
     };
     let text = String::from_utf8_lossy(value.value()).into_owned();
-    text.trim().parse::<u32>().map(Some).map_err(|_| StoreError::Corrupt {
-        path: path.to_path_buf(),
-        reason: format!("schema version {text:?} is not a number"),
-    })
+    text.trim()
+        .parse::<u32>()
+        .map(Some)
+        .map_err(|_| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("schema version {text:?} is not a number"),
+        })
 }
 
 /// Whether any table of the database holds an entry.
@@ -139,7 +149,11 @@ fn holds_data(db: &redb::Database, path: &Path) -> Result<bool, StoreError> {
 /// Brings the store to `schema`'s version: nothing when it is there, the migration steps in one
 /// transaction when it is older, [`StoreError::TooNew`] when it is newer. A store without a
 /// version is initialized when it holds nothing and refused as corrupt when it holds data.
-pub(super) fn upgrade(db: &redb::Database, path: &Path, schema: &Schema<'_>) -> Result<(), StoreError> {
+pub(super) fn upgrade(
+    db: &redb::Database,
+    path: &Path,
+    schema: &Schema<'_>,
+) -> Result<(), StoreError> {
     let found = match recorded_version(db, path)? {
         Some(v) => v,
         None if holds_data(db, path)? => {
@@ -312,13 +326,25 @@ mod tests {
                     ("j2".to_owned(), b"job two".to_vec())
                 ]
             );
-            assert_eq!(s.get(Table::Deployments, "d1").unwrap(), Some(b"dep".to_vec()));
-            assert_eq!(s.get(Table::Devices, "robot-1").unwrap(), Some(b"dev".to_vec()));
-            assert_eq!(s.get(Table::Meta, "migrated").unwrap(), Some(b"1->2;".to_vec()));
+            assert_eq!(
+                s.get(Table::Deployments, "d1").unwrap(),
+                Some(b"dep".to_vec())
+            );
+            assert_eq!(
+                s.get(Table::Devices, "robot-1").unwrap(),
+                Some(b"dev".to_vec())
+            );
+            assert_eq!(
+                s.get(Table::Meta, "migrated").unwrap(),
+                Some(b"1->2;".to_vec())
+            );
         }
         // Opened again: already at version 2, no step runs again.
         let s = RedbStore::open_with(&path, &schema).unwrap();
-        assert_eq!(s.get(Table::Meta, "migrated").unwrap(), Some(b"1->2;".to_vec()));
+        assert_eq!(
+            s.get(Table::Meta, "migrated").unwrap(),
+            Some(b"1->2;".to_vec())
+        );
         drop(s);
         let (version, tables) = raw_version_and_tables(&path);
         assert_eq!(version, "2");
@@ -346,7 +372,10 @@ mod tests {
         match RedbStore::open_with(&path, &schema) {
             Err(StoreError::Migration { from, reason }) => {
                 assert_eq!(from, 0);
-                assert!(reason.contains("step 1 -> 2 (a step that fails)"), "{reason}");
+                assert!(
+                    reason.contains("step 1 -> 2 (a step that fails)"),
+                    "{reason}"
+                );
                 assert!(reason.contains("the step refused"), "{reason}");
             }
             other => panic!("expected Migration, got {other:?}"),
@@ -357,7 +386,14 @@ mod tests {
             ("0".to_owned(), vec!["meta".to_owned(), RECORDS.to_owned()])
         );
         // And the store still migrates with a working chain.
-        let s = RedbStore::open_with(&path, &Schema { version: 1, migrations: &[SPLIT] }).unwrap();
+        let s = RedbStore::open_with(
+            &path,
+            &Schema {
+                version: 1,
+                migrations: &[SPLIT],
+            },
+        )
+        .unwrap();
         assert_eq!(s.scan(Table::Jobs).unwrap().len(), 2);
     }
 
@@ -388,7 +424,10 @@ mod tests {
             version: 3,
             migrations: &[SPLIT, NOTE],
         };
-        assert_eq!(short.check(), Err("the last step starts from 1, not from 2".to_owned()));
+        assert_eq!(
+            short.check(),
+            Err("the last step starts from 1, not from 2".to_owned())
+        );
         let twice = Schema {
             version: 1,
             migrations: &[SPLIT, SPLIT],

@@ -228,7 +228,8 @@ pub trait Store: Send + Sync + 'static {
     fn scan(&self, table: Table) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 
     /// Every key and value of a table whose key starts with `prefix`, in key order.
-    fn scan_prefix(&self, table: Table, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    fn scan_prefix(&self, table: Table, prefix: &str)
+    -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 }
 
 /// The smallest string greater than every string starting with `prefix`, or `None` when there is

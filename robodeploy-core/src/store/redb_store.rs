@@ -232,7 +232,9 @@ impl Store for RedbStore {
                 Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
                 Err(e) => return Err(on(path, "open table")(e)),
             };
-            Ok(t.get(key).map_err(on(path, "get"))?.map(|v| v.value().to_vec()))
+            Ok(t.get(key)
+                .map_err(on(path, "get"))?
+                .map(|v| v.value().to_vec()))
         })
     }
 
@@ -240,7 +242,11 @@ impl Store for RedbStore {
         self.scan_prefix(table, "")
     }
 
-    fn scan_prefix(&self, table: Table, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    fn scan_prefix(
+        &self,
+        table: Table,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.with_db(|db, path| {
             let txn = db.begin_read().map_err(on(path, "begin read"))?;
             let t = match txn.open_table(definition(table.name())) {
@@ -250,7 +256,10 @@ impl Store for RedbStore {
             };
             let end = prefix_end(prefix);
             let mut out = Vec::new();
-            for entry in t.range::<&str>(prefix_range(prefix, &end)).map_err(on(path, "scan"))? {
+            for entry in t
+                .range::<&str>(prefix_range(prefix, &end))
+                .map_err(on(path, "scan"))?
+            {
                 let (k, v) = entry.map_err(on(path, "scan"))?;
                 out.push((k.value().to_owned(), v.value().to_vec()));
             }
