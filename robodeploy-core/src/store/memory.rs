@@ -3,13 +3,28 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{Store, StoreError, Table, Write, WriteBatch};
+use super::{Store, StoreError, Table, Write, WriteBatch, prefix_end};
+
+type Tables = BTreeMap<(Table, String), Vec<u8>>;
+
+/// The entries of `table` whose key starts with `prefix`, as a map range.
+fn prefixed<'a>(
+    tables: &'a Tables,
+    table: Table,
+    prefix: &str,
+) -> impl Iterator<Item = (&'a (Table, String), &'a Vec<u8>)> + 'a {
+    let start = (table, prefix.to_owned());
+    let end = prefix_end(prefix);
+    tables
+        .range(start..)
+        .take_while(move |((t, k), _)| *t == table && end.as_deref().is_none_or(|e| k.as_str() < e))
+}
 
 /// A [`Store`] in memory. Batches are atomic (applied under one lock); nothing survives the
 /// process.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    tables: Mutex<BTreeMap<(Table, String), Vec<u8>>>,
+    tables: Mutex<Tables>,
 }
 
 impl MemoryStore {
@@ -18,7 +33,7 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(Table, String), Vec<u8>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
         // A panic while holding the lock cannot leave a half-applied batch (batches are applied
         // to a copy first), so a poisoned lock still guards consistent data.
         self.tables.lock().unwrap_or_else(|p| p.into_inner())
@@ -37,6 +52,14 @@ impl Store for MemoryStore {
                 Write::Delete { table, key } => {
                     next.remove(&(table, key));
                 }
+                Write::DeletePrefix { table, prefix } => {
+                    let doomed: Vec<_> = prefixed(&next, table, &prefix)
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    for k in doomed {
+                        next.remove(&k);
+                    }
+                }
             }
         }
         *tables = next;
@@ -48,10 +71,15 @@ impl Store for MemoryStore {
     }
 
     fn scan(&self, table: Table) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        Ok(self
-            .lock()
-            .range((table, String::new())..)
-            .take_while(|((t, _), _)| *t == table)
+        self.scan_prefix(table, "")
+    }
+
+    fn scan_prefix(
+        &self,
+        table: Table,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        Ok(prefixed(&self.lock(), table, prefix)
             .map(|((_, k), v)| (k.clone(), v.clone()))
             .collect())
     }
@@ -79,5 +107,10 @@ mod tests {
         s.write(d).unwrap();
         assert_eq!(s.scan(Table::Jobs).unwrap().len(), 1);
         assert_eq!(s.get(Table::Devices, "x").unwrap(), Some(vec![9]));
+    }
+
+    #[test]
+    fn prefix_operations() {
+        crate::store::conformance::prefix_operations(&MemoryStore::new());
     }
 }

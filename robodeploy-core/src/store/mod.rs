@@ -14,13 +14,21 @@
 //! assert_eq!(store.get(Table::Packages, "demo@1").unwrap(), Some(b"{}".to_vec()));
 //! ```
 
+#[cfg(test)]
+mod conformance;
 mod memory;
+mod migrate;
+mod redb_errors;
 mod redb_store;
+mod retention;
 
 use std::fmt;
+use std::path::PathBuf;
 
 pub use memory::MemoryStore;
-pub use redb_store::{RedbStore, SCHEMA_VERSION};
+pub use migrate::SCHEMA_VERSION;
+pub use redb_store::RedbStore;
+pub use retention::{Sweep, sweep};
 
 /// The tables of a store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -93,6 +101,25 @@ pub enum Write {
         /// Key.
         key: String,
     },
+    /// Delete every key of a table that starts with a prefix (the empty prefix empties the
+    /// table).
+    DeletePrefix {
+        /// Table.
+        table: Table,
+        /// Prefix.
+        prefix: String,
+    },
+}
+
+impl Write {
+    /// The table the change applies to.
+    pub fn table(&self) -> Table {
+        match self {
+            Write::Put { table, .. }
+            | Write::Delete { table, .. }
+            | Write::DeletePrefix { table, .. } => *table,
+        }
+    }
 }
 
 /// Changes applied atomically by [`Store::write`].
@@ -122,28 +149,47 @@ impl WriteBatch {
         self
     }
 
+    /// Adds a delete of every key of `table` starting with `prefix`, for instance every robot
+    /// record `job-7/` of one job. Puts earlier in the batch under the prefix are deleted too;
+    /// later ones are kept.
+    pub fn delete_prefix(&mut self, table: Table, prefix: impl Into<String>) -> &mut Self {
+        self.writes.push(Write::DeletePrefix {
+            table,
+            prefix: prefix.into(),
+        });
+        self
+    }
+
     /// Whether there is nothing to write.
     pub fn is_empty(&self) -> bool {
         self.writes.is_empty()
     }
 }
 
-/// Why a store operation failed. Nothing is half-written when it does.
+/// Why a store operation failed. Nothing is half-written when it does: the store keeps its last
+/// committed state.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The underlying file or database failed (disk full, read-only, I/O error).
+    /// The underlying file or database failed (disk full, read-only file system, I/O error).
     #[error("store I/O failed: {message}")]
     Io {
-        /// What failed.
+        /// What failed: the operation, the file and the system's reason, e.g.
+        /// `commit /var/lib/rd/state.redb: No space left on device (os error 28)`.
         message: String,
         /// The underlying error.
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
-    /// The store is damaged (truncated, checksum mismatch).
-    #[error("store is corrupt: {0}")]
-    Corrupt(String),
+    /// The store file is damaged (truncated, overwritten, checksum mismatch, not a store at
+    /// all). It is left as it is for an operator to inspect or restore: never reset.
+    #[error("store {} is corrupt: {reason}", path.display())]
+    Corrupt {
+        /// The store file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The store was written by a newer robodeploy.
     #[error("store schema version {found} is newer than this robodeploy supports ({supported})")]
     TooNew {
@@ -151,6 +197,15 @@ pub enum StoreError {
         found: u32,
         /// The newest version this build reads.
         supported: u32,
+    },
+    /// Migrating an older store to this build's schema failed; the store is left at the version
+    /// it had.
+    #[error("store schema migration from version {from} failed: {reason}")]
+    Migration {
+        /// The version found in the store.
+        from: u32,
+        /// Why it failed (no step from that version, or the step's error).
+        reason: String,
     },
     /// A stored value does not decode.
     #[error("stored {table} record {key:?} does not decode: {source}")]
@@ -175,4 +230,45 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every key and value of a table, in key order.
     fn scan(&self, table: Table) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// Every key and value of a table whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, table: Table, prefix: &str)
+    -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+}
+
+/// The smallest string greater than every string starting with `prefix`, or `None` when there is
+/// none (the prefix is empty or all `char::MAX`): the exclusive end of a prefix range.
+pub(crate) fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        // The next scalar value after `last`, skipping the surrogate gap.
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(c as u32 + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_end_bounds_exactly_the_prefixed_keys() {
+        assert_eq!(prefix_end("job-7/").as_deref(), Some("job-70"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_end(""), None);
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        let end = prefix_end("ab").unwrap();
+        for key in ["ab", "ab\u{10FFFF}\u{10FFFF}", "abz"] {
+            assert!(key.starts_with("ab") && key < end.as_str(), "{key}");
+        }
+        assert!("ac" >= end.as_str());
+    }
 }

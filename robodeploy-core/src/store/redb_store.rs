@@ -1,37 +1,28 @@
-//! The embedded durable store: one redb file, ACID, crash-safe.
+//! The embedded durable store: one redb file, ACID, crash-safe, checked on open.
 
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{RwLock, RwLockReadGuard};
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase};
 
-use super::{Store, StoreError, Table, Write, WriteBatch};
-
-/// The schema version this build writes. Stores with a lower version are migrated on open;
-/// stores with a higher one are refused ([`StoreError::TooNew`]).
-pub const SCHEMA_VERSION: u32 = 1;
-
-const SCHEMA_KEY: &str = "schema_version";
-
-fn definition(table: Table) -> TableDefinition<'static, &'static str, &'static [u8]> {
-    TableDefinition::new(table.name())
-}
-
-fn io<E: std::error::Error + Send + Sync + 'static>(what: &str) -> impl FnOnce(E) -> StoreError {
-    let what = what.to_owned();
-    move |e| {
-        let message = format!("{what}: {e}");
-        if message.contains("orrupt") {
-            StoreError::Corrupt(message)
-        } else {
-            StoreError::Io {
-                message,
-                source: Some(Box::new(e)),
-            }
-        }
-    }
-}
+use super::migrate::{self, Schema, definition};
+use super::redb_errors::{io_error, needs_reopen, on};
+use super::{Store, StoreError, Table, Write, WriteBatch, prefix_end};
 
 /// A [`Store`] in one redb file. Every [`Store::write`] is one durable transaction.
+///
+/// Opening checks the file: every page's checksum is verified, so a truncated, overwritten or
+/// foreign file is reported as [`StoreError::Corrupt`] (it is never reset), a store of an older
+/// schema is migrated and one of a newer schema refused (see [`SCHEMA_VERSION`](super::SCHEMA_VERSION)).
+/// A new store is created beside its path and moved into place once initialized, so an empty
+/// file at the path is always damage.
+///
+/// When the file system fails a write (full, read-only, I/O error), the operation returns
+/// [`StoreError::Io`] naming the operation and the file, the file keeps its last committed
+/// state, and the next operation reopens the file before it runs, so the store works again once
+/// the cause is gone.
 ///
 /// ```
 /// use robodeploy_core::store::{RedbStore, Store, Table, WriteBatch};
@@ -50,18 +41,28 @@ fn io<E: std::error::Error + Send + Sync + 'static>(what: &str) -> impl FnOnce(E
 /// ```
 #[derive(Debug)]
 pub struct RedbStore {
-    db: Database,
     path: PathBuf,
+    /// `None` after a reopen failed; the next operation tries again.
+    db: RwLock<Option<Database>>,
+    /// Set when an operation failed on I/O: redb then refuses further use of the handle until
+    /// the database is reopened.
+    reopen: AtomicBool,
 }
 
 impl RedbStore {
-    /// Opens (or creates) the store at `path`, checking and migrating its schema version.
+    /// Opens (or creates) the store at `path`, checking its integrity and migrating its schema.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let path = path.as_ref().to_path_buf();
-        let db = Database::create(&path).map_err(io(&format!("open {}", path.display())))?;
-        let store = RedbStore { db, path };
-        store.check_schema()?;
-        Ok(store)
+        Self::open_with(path.as_ref(), &migrate::CURRENT)
+    }
+
+    /// [`RedbStore::open`] with another schema (tests of the migration machinery).
+    pub(crate) fn open_with(path: &Path, schema: &Schema<'_>) -> Result<Self, StoreError> {
+        let db = open_database(path, schema)?;
+        Ok(RedbStore {
+            path: path.to_path_buf(),
+            db: RwLock::new(Some(db)),
+            reopen: AtomicBool::new(false),
+        })
     }
 
     /// The file this store lives in.
@@ -69,97 +70,209 @@ impl RedbStore {
         &self.path
     }
 
-    fn check_schema(&self) -> Result<(), StoreError> {
-        let found = match self.get(Table::Meta, SCHEMA_KEY)? {
-            None => None,
-            Some(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
-                Some(text.trim().parse::<u32>().map_err(|_| {
-                    StoreError::Corrupt(format!("schema version {text:?} is not a number"))
-                })?)
-            }
-        };
-        match found {
-            Some(v) if v > SCHEMA_VERSION => Err(StoreError::TooNew {
-                found: v,
-                supported: SCHEMA_VERSION,
-            }),
-            Some(v) if v == SCHEMA_VERSION => Ok(()),
-            // A new file, or an older schema: migrate step by step (version 1 is the first, so
-            // there are no steps yet), then record the version in the same transaction as the
-            // tables are created.
-            _ => {
-                let mut batch = WriteBatch::default();
-                batch.put(
-                    Table::Meta,
-                    SCHEMA_KEY,
-                    SCHEMA_VERSION.to_string().into_bytes(),
-                );
-                self.write(batch)
-            }
+    /// Runs `op` on the open database, reopening it first if an earlier I/O failure requires it.
+    fn with_db<T>(
+        &self,
+        op: impl FnOnce(&Database, &Path) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if self.reopen.load(Ordering::Acquire) {
+            self.reopen()?;
         }
+        let guard = self.read_guard();
+        let Some(db) = guard.as_ref() else {
+            drop(guard);
+            // A reopen raced with this call and failed; try once more here.
+            self.reopen()?;
+            return self.with_db(op);
+        };
+        let result = op(db, &self.path);
+        if let Err(e) = &result
+            && needs_reopen(e)
+        {
+            self.reopen.store(true, Ordering::Release);
+        }
+        result
     }
+
+    fn read_guard(&self) -> RwLockReadGuard<'_, Option<Database>> {
+        // The lock guards no invariant a panic could break: the slot holds a database or not.
+        self.db.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Closes the database and opens it again (which repairs and checks it).
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut slot = self.db.write().unwrap_or_else(|p| p.into_inner());
+        if slot.is_some() && !self.reopen.load(Ordering::Acquire) {
+            return Ok(()); // another thread reopened it meanwhile
+        }
+        // The old handle must be closed (its file lock released) before the file is reopened.
+        if let Some(old) = slot.take() {
+            let _ = old.close();
+        }
+        *slot = Some(open_database(&self.path, &migrate::CURRENT)?);
+        self.reopen.store(false, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// Opens the database at `path`, creating it if absent, verifying it, bringing it to `schema`.
+fn open_database(path: &Path, schema: &Schema<'_>) -> Result<Database, StoreError> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path, schema)?,
+        Err(e) => return Err(io_error(path, "inspect", e)),
+        Ok(m) if m.is_dir() => {
+            return Err(StoreError::Io {
+                message: format!("open {}: is a directory, not a store file", path.display()),
+                source: None,
+            });
+        }
+        Ok(m) if m.len() == 0 => {
+            return Err(StoreError::Corrupt {
+                path: path.to_path_buf(),
+                reason: "the file is empty (truncated, or not a store)".into(),
+            });
+        }
+        Ok(_) => {}
+    }
+    let db = redb::Builder::new()
+        .set_check_integrity_on_open(true)
+        .open(path)
+        .map_err(on(path, "open"))?;
+    migrate::upgrade(&db, path, schema)?;
+    Ok(db)
+}
+
+/// Creates a store at `path`: initialized in a sibling file, then linked into place, so that the
+/// path holds either nothing or a complete store.
+fn create(path: &Path, schema: &Schema<'_>) -> Result<(), StoreError> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".creating");
+    let staging = path.with_file_name(name);
+    // A staging file left by a creation that crashed was never the store: start over.
+    if std::fs::symlink_metadata(&staging).is_ok() {
+        std::fs::remove_file(&staging).map_err(|e| io_error(&staging, "remove stale", e))?;
+    }
+    // Errors name the store's path, not the staging file's: that is the file the caller knows.
+    let result = (|| {
+        let db = Database::create(&staging).map_err(on(path, "create"))?;
+        migrate::initialize(&db, path, schema)?;
+        db.close().map_err(on(path, "create"))?;
+        // A hard link never replaces a store another process created meanwhile; file systems
+        // without hard links get a rename.
+        match std::fs::hard_link(&staging, path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(_) => std::fs::rename(&staging, path).map_err(|e| io_error(path, "create", e))?,
+        }
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io_error(parent, "sync directory", e))
+    })();
+    let _ = std::fs::remove_file(&staging);
+    result
+}
+
+/// The key range of `prefix` (everything from it up to [`prefix_end`]).
+fn prefix_range<'a>(prefix: &'a str, end: &'a Option<String>) -> (Bound<&'a str>, Bound<&'a str>) {
+    let upper = match end {
+        Some(e) => Bound::Excluded(e.as_str()),
+        None => Bound::Unbounded,
+    };
+    (Bound::Included(prefix), upper)
 }
 
 impl Store for RedbStore {
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(io("begin write"))?;
-        {
-            // Every table is opened so that it exists for readers after the first write.
-            for table in Table::ALL {
-                let mut t = txn
-                    .open_table(definition(table))
-                    .map_err(io("open table"))?;
+        self.with_db(|db, path| {
+            let txn = db.begin_write().map_err(on(path, "begin write"))?;
+            {
+                // Consecutive writes to one table share its handle; order is kept.
+                let mut open: Option<(Table, redb::Table<'_, &str, &[u8]>)> = None;
                 for w in &batch.writes {
+                    let table = w.table();
+                    let t = match &mut open {
+                        Some((at, t)) if *at == table => t,
+                        slot => {
+                            *slot = None; // one table handle at a time
+                            let t = txn
+                                .open_table(definition(table.name()))
+                                .map_err(on(path, "open table"))?;
+                            &mut slot.insert((table, t)).1
+                        }
+                    };
                     match w {
-                        Write::Put {
-                            table: wt,
-                            key,
-                            value,
-                        } if *wt == table => {
+                        Write::Put { key, value, .. } => {
                             t.insert(key.as_str(), value.as_slice())
-                                .map_err(io("insert"))?;
+                                .map_err(on(path, "insert"))?;
                         }
-                        Write::Delete { table: wt, key } if *wt == table => {
-                            t.remove(key.as_str()).map_err(io("remove"))?;
+                        Write::Delete { key, .. } => {
+                            t.remove(key.as_str()).map_err(on(path, "remove"))?;
                         }
-                        _ => {}
+                        Write::DeletePrefix { prefix, .. } => {
+                            let end = prefix_end(prefix);
+                            t.retain_in::<&str, _>(prefix_range(prefix, &end), |_, _| false)
+                                .map_err(on(path, "delete prefix"))?;
+                        }
                     }
                 }
             }
-        }
-        txn.commit().map_err(io("commit"))
+            txn.commit().map_err(on(path, "commit"))
+        })
     }
 
     fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let txn = self.db.begin_read().map_err(io("begin read"))?;
-        let t = match txn.open_table(definition(table)) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(io("open table")(e)),
-        };
-        Ok(t.get(key).map_err(io("get"))?.map(|v| v.value().to_vec()))
+        self.with_db(|db, path| {
+            let txn = db.begin_read().map_err(on(path, "begin read"))?;
+            let t = match txn.open_table(definition(table.name())) {
+                Ok(t) => t,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+                Err(e) => return Err(on(path, "open table")(e)),
+            };
+            Ok(t.get(key)
+                .map_err(on(path, "get"))?
+                .map(|v| v.value().to_vec()))
+        })
     }
 
     fn scan(&self, table: Table) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let txn = self.db.begin_read().map_err(io("begin read"))?;
-        let t = match txn.open_table(definition(table)) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(io("open table")(e)),
-        };
-        let mut out = Vec::new();
-        for entry in t.iter().map_err(io("scan"))? {
-            let (k, v) = entry.map_err(io("scan"))?;
-            out.push((k.value().to_owned(), v.value().to_vec()));
-        }
-        Ok(out)
+        self.scan_prefix(table, "")
+    }
+
+    fn scan_prefix(
+        &self,
+        table: Table,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.with_db(|db, path| {
+            let txn = db.begin_read().map_err(on(path, "begin read"))?;
+            let t = match txn.open_table(definition(table.name())) {
+                Ok(t) => t,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+                Err(e) => return Err(on(path, "open table")(e)),
+            };
+            let end = prefix_end(prefix);
+            let mut out = Vec::new();
+            for entry in t
+                .range::<&str>(prefix_range(prefix, &end))
+                .map_err(on(path, "scan"))?
+            {
+                let (k, v) = entry.map_err(on(path, "scan"))?;
+                out.push((k.value().to_owned(), v.value().to_vec()));
+            }
+            Ok(out)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::SCHEMA_VERSION;
+    use crate::store::migrate::SCHEMA_KEY;
 
     fn temp(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("rd-store-{}-{name}", std::process::id()));
@@ -169,19 +282,55 @@ mod tests {
     }
 
     #[test]
-    fn a_newer_schema_is_refused() {
+    fn a_newer_schema_is_refused_and_left_as_it_is() {
         let path = temp("newer");
         {
             let s = RedbStore::open(&path).unwrap();
             let mut b = WriteBatch::default();
-            b.put(Table::Meta, SCHEMA_KEY, b"99".to_vec());
+            b.put(Table::Meta, SCHEMA_KEY, b"99".to_vec())
+                .put(Table::Jobs, "j", vec![1]);
             s.write(b).unwrap();
         }
-        match RedbStore::open(&path) {
-            Err(StoreError::TooNew { found, supported }) => {
-                assert_eq!((found, supported), (99, SCHEMA_VERSION));
+        for _ in 0..2 {
+            match RedbStore::open(&path) {
+                Err(StoreError::TooNew { found, supported }) => {
+                    assert_eq!((found, supported), (99, SCHEMA_VERSION));
+                }
+                other => panic!("expected TooNew, got {other:?}"),
             }
-            other => panic!("expected TooNew, got {other:?}"),
+        }
+        let db = Database::open(&path).unwrap();
+        let txn = db.begin_read().unwrap();
+        let meta = txn.open_table(definition("meta")).unwrap();
+        assert_eq!(meta.get(SCHEMA_KEY).unwrap().unwrap().value(), b"99");
+    }
+
+    #[test]
+    fn a_new_store_records_the_version_and_leaves_no_staging_file() {
+        let path = temp("fresh");
+        let s = RedbStore::open(&path).unwrap();
+        assert_eq!(
+            s.get(Table::Meta, SCHEMA_KEY).unwrap(),
+            Some(SCHEMA_VERSION.to_string().into_bytes())
+        );
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["state.redb"]);
+    }
+
+    #[test]
+    fn opening_twice_is_an_io_error_naming_the_file() {
+        let path = temp("twice");
+        let _first = RedbStore::open(&path).unwrap();
+        match RedbStore::open(&path) {
+            Err(StoreError::Io { message, .. }) => {
+                assert!(message.starts_with("open "), "{message}");
+                assert!(message.contains(&*path.to_string_lossy()), "{message}");
+                assert!(message.contains("already open"), "{message}");
+            }
+            other => panic!("expected Io, got {other:?}"),
         }
     }
 
@@ -192,6 +341,7 @@ mod tests {
             let s = RedbStore::open(&path).unwrap();
             let mut b = WriteBatch::default();
             b.put(Table::Jobs, "j1", vec![1])
+                .put(Table::Deployments, "d1", vec![5])
                 .put(Table::Jobs, "j2", vec![2]);
             s.write(b).unwrap();
             let mut d = WriteBatch::default();
@@ -203,6 +353,49 @@ mod tests {
             s.scan(Table::Jobs).unwrap(),
             vec![("j2".to_owned(), vec![2])]
         );
-        assert_eq!(s.scan(Table::Deployments).unwrap(), vec![]);
+        assert_eq!(
+            s.scan(Table::Deployments).unwrap(),
+            vec![("d1".to_owned(), vec![5])]
+        );
+        assert_eq!(s.scan(Table::Packages).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn prefix_operations() {
+        let path = temp("prefix");
+        crate::store::conformance::prefix_operations(&RedbStore::open(&path).unwrap());
+        // And they were durable.
+        let s = RedbStore::open(&path).unwrap();
+        assert!(s.scan(Table::Jobs).unwrap().is_empty());
+        assert_eq!(s.scan(Table::Devices).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_versionless_file_is_initialized_only_when_empty() {
+        let empty = temp("versionless-empty");
+        Database::create(&empty).unwrap();
+        let s = RedbStore::open(&empty).unwrap();
+        assert_eq!(
+            s.get(Table::Meta, SCHEMA_KEY).unwrap(),
+            Some(SCHEMA_VERSION.to_string().into_bytes())
+        );
+
+        let full = temp("versionless-full");
+        {
+            let db = Database::create(&full).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(definition("jobs"))
+                .unwrap()
+                .insert("j", b"x".as_slice())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        match RedbStore::open(&full) {
+            Err(StoreError::Corrupt { path, reason }) => {
+                assert_eq!(path, full);
+                assert!(reason.contains("no schema version"), "{reason}");
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
     }
 }

@@ -8,8 +8,10 @@
 mod support;
 
 mod deploy;
+mod endpoint_cut;
 mod images;
 mod logs_exec;
+mod proxy;
 mod restart;
 mod storage;
 mod unreachable;
