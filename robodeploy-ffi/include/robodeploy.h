@@ -372,12 +372,13 @@ rd_result rd_engine_wait(const rd_engine *engine,
  *   removed (`false`).
  *
  * Nothing is sent to the engine here: an engine that is down (a robot offline) is found by the
- * engine's health checks, which mark the device offline (DEP_E151) until it answers.
+ * engine's health checks, which mark the device offline (DEP_E151) until it answers. Only a
+ * local socket that does not exist fails at once (`RD_ERR_SETUP`).
  *
  * Returns `RD_OK`; `RD_ERR_INVALID_CONFIG` (the device's runtime is not `docker`, an endpoint
  * that is not one of the forms above, `tls` or `sshKey` without a matching endpoint: the
  * detail names the field, the value and the rule), `RD_ERR_SETUP` (the Docker client cannot be
- * built, e.g. unreadable certificates), `RD_ERR_CONFLICT` (a different device with that
+ * built: unreadable certificates, no such local socket), `RD_ERR_CONFLICT` (a different device with that
  * name), `RD_ERR_INVALID_JSON`, `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT` (`engine`,
  * `device_json`), `RD_ERR_INVALID_UTF8`.
  *
@@ -407,15 +408,16 @@ rd_result rd_engine_add_docker_device(const rd_engine *engine,
  *
  * Returns `RD_OK` and writes `*engine_out`; `RD_ERR_INVALID_JSON` (does not parse, an
  * unknown field, a duration that is not a span), `RD_ERR_INVALID_CONFIG` (a value breaks its
- * rule; the detail names it, e.g. `argument `options_json`: lifecycle.backoffFactor = 40:
- * must be within 1..=16`), `RD_ERR_INVALID_ARGUMENT` (workerThreads out of range),
+ * rule; the detail names field, value and rule: "argument `options_json`:
+ * lifecycle.backoffFactor = 40: must be within 1..=16"), `RD_ERR_INVALID_ARGUMENT` (workerThreads out of range),
  * `RD_ERR_STORE` (the store cannot be opened: the detail says why), `RD_ERR_SETUP`
  * (threads), `RD_ERR_NULL_ARGUMENT` (`engine_out`), `RD_ERR_INVALID_UTF8`.
  *
  * # Safety
  * `options_json` is NULL or a NUL-terminated string; `engine_out` is NULL or writable.
  */
-rd_result rd_engine_new(const char *options_json, rd_engine **engine_out);
+rd_result rd_engine_new(const char *options_json,
+                        rd_engine **engine_out);
 
 /**
  * Shuts the engine down: deprovisions every deployment, cancels every job, waits (at most

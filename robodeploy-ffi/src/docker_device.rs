@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use robodeploy_core::model::{Device, DeviceRuntime};
-use robodeploy_docker::{ConfigError, DockerConfig, DockerRuntime, Endpoint, Placement};
 use robodeploy_docker::RegistryConfig;
+use robodeploy_docker::{ConfigError, DockerConfig, DockerRuntime, Endpoint, Placement};
 use serde::Deserialize;
 
 use crate::boundary::{guard, handle_arg, json_arg, opt_str_arg};
@@ -66,10 +66,20 @@ fn endpoint(options: &DockerOptions, device: &Device) -> Result<Endpoint, FfiErr
     };
     let Some((arg, text)) = given else {
         if options.tls.is_some() {
-            return Err(FfiError::config(ARG, "tls", "set", "needs a tcp:// or https:// endpoint"));
+            return Err(FfiError::config(
+                ARG,
+                "tls",
+                "set",
+                "needs a tcp:// or https:// endpoint",
+            ));
         }
         if options.ssh_key.is_some() {
-            return Err(FfiError::config(ARG, "sshKey", "set", "needs an ssh:// endpoint"));
+            return Err(FfiError::config(
+                ARG,
+                "sshKey",
+                "set",
+                "needs an ssh:// endpoint",
+            ));
         }
         return Ok(Endpoint::Local);
     };
@@ -124,7 +134,12 @@ fn docker_config(options: DockerOptions, device: &Device) -> Result<DockerConfig
         .with_keep_volumes(options.keep_volumes);
     if let Some(timeout) = options.request_timeout {
         if timeout.is_zero() {
-            return Err(FfiError::config(ARG, "requestTimeout", "0s", "must be positive"));
+            return Err(FfiError::config(
+                ARG,
+                "requestTimeout",
+                "0s",
+                "must be positive",
+            ));
         }
         config = config.with_request_timeout(timeout);
     }
@@ -157,12 +172,13 @@ fn docker_config(options: DockerOptions, device: &Device) -> Result<DockerConfig
 ///   removed (`false`).
 ///
 /// Nothing is sent to the engine here: an engine that is down (a robot offline) is found by the
-/// engine's health checks, which mark the device offline (DEP_E151) until it answers.
+/// engine's health checks, which mark the device offline (DEP_E151) until it answers. Only a
+/// local socket that does not exist fails at once (`RD_ERR_SETUP`).
 ///
 /// Returns `RD_OK`; `RD_ERR_INVALID_CONFIG` (the device's runtime is not `docker`, an endpoint
 /// that is not one of the forms above, `tls` or `sshKey` without a matching endpoint: the
 /// detail names the field, the value and the rule), `RD_ERR_SETUP` (the Docker client cannot be
-/// built, e.g. unreadable certificates), `RD_ERR_CONFLICT` (a different device with that
+/// built: unreadable certificates, no such local socket), `RD_ERR_CONFLICT` (a different device with that
 /// name), `RD_ERR_INVALID_JSON`, `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT` (`engine`,
 /// `device_json`), `RD_ERR_INVALID_UTF8`.
 ///
@@ -198,7 +214,8 @@ pub unsafe extern "C" fn rd_engine_add_docker_device(
             })?
         };
         let engine = e.engine()?;
-        e.run(engine.add_device(device, Arc::new(runtime))).map(drop)
+        e.run(engine.add_device(device, Arc::new(runtime)))
+            .map(drop)
     })
 }
 
@@ -253,7 +270,10 @@ mod tests {
                 key: "/c/key.pem".into(),
             }
         );
-        assert_eq!(c.registry.as_ref().unwrap().server.as_deref(), Some("reg:5000"));
+        assert_eq!(
+            c.registry.as_ref().unwrap().server.as_deref(),
+            Some("reg:5000")
+        );
         assert_eq!(c.request_timeout, Duration::from_secs(30));
         assert!(c.keep_volumes);
         let c = docker_config(
@@ -319,8 +339,6 @@ mod tests {
     #[test]
     fn unknown_fields_are_refused() {
         assert!(serde_json::from_str::<DockerOptions>(r#"{"endpoint": "x", "tlz": {}}"#).is_err());
-        assert!(
-            serde_json::from_str::<DockerOptions>(r#"{"registry": {"user": "ci"}}"#).is_err()
-        );
+        assert!(serde_json::from_str::<DockerOptions>(r#"{"registry": {"user": "ci"}}"#).is_err());
     }
 }

@@ -183,8 +183,8 @@ fn build(options: EngineOptions) -> Result<rd_engine, FfiError> {
 ///
 /// Returns `RD_OK` and writes `*engine_out`; `RD_ERR_INVALID_JSON` (does not parse, an
 /// unknown field, a duration that is not a span), `RD_ERR_INVALID_CONFIG` (a value breaks its
-/// rule; the detail names it, e.g. `argument `options_json`: lifecycle.backoffFactor = 40:
-/// must be within 1..=16`), `RD_ERR_INVALID_ARGUMENT` (workerThreads out of range),
+/// rule; the detail names field, value and rule: "argument `options_json`:
+/// lifecycle.backoffFactor = 40: must be within 1..=16"), `RD_ERR_INVALID_ARGUMENT` (workerThreads out of range),
 /// `RD_ERR_STORE` (the store cannot be opened: the detail says why), `RD_ERR_SETUP`
 /// (threads), `RD_ERR_NULL_ARGUMENT` (`engine_out`), `RD_ERR_INVALID_UTF8`.
 ///

@@ -86,7 +86,12 @@ impl EngineOptions {
         }
         if let Some(d) = self.health_interval {
             if d.is_zero() {
-                return Err(FfiError::config(ARG, "healthInterval", "0s", "must be positive"));
+                return Err(FfiError::config(
+                    ARG,
+                    "healthInterval",
+                    "0s",
+                    "must be positive",
+                ));
             }
             config = config.with_health_interval(d);
         }
@@ -95,7 +100,12 @@ impl EngineOptions {
         }
         if let Some(n) = self.event_capacity {
             if n == 0 {
-                return Err(FfiError::config(ARG, "eventCapacity", 0, "must be at least 1"));
+                return Err(FfiError::config(
+                    ARG,
+                    "eventCapacity",
+                    0,
+                    "must be at least 1",
+                ));
             }
             config.event_capacity = n;
         }
@@ -168,7 +178,11 @@ mod tests {
     fn unknown_or_mistyped_lifecycle_fields_are_json_errors() {
         let e = parse(r#"{"lifecycle": {"backof": "1s"}}"#).unwrap_err();
         assert_eq!(e.code, rd_result::RD_ERR_INVALID_JSON);
-        assert!(e.message.contains("unknown field `backof`"), "{}", e.message);
+        assert!(
+            e.message.contains("unknown field `backof`"),
+            "{}",
+            e.message
+        );
         let e = parse(r#"{"lifecycle": {"minUptime": "soon"}}"#).unwrap_err();
         assert_eq!(e.code, rd_result::RD_ERR_INVALID_JSON);
         assert!(e.message.contains("\"soon\""), "{}", e.message);

@@ -148,7 +148,10 @@ mod tests {
         messages.dedup();
         assert_eq!(messages.len(), ALL.len());
         assert_eq!(rd_result::from_u32(304), Some(rd_result::RD_ERR_SHUT_DOWN));
-        assert_eq!(rd_result::from_u32(104), Some(rd_result::RD_ERR_INVALID_CONFIG));
+        assert_eq!(
+            rd_result::from_u32(104),
+            Some(rd_result::RD_ERR_INVALID_CONFIG)
+        );
         assert_eq!(rd_result::from_u32(7), None);
     }
 }

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -491,7 +492,8 @@ static char *status_once_it_contains(const rd_engine *engine, const char *id, co
             return status;
         }
         rd_string_free(status);
-        usleep(100 * 1000);
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
     }
     return NULL;
 }
@@ -587,7 +589,7 @@ static void test_docker_engine(void) {
                RD_OK);
     CHECK_CODE(rd_engine_add_docker_device(engine,
                                            "{\"name\": \"far\", \"architecture\": \"arm64v8\", \"runtime\": \"docker\"}",
-                                           NULL),
+                                           "{\"endpoint\": \"tcp://127.0.0.1:1\"}"),
                RD_ERR_CONFLICT);
     CHECK_CODE(rd_engine_shutdown(engine, WAIT_MS), RD_OK);
     rd_engine_free(engine);
