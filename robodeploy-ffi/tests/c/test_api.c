@@ -281,6 +281,8 @@ static void test_memory_engine(void) {
     CHECK(lines == SENTINEL);
     rd_log_stream *stream = NULL;
     CHECK_CODE(rd_engine_logs_follow(engine, id, "main", "node", 10, &stream), RD_OK);
+    CHECK_CODE(rd_log_stream_next(stream, 0, NULL), RD_ERR_NULL_ARGUMENT);
+    CHECK_LAST_ERROR("`line_json_out`");
     char *line = SENTINEL;
     CHECK_CODE(rd_log_stream_next(stream, WAIT_MS, &line), RD_OK);
     CHECK_CONTAINS(line, "\"stream\":\"stdout\"");
