@@ -360,23 +360,34 @@ async fn an_interrupted_job_ends_as_an_uninterrupted_one_without_deploying_a_rob
 /// A store whose reads fail.
 struct Broken;
 
+fn corrupt() -> StoreError {
+    StoreError::Corrupt {
+        path: "/var/lib/robodeploy/state.redb".into(),
+        reason: "checksum mismatch in page 7".into(),
+    }
+}
+
 impl Store for Broken {
     fn write(&self, _: WriteBatch) -> Result<(), StoreError> {
-        Err(StoreError::Corrupt("test".into()))
+        Err(corrupt())
     }
     fn get(&self, _: Table, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Err(StoreError::Corrupt("test".into()))
+        Err(corrupt())
     }
     fn scan(&self, _: Table) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        Err(StoreError::Corrupt("checksum mismatch in page 7".into()))
+        Err(corrupt())
+    }
+    fn scan_prefix(&self, _: Table, _: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        Err(corrupt())
     }
 }
 
 #[tokio::test]
 async fn a_store_that_cannot_be_read_is_refused_at_start() {
     match Engine::builder().store(Arc::new(Broken)).try_start() {
-        Err(EngineError::Store(StoreError::Corrupt(m))) => {
-            assert_eq!(m, "checksum mismatch in page 7")
+        Err(EngineError::Store(StoreError::Corrupt { path, reason })) => {
+            assert_eq!(path.to_str(), Some("/var/lib/robodeploy/state.redb"));
+            assert_eq!(reason, "checksum mismatch in page 7");
         }
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("a corrupt store was accepted"),

@@ -46,6 +46,11 @@ enum rd_result
    */
   RD_ERR_INVALID_ARGUMENT = 103,
   /**
+   * A configuration value breaks its rule (a lifecycle setting, a Docker endpoint); the
+   * detail names the field, the value and the rule.
+   */
+  RD_ERR_INVALID_CONFIG = 104,
+  /**
    * A manifest does not parse (syntax, unknown key, wrong type); the detail has the position.
    */
   RD_ERR_MANIFEST_SYNTAX = 200,
@@ -348,6 +353,44 @@ rd_result rd_engine_wait(const rd_engine *engine,
                          char **status_json_out);
 
 /**
+ * Registers a device (JSON of the model's `Device`, with `"runtime": "docker"`) whose
+ * executables run as containers on a Docker engine: an executable's `image` must be on that
+ * engine, or pullable from the `registry` given.
+ *
+ * `docker_json` may be NULL (the local engine, no registry) or an object with any of:
+ * - `endpoint`: `unix:///path`, `tcp://host:port` (plain, for trusted links only),
+ *   `http://host:port` or `ssh://[user@]host[:port]` (the robot needs the Docker CLI). Left
+ *   out: the device's own `endpoint` field, else the local engine as the Docker CLI finds it
+ *   (`DOCKER_HOST`, else `/var/run/docker.sock`).
+ * - `tls`: `{"ca", "cert", "key"}` PEM files, for a `tcp://` or `https://` endpoint served by
+ *   `dockerd --tlsverify`.
+ * - `sshKey`: the private key file for an `ssh://` endpoint.
+ * - `registry`: `{"server", "username", "password"}` (each optional) to pull missing images
+ *   from; without it a missing image fails to start with DEP_E162.
+ * - `requestTimeout`: how long one request may wait for the engine (`"120s"`).
+ * - `keepVolumes`: keep the named volumes robodeploy created after their last container is
+ *   removed (`false`).
+ *
+ * Nothing is sent to the engine here: an engine that is down (a robot offline) is found by the
+ * engine's health checks, which mark the device offline (DEP_E151) until it answers. Only a
+ * local socket that does not exist fails at once (`RD_ERR_SETUP`).
+ *
+ * Returns `RD_OK`; `RD_ERR_INVALID_CONFIG` (the device's runtime is not `docker`, an endpoint
+ * that is not one of the forms above, `tls` or `sshKey` without a matching endpoint: the
+ * detail names the field, the value and the rule), `RD_ERR_SETUP` (the Docker client cannot be
+ * built: unreadable certificates, no such local socket), `RD_ERR_CONFLICT` (a different device with that
+ * name), `RD_ERR_INVALID_JSON`, `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT` (`engine`,
+ * `device_json`), `RD_ERR_INVALID_UTF8`.
+ *
+ * # Safety
+ * `engine` is NULL or a live engine; `device_json` and `docker_json` are NULL or
+ * NUL-terminated strings.
+ */
+rd_result rd_engine_add_docker_device(const rd_engine *engine,
+                                      const char *device_json,
+                                      const char *docker_json);
+
+/**
  * Creates an engine with its own runtime threads and starts it.
  *
  * `options_json` may be NULL (everything default: an in-memory store, 2 worker threads) or
@@ -355,17 +398,26 @@ rd_result rd_engine_wait(const rd_engine *engine,
  * start the engine adopts what an earlier engine on the same file left running),
  * `workerThreads` (1..=64), `healthInterval` (how often runtimes are checked, `"2s"`),
  * `scriptTimeout` (a job script's limit, `"10m"`), `eventCapacity` (how far a subscriber may
- * fall behind before it misses events).
+ * fall behind before it misses events), `lifecycle` (restart supervision of every
+ * deployment, an object with any of: `initialBackoff` (`"1s"`), `backoffFactor` (1..=16, 2),
+ * `maxBackoff` (`"60s"`), `resetAfter` (`"60s"`, at least `minUptime`), `minUptime`
+ * (`"10s"`: an earlier exit is "exited too early"), `crashLoopExits` (1..=64, 5) early exits
+ * within `crashLoopWindow` (`"5m"`) are a crash loop, DEP_E163; `stopGrace` (`"10s"`),
+ * `stopAnswerMargin` (`"30s"`), `historyCapacity` (256); left-out fields keep these
+ * defaults). Durations are spans: `"250ms"`, `"90s"`, `"1m 30s"`.
  *
- * Returns `RD_OK` and writes `*engine_out`; `RD_ERR_INVALID_JSON`, `RD_ERR_INVALID_ARGUMENT`
- * (workerThreads out of range), `RD_ERR_STORE` (the store cannot be opened: the detail says
- * why), `RD_ERR_SETUP` (threads), `RD_ERR_NULL_ARGUMENT` (`engine_out`),
- * `RD_ERR_INVALID_UTF8`.
+ * Returns `RD_OK` and writes `*engine_out`; `RD_ERR_INVALID_JSON` (does not parse, an
+ * unknown field, a duration that is not a span), `RD_ERR_INVALID_CONFIG` (a value breaks its
+ * rule; the detail names field, value and rule: "argument `options_json`:
+ * lifecycle.backoffFactor = 40: must be within 1..=16"), `RD_ERR_INVALID_ARGUMENT` (workerThreads out of range),
+ * `RD_ERR_STORE` (the store cannot be opened: the detail says why), `RD_ERR_SETUP`
+ * (threads), `RD_ERR_NULL_ARGUMENT` (`engine_out`), `RD_ERR_INVALID_UTF8`.
  *
  * # Safety
  * `options_json` is NULL or a NUL-terminated string; `engine_out` is NULL or writable.
  */
-rd_result rd_engine_new(const char *options_json, rd_engine **engine_out);
+rd_result rd_engine_new(const char *options_json,
+                        rd_engine **engine_out);
 
 /**
  * Shuts the engine down: deprovisions every deployment, cancels every job, waits (at most

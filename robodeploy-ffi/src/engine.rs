@@ -3,17 +3,16 @@
 
 use std::ffi::c_char;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use std::time::Duration;
 
-use robodeploy_core::engine::{Engine, EngineConfig, EngineError};
+use robodeploy_core::engine::{Engine, EngineError};
 use robodeploy_core::store::{MemoryStore, RedbStore, Store};
-use serde::Deserialize;
 
 use crate::boundary::{guard, guard_free, handle_arg, opt_str_arg, out_arg};
 use crate::callback::CallbackSlot;
+use crate::engine_options::{EngineOptions, Settings};
 use crate::error::FfiError;
 use crate::result::rd_result;
 
@@ -140,31 +139,13 @@ impl rd_engine {
     }
 }
 
-/// What `rd_engine_new` reads.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct EngineOptions {
-    /// The embedded store file (redb); none: in memory.
-    store: Option<PathBuf>,
-    /// Worker threads of the engine's runtime (1..=64, default 2).
-    worker_threads: Option<usize>,
-    #[serde(default, with = "robodeploy_core::time::duration::option")]
-    health_interval: Option<Duration>,
-    #[serde(default, with = "robodeploy_core::time::duration::option")]
-    script_timeout: Option<Duration>,
-    event_capacity: Option<usize>,
-}
-
 fn build(options: EngineOptions) -> Result<rd_engine, FfiError> {
-    let threads = options.worker_threads.unwrap_or(2);
-    if !(1..=64).contains(&threads) {
-        return Err(FfiError::argument(
-            "options_json",
-            format!("workerThreads is {threads}, but must be within 1..=64"),
-        ));
-    }
+    let Settings {
+        worker_threads,
+        config,
+    } = options.settings()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
+        .worker_threads(worker_threads)
         .thread_name("robodeploy")
         .enable_all()
         .build()
@@ -173,16 +154,6 @@ fn build(options: EngineOptions) -> Result<rd_engine, FfiError> {
         Some(path) => Arc::new(RedbStore::open(path).map_err(EngineError::from)?),
         None => Arc::new(MemoryStore::new()),
     };
-    let mut config = EngineConfig::default();
-    if let Some(d) = options.health_interval {
-        config = config.with_health_interval(d);
-    }
-    if let Some(d) = options.script_timeout {
-        config.script_timeout = d;
-    }
-    if let Some(n) = options.event_capacity {
-        config.event_capacity = n;
-    }
     let shared = Arc::new(Shared::new(runtime));
     let engine = {
         let _entered = shared.enter();
@@ -202,12 +173,20 @@ fn build(options: EngineOptions) -> Result<rd_engine, FfiError> {
 /// start the engine adopts what an earlier engine on the same file left running),
 /// `workerThreads` (1..=64), `healthInterval` (how often runtimes are checked, `"2s"`),
 /// `scriptTimeout` (a job script's limit, `"10m"`), `eventCapacity` (how far a subscriber may
-/// fall behind before it misses events).
+/// fall behind before it misses events), `lifecycle` (restart supervision of every
+/// deployment, an object with any of: `initialBackoff` (`"1s"`), `backoffFactor` (1..=16, 2),
+/// `maxBackoff` (`"60s"`), `resetAfter` (`"60s"`, at least `minUptime`), `minUptime`
+/// (`"10s"`: an earlier exit is "exited too early"), `crashLoopExits` (1..=64, 5) early exits
+/// within `crashLoopWindow` (`"5m"`) are a crash loop, DEP_E163; `stopGrace` (`"10s"`),
+/// `stopAnswerMargin` (`"30s"`), `historyCapacity` (256); left-out fields keep these
+/// defaults). Durations are spans: `"250ms"`, `"90s"`, `"1m 30s"`.
 ///
-/// Returns `RD_OK` and writes `*engine_out`; `RD_ERR_INVALID_JSON`, `RD_ERR_INVALID_ARGUMENT`
-/// (workerThreads out of range), `RD_ERR_STORE` (the store cannot be opened: the detail says
-/// why), `RD_ERR_SETUP` (threads), `RD_ERR_NULL_ARGUMENT` (`engine_out`),
-/// `RD_ERR_INVALID_UTF8`.
+/// Returns `RD_OK` and writes `*engine_out`; `RD_ERR_INVALID_JSON` (does not parse, an
+/// unknown field, a duration that is not a span), `RD_ERR_INVALID_CONFIG` (a value breaks its
+/// rule; the detail names field, value and rule: "argument `options_json`:
+/// lifecycle.backoffFactor = 40: must be within 1..=16"), `RD_ERR_INVALID_ARGUMENT` (workerThreads out of range),
+/// `RD_ERR_STORE` (the store cannot be opened: the detail says why), `RD_ERR_SETUP`
+/// (threads), `RD_ERR_NULL_ARGUMENT` (`engine_out`), `RD_ERR_INVALID_UTF8`.
 ///
 /// # Safety
 /// `options_json` is NULL or a NUL-terminated string; `engine_out` is NULL or writable.

@@ -56,6 +56,20 @@ impl FfiError {
         )
     }
 
+    /// A configuration value in the JSON argument `arg` that breaks its rule: `field` is its
+    /// path in that JSON (`lifecycle.backoffFactor`), `value` what was given.
+    pub(crate) fn config(
+        arg: &str,
+        field: &str,
+        value: impl std::fmt::Display,
+        rule: impl std::fmt::Display,
+    ) -> Self {
+        FfiError::new(
+            rd_result::RD_ERR_INVALID_CONFIG,
+            format!("argument `{arg}`: {field} = {value}: {rule}"),
+        )
+    }
+
     /// A validation report with errors.
     pub(crate) fn validation(report: &Report) -> Self {
         FfiError {

@@ -15,7 +15,8 @@
 //!   details as JSON (the validation report for `RD_ERR_VALIDATION`). A per-thread record, as
 //!   `errno`: read it on the thread that got the error, before that thread's next failure.
 //! - **Panics** never cross the boundary: each export runs inside `catch_unwind` and a panic
-//!   is `RD_ERR_PANIC`. NULL pointers (`RD_ERR_NULL_ARGUMENT`), invalid UTF-8
+//!   is `RD_ERR_PANIC`. A configuration value that breaks its rule is `RD_ERR_INVALID_CONFIG`,
+//!   its detail naming the field, the value and the rule. NULL pointers (`RD_ERR_NULL_ARGUMENT`), invalid UTF-8
 //!   (`RD_ERR_INVALID_UTF8`), invalid JSON (`RD_ERR_INVALID_JSON`) and calls on an engine that
 //!   was shut down (`RD_ERR_SHUT_DOWN`) are errors, not crashes.
 //! - **Data** crosses as NUL-terminated UTF-8 JSON of robodeploy-core's serde model (camelCase
@@ -34,8 +35,8 @@
 //! | library | `rd_version`, `rd_result_message`, `rd_last_error`, `rd_last_error_details`, `rd_last_error_code`, `rd_string_free` |
 //! | manifests | `rd_manifest_to_json`, `rd_manifest_validate` |
 //! | dry-run | `rd_simulate` |
-//! | engine | `rd_engine_new`, `rd_engine_shutdown`, `rd_engine_free` |
-//! | catalog | `rd_engine_add_package`, `rd_engine_add_memory_device`, `rd_engine_add_process_device`, `rd_engine_add_fleet` |
+//! | engine | `rd_engine_new` (store, threads, lifecycle: backoff, min uptime, crash loops), `rd_engine_shutdown`, `rd_engine_free` |
+//! | catalog | `rd_engine_add_package`, `rd_engine_add_memory_device`, `rd_engine_add_process_device`, `rd_engine_add_docker_device`, `rd_engine_add_fleet` |
 //! | deployments | `rd_engine_deploy`, `rd_engine_deprovision`, `rd_engine_status`, `rd_engine_wait` |
 //! | logs | `rd_engine_logs`, `rd_engine_logs_follow`, `rd_log_stream_next`, `rd_log_stream_free` |
 //! | jobs | `rd_engine_create_job`, `rd_engine_cancel_job`, `rd_engine_job`, `rd_engine_wait_job` |
@@ -65,7 +66,9 @@ mod boundary;
 mod callback;
 mod catalog;
 mod deployments;
+mod docker_device;
 mod engine;
+mod engine_options;
 mod error;
 mod events;
 mod jobs;
@@ -85,6 +88,7 @@ pub use catalog::{
 pub use deployments::{
     rd_engine_deploy, rd_engine_deprovision, rd_engine_status, rd_engine_wait, rd_until,
 };
+pub use docker_device::rd_engine_add_docker_device;
 pub use engine::{rd_engine, rd_engine_free, rd_engine_new, rd_engine_shutdown};
 pub use events::{rd_engine_subscribe, rd_events, rd_events_free, rd_events_next};
 pub use jobs::{rd_engine_cancel_job, rd_engine_create_job, rd_engine_job, rd_engine_wait_job};

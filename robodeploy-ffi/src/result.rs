@@ -22,6 +22,9 @@ pub enum rd_result {
     RD_ERR_INVALID_JSON = 102,
     /// An argument is out of its range (an unknown `rd_until`, an id that is not a UUID).
     RD_ERR_INVALID_ARGUMENT = 103,
+    /// A configuration value breaks its rule (a lifecycle setting, a Docker endpoint); the
+    /// detail names the field, the value and the rule.
+    RD_ERR_INVALID_CONFIG = 104,
     /// A manifest does not parse (syntax, unknown key, wrong type); the detail has the position.
     RD_ERR_MANIFEST_SYNTAX = 200,
     /// A request breaks a validation rule; the details are the validation report as JSON.
@@ -58,12 +61,13 @@ pub enum rd_result {
 }
 
 /// Every code, for the lookup by number and its tests.
-const ALL: [rd_result; 20] = [
+const ALL: [rd_result; 21] = [
     rd_result::RD_OK,
     rd_result::RD_ERR_NULL_ARGUMENT,
     rd_result::RD_ERR_INVALID_UTF8,
     rd_result::RD_ERR_INVALID_JSON,
     rd_result::RD_ERR_INVALID_ARGUMENT,
+    rd_result::RD_ERR_INVALID_CONFIG,
     rd_result::RD_ERR_MANIFEST_SYNTAX,
     rd_result::RD_ERR_VALIDATION,
     rd_result::RD_ERR_SIMULATION,
@@ -96,6 +100,7 @@ impl rd_result {
             RD_ERR_INVALID_UTF8 => c"a string argument is not valid UTF-8",
             RD_ERR_INVALID_JSON => c"a JSON argument does not parse or has the wrong shape",
             RD_ERR_INVALID_ARGUMENT => c"an argument is out of its range",
+            RD_ERR_INVALID_CONFIG => c"a configuration value breaks its rule",
             RD_ERR_MANIFEST_SYNTAX => c"the manifest does not parse",
             RD_ERR_VALIDATION => c"the request breaks a validation rule",
             RD_ERR_SIMULATION => c"the simulation could not be set up",
@@ -143,6 +148,10 @@ mod tests {
         messages.dedup();
         assert_eq!(messages.len(), ALL.len());
         assert_eq!(rd_result::from_u32(304), Some(rd_result::RD_ERR_SHUT_DOWN));
+        assert_eq!(
+            rd_result::from_u32(104),
+            Some(rd_result::RD_ERR_INVALID_CONFIG)
+        );
         assert_eq!(rd_result::from_u32(7), None);
     }
 }

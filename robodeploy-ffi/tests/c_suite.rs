@@ -1,14 +1,17 @@
 //! Compiles the C test suite (`tests/c/*.c`) and the C example (`examples/c/`) with
 //! `-std=c11 -Wall -Wextra -Werror` against the shared and the static library cargo just built,
 //! and runs each program — under valgrind (zero errors, zero definite leaks) when it is
-//! installed, which CI (`CI=true`) requires.
+//! installed, which CI (`CI=true`) requires. The Docker part of the API test runs when a Docker
+//! engine answers (the harness builds the busybox test image and names it in
+//! `ROBODEPLOY_TEST_DOCKER_IMAGE`), and fails the suite when `ROBODEPLOY_REQUIRE_DOCKER=1` and
+//! none does.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Build, Link, ci};
+use common::{Build, DOCKER_IMAGE_ENV, Link, ci, docker_image};
 
 fn valgrind() -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
@@ -30,6 +33,12 @@ fn valgrind() -> Option<PathBuf> {
 
 /// Runs a compiled C program (under valgrind when available) and asserts it passed.
 fn run(exe: &Path, args: &[&str]) {
+    run_with(exe, args, None);
+}
+
+/// As [`run`], naming the Docker test image to the program when there is one; returns what
+/// the program printed.
+fn run_with(exe: &Path, args: &[&str], docker_image: Option<&str>) -> String {
     let mut cmd = match valgrind() {
         Some(vg) => {
             let mut c = Command::new(vg);
@@ -50,6 +59,10 @@ fn run(exe: &Path, args: &[&str]) {
         "ROBODEPLOY_PROCESS_SHIM",
         env!("CARGO_BIN_EXE_robodeploy-ffi-shim"),
     );
+    match docker_image {
+        Some(image) => cmd.env(DOCKER_IMAGE_ENV, image),
+        None => cmd.env_remove(DOCKER_IMAGE_ENV),
+    };
     let out = cmd.output().expect("run the C program");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -60,16 +73,24 @@ fn run(exe: &Path, args: &[&str]) {
         out.status
     );
     println!("{}: {}", exe.display(), stdout.trim_end());
+    stdout.into_owned()
 }
 
 fn suite(link: Link) {
     let build = Build::new(link);
+    let image = docker_image();
     for name in ["test_api", "test_negative"] {
         let src = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/c")
             .join(format!("{name}.c"));
         let exe = build.compile(&src, name);
-        run(&exe, &[]);
+        let stdout = run_with(&exe, &[], image.as_deref());
+        if name == "test_api" && image.is_some() {
+            assert!(
+                stdout.contains("test_docker_engine: ran"),
+                "the Docker part of test_api did not run:\n{stdout}"
+            );
+        }
     }
 }
 

@@ -363,14 +363,9 @@ impl Driver {
 
     /// Deletes a job and its journal from the store (the retention rule).
     pub(crate) fn forget_job(&mut self, id: crate::model::JobId) {
-        let prefix = format!("{id}/");
         let mut b = WriteBatch::default();
         b.delete(Table::Jobs, persist::job_key(id));
-        if let Ok(rows) = self.store.scan(Table::Jobs) {
-            for (k, _) in rows.into_iter().filter(|(k, _)| k.starts_with(&prefix)) {
-                b.delete(Table::Jobs, k);
-            }
-        }
+        b.delete_prefix(Table::Jobs, format!("{id}/"));
         if let Err(e) = self.store.write(b) {
             tracing::warn!(job = %id, error = %e, "an expired job could not be removed from the store");
         }

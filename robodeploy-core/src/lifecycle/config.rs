@@ -22,7 +22,25 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 /// Restart supervision settings of one deployment; see the module docs for the defaults.
+///
+/// As JSON (how the C ABI and the Python package take it) the field names are camelCase,
+/// durations are spans such as `"500ms"` or `"1m 30s"`, and every field is optional: a missing
+/// one keeps its default, an unknown one is an error. Deserialising does not check the rules;
+/// [`LifecycleConfig::validate`] does.
+///
+/// ```
+/// use robodeploy_core::lifecycle::LifecycleConfig;
+/// use std::time::Duration;
+/// let c: LifecycleConfig =
+///     serde_json::from_str(r#"{"initialBackoff": "250ms", "crashLoopExits": 3}"#).unwrap();
+/// assert_eq!(c.initial_backoff, Duration::from_millis(250));
+/// assert_eq!(c.crash_loop_exits, 3);
+/// assert_eq!(c.max_backoff, LifecycleConfig::default().max_backoff);
+/// assert!(serde_json::from_str::<LifecycleConfig>(r#"{"backof": "1s"}"#).is_err());
+/// ```
 ///
 /// ```
 /// use robodeploy_core::lifecycle::LifecycleConfig;
@@ -36,26 +54,34 @@ use std::time::Duration;
 ///     "lifecycle config: backoff_factor = 0: must be within 1..=16"
 /// );
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct LifecycleConfig {
     /// Delay before the first restart after an exit.
+    #[serde(with = "crate::time::duration")]
     pub initial_backoff: Duration,
     /// Each further delay is the previous one times this (1 keeps it constant).
     pub backoff_factor: u32,
     /// No delay exceeds this.
+    #[serde(with = "crate::time::duration")]
     pub max_backoff: Duration,
     /// After running this long, the backoff starts again from `initial_backoff`, the early exits
     /// are forgotten and a crash loop ends. At least `min_uptime`.
+    #[serde(with = "crate::time::duration")]
     pub reset_after: Duration,
     /// An exit before this much uptime is "exited too early" (`DEP_E152` / `DEP_E154`).
+    #[serde(with = "crate::time::duration")]
     pub min_uptime: Duration,
     /// This many early exits …
     pub crash_loop_exits: u32,
     /// … within this window are a crash loop (`DEP_E163`).
+    #[serde(with = "crate::time::duration")]
     pub crash_loop_window: Duration,
     /// The grace period of a `Stop` (the runtime kills after it).
+    #[serde(with = "crate::time::duration")]
     pub stop_grace: Duration,
     /// How long after the grace period a stop may go unanswered before it counts as failed.
+    #[serde(with = "crate::time::duration")]
     pub stop_answer_margin: Duration,
     /// How many entries the error/event history keeps (oldest dropped first).
     pub history_capacity: usize,

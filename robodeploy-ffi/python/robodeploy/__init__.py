@@ -2,7 +2,8 @@
 
 Python bindings over librobodeploy's C ABI (ctypes, no build step): manifests and their
 validation, the deterministic dry-run of a deployment job, and an :class:`Engine` that runs
-deployments and jobs on in-memory or process runtimes.
+deployments and jobs on in-memory, process or Docker runtimes, with its restart supervision
+(backoff, minimum uptime, crash-loop window) set by ``Engine(lifecycle={...})``.
 
 >>> import robodeploy
 >>> robodeploy.validate_manifest('{"apiVersion": "robodeploy/v1", "kind": "Fleet", '

@@ -35,6 +35,15 @@ class Engine:
             memory.
         worker_threads: threads of the engine's runtime (default 2).
         health_interval: how often runtimes are checked, e.g. ``"2s"``.
+        lifecycle: restart supervision of every deployment, any of ``initialBackoff``
+            (``"1s"``), ``backoffFactor`` (2), ``maxBackoff`` (``"60s"``), ``resetAfter``
+            (``"60s"``), ``minUptime`` (``"10s"``), ``crashLoopExits`` (5),
+            ``crashLoopWindow`` (``"5m"``), ``stopGrace`` (``"10s"``), ``stopAnswerMargin``
+            (``"30s"``), ``historyCapacity`` (256); left-out keys keep these defaults.
+
+    Raises:
+        InvalidConfigError: a setting breaks its rule (the message names field, value, rule).
+        InvalidJsonError: an unknown key, or a duration that is not a span.
     """
 
     def __init__(
@@ -43,6 +52,7 @@ class Engine:
         *,
         worker_threads: Optional[int] = None,
         health_interval: Optional[str] = None,
+        lifecycle: Optional[Mapping[str, Any]] = None,
     ) -> None:
         self._lib = _lib.load()
         options: Dict[str, Any] = {}
@@ -52,6 +62,8 @@ class Engine:
             options["workerThreads"] = worker_threads
         if health_interval is not None:
             options["healthInterval"] = health_interval
+        if lifecycle is not None:
+            options["lifecycle"] = dict(lifecycle)
         handle = ctypes.c_void_p()
         _lib.check(self._lib.rd_engine_new(_lib.dumps(options), ctypes.byref(handle)))
         self._handle: Optional[ctypes.c_void_p] = handle
@@ -110,6 +122,58 @@ class Engine:
         _lib.check(
             self._lib.rd_engine_add_process_device(
                 self.handle, _lib.dumps(device), _lib.encode(os.fspath(root_dir))
+            )
+        )
+
+    def add_docker_device(
+        self,
+        device: JsonLike,
+        endpoint: Optional[str] = None,
+        *,
+        tls: Optional[Mapping[str, Union[str, os.PathLike]]] = None,
+        ssh_key: Optional[Union[str, os.PathLike]] = None,
+        registry: Optional[Mapping[str, str]] = None,
+        request_timeout: Optional[str] = None,
+        keep_volumes: Optional[bool] = None,
+    ) -> None:
+        """Registers a device (``"runtime": "docker"``) whose executables run as containers
+        on a Docker engine.
+
+        Args:
+            device: the model's ``Device``.
+            endpoint: ``unix:///path``, ``tcp://host:port``, ``http://host:port`` or
+                ``ssh://[user@]host``; ``None``: the device's own ``endpoint``, else the local
+                engine (``DOCKER_HOST``, else ``/var/run/docker.sock``).
+            tls: ``{"ca", "cert", "key"}`` PEM files for a ``tcp://``/``https://`` endpoint.
+            ssh_key: private key file for an ``ssh://`` endpoint.
+            registry: ``{"server", "username", "password"}`` to pull missing images from.
+            request_timeout: how long one request may wait for the engine, e.g. ``"120s"``.
+            keep_volumes: keep the named volumes robodeploy created on deprovision.
+
+        Nothing is sent to the engine yet: an engine that is down marks the device offline.
+
+        Raises:
+            InvalidConfigError: the device's runtime is not ``docker``, or an endpoint, ``tls``
+                or ``ssh_key`` breaks its rule (the message names field, value and rule).
+            SetupError: the Docker client cannot be built (unreadable certificates).
+            ConflictError: a different device with that name is registered.
+        """
+        options: Dict[str, Any] = {}
+        if endpoint is not None:
+            options["endpoint"] = endpoint
+        if tls is not None:
+            options["tls"] = {k: os.fspath(v) for k, v in tls.items()}
+        if ssh_key is not None:
+            options["sshKey"] = os.fspath(ssh_key)
+        if registry is not None:
+            options["registry"] = dict(registry)
+        if request_timeout is not None:
+            options["requestTimeout"] = request_timeout
+        if keep_volumes is not None:
+            options["keepVolumes"] = keep_volumes
+        _lib.check(
+            self._lib.rd_engine_add_docker_device(
+                self.handle, _lib.dumps(device), _lib.dumps(options)
             )
         )
 

@@ -11,6 +11,7 @@ __all__ = [
     "InvalidUtf8Error",
     "InvalidJsonError",
     "InvalidArgumentError",
+    "InvalidConfigError",
     "ManifestSyntaxError",
     "ValidationError",
     "SimulationError",
@@ -67,6 +68,12 @@ class InvalidJsonError(RobodeployError, ValueError):
 
 class InvalidArgumentError(RobodeployError, ValueError):
     """An argument was out of its range (an id that is not a UUID, an unknown condition)."""
+
+
+class InvalidConfigError(RobodeployError, ValueError):
+    """A configuration value broke its rule (a lifecycle setting, a Docker endpoint); the
+    message names the field, the value and the rule, e.g. ``lifecycle.backoffFactor = 40:
+    must be within 1..=16``."""
 
 
 class ManifestSyntaxError(RobodeployError, ValueError):
@@ -140,6 +147,7 @@ BY_CODE: Dict[int, Type[RobodeployError]] = {
     101: InvalidUtf8Error,
     102: InvalidJsonError,
     103: InvalidArgumentError,
+    104: InvalidConfigError,
     200: ManifestSyntaxError,
     201: ValidationError,
     202: SimulationError,

@@ -6,11 +6,13 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
 
 #define WAIT_MS 20000u
+#define SENTINEL_ENGINE ((rd_engine *)(uintptr_t)0x5eed)
 
 static const char *DEVICE_R1 =
     "{\"name\": \"r1\", \"architecture\": \"amd64\", \"runtime\": \"preinstalled\"}";
@@ -49,7 +51,7 @@ static const char *MANIFEST_BAD_JOB =
 static void test_library(void) {
     CHECK(strcmp(rd_version(), RD_EXPECTED_VERSION) == 0);
     const rd_result codes[] = {RD_OK, RD_ERR_NULL_ARGUMENT, RD_ERR_INVALID_UTF8, RD_ERR_INVALID_JSON,
-                               RD_ERR_INVALID_ARGUMENT, RD_ERR_MANIFEST_SYNTAX, RD_ERR_VALIDATION,
+                               RD_ERR_INVALID_ARGUMENT, RD_ERR_INVALID_CONFIG, RD_ERR_MANIFEST_SYNTAX, RD_ERR_VALIDATION,
                                RD_ERR_SIMULATION, RD_ERR_NOT_FOUND, RD_ERR_CONFLICT,
                                RD_ERR_NOT_RUNNING, RD_ERR_TIMEOUT, RD_ERR_SHUT_DOWN,
                                RD_ERR_END_OF_STREAM, RD_ERR_WRONG_THREAD, RD_ERR_RUNTIME,
@@ -61,6 +63,7 @@ static void test_library(void) {
     CHECK(strcmp(rd_result_message(RD_OK), "success") == 0);
     CHECK(strcmp(rd_result_message(7), "unknown result code") == 0);
     CHECK(strcmp(rd_result_message(RD_ERR_SHUT_DOWN), "the engine has shut down") == 0);
+    CHECK(RD_ERR_INVALID_CONFIG == 104);
 }
 
 static void test_manifests(void) {
@@ -278,6 +281,8 @@ static void test_memory_engine(void) {
     CHECK(lines == SENTINEL);
     rd_log_stream *stream = NULL;
     CHECK_CODE(rd_engine_logs_follow(engine, id, "main", "node", 10, &stream), RD_OK);
+    CHECK_CODE(rd_log_stream_next(stream, 0, NULL), RD_ERR_NULL_ARGUMENT);
+    CHECK_LAST_ERROR("`line_json_out`");
     char *line = SENTINEL;
     CHECK_CODE(rd_log_stream_next(stream, WAIT_MS, &line), RD_OK);
     CHECK_CONTAINS(line, "\"stream\":\"stdout\"");
@@ -480,6 +485,167 @@ static void test_process_engine(void) {
     CHECK(system(cmd) == 0);
 }
 
+/* The status of `id` once it contains `needle`, polled every 100 ms for at most WAIT_MS (NULL if
+ * it never did); free it with rd_string_free. */
+static char *status_once_it_contains(const rd_engine *engine, const char *id, const char *needle) {
+    for (unsigned waited = 0; waited < WAIT_MS; waited += 100) {
+        char *status = NULL;
+        if (rd_engine_status(engine, id, &status) == RD_OK && strstr(status, needle) != NULL) {
+            return status;
+        }
+        rd_string_free(status);
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    return NULL;
+}
+
+/* The lifecycle configuration set through rd_engine_new governs restarts: with three early
+ * exits as the crash-loop threshold (the default is five), a program that exits at once is
+ * reported in a crash loop after three early exits. Rules broken are named. */
+static void test_lifecycle_config(void) {
+    rd_engine *engine = SENTINEL_ENGINE;
+    CHECK_CODE(rd_engine_new("{\"lifecycle\": {\"backoffFactor\": 40}}", &engine), RD_ERR_INVALID_CONFIG);
+    CHECK_LAST_ERROR("argument `options_json`: lifecycle.backoffFactor = 40: must be within 1..=16");
+    CHECK_CODE(rd_engine_new("{\"lifecycle\": {\"initialBackoff\": \"2s\", \"maxBackoff\": \"1s\"}}", &engine),
+               RD_ERR_INVALID_CONFIG);
+    CHECK_LAST_ERROR("lifecycle.maxBackoff = 1000 ms: must be at least initial_backoff");
+    CHECK_CODE(rd_engine_new("{\"lifecycle\": {\"crashLoopWindow\": \"0s\"}}", &engine), RD_ERR_INVALID_CONFIG);
+    CHECK_LAST_ERROR("lifecycle.crashLoopWindow = 0 ms: must be positive");
+    CHECK_CODE(rd_engine_new("{\"lifecycle\": {\"backoff\": \"1s\"}}", &engine), RD_ERR_INVALID_JSON);
+    CHECK_LAST_ERROR("unknown field `backoff`");
+    CHECK_CODE(rd_engine_new("{\"lifecycle\": {\"minUptime\": \"soon\"}}", &engine), RD_ERR_INVALID_JSON);
+    CHECK_LAST_ERROR("\"soon\"");
+    CHECK(engine == SENTINEL_ENGINE);
+
+    if (getenv("ROBODEPLOY_PROCESS_SHIM") == NULL) {
+        printf("test_lifecycle_config: crash loop skipped, ROBODEPLOY_PROCESS_SHIM is not set\n");
+        return;
+    }
+    char dir[] = "/tmp/rd-c-life-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    engine = NULL;
+    CHECK_CODE(rd_engine_new("{\"lifecycle\": {\"initialBackoff\": \"100ms\", \"backoffFactor\": 1,"
+                             " \"minUptime\": \"5s\", \"resetAfter\": \"10s\", \"crashLoopExits\": 3,"
+                             " \"crashLoopWindow\": \"1m\"}}",
+                             &engine),
+               RD_OK);
+    CHECK_CODE(rd_engine_add_process_device(engine, DEVICE_R1, dir), RD_OK);
+    CHECK_CODE(rd_engine_add_package(engine,
+                                     "{\"name\": \"crasher\", \"version\": \"1\", \"components\": [{\"name\": \"main\","
+                                     " \"placement\": {\"kind\": \"device\", \"runtime\": \"preinstalled\", \"architecture\": \"amd64\"},"
+                                     " \"restartPolicy\": \"always\","
+                                     " \"executables\": [{\"name\": \"crash\", \"shell\": true, \"command\": [\"exit 3\"]}]}]}"),
+               RD_OK);
+    char *id = NULL;
+    CHECK_CODE(rd_engine_deploy(engine,
+                                "{\"name\": \"crasher\", \"package\": \"crasher\", \"version\": \"1\","
+                                " \"devices\": {\"main\": \"r1\"}}",
+                                NULL, &id),
+               RD_OK);
+    char *status = status_once_it_contains(engine, id, "DEP_E163");
+    CHECK(status != NULL);
+    if (status != NULL) {
+        CHECK_CONTAINS(status, "\"kind\":\"crashLoop\",\"earlyExits\":3");
+        CHECK_CONTAINS(status, "\"status\":\"Error\"");
+        rd_string_free(status);
+    }
+    rd_string_free(id);
+    CHECK_CODE(rd_engine_shutdown(engine, WAIT_MS), RD_OK);
+    rd_engine_free(engine);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+/* Docker devices: the options' rules (no engine needed), then, when the harness names the test
+ * image (a Docker engine answers), a container deployed, logged and deprovisioned. */
+static void test_docker_engine(void) {
+    static const char *DOCK =
+        "{\"name\": \"dock-1\", \"architecture\": \"amd64\", \"runtime\": \"docker\"}";
+    rd_engine *engine = NULL;
+    CHECK_CODE(rd_engine_new(NULL, &engine), RD_OK);
+    CHECK_CODE(rd_engine_add_docker_device(engine, DOCK, "{\"endpoint\": \"tcp://\"}"), RD_ERR_INVALID_CONFIG);
+    CHECK_LAST_ERROR("argument `docker_json`: endpoint = \"tcp://\": a tcp endpoint needs host:port");
+    CHECK_CODE(rd_engine_add_docker_device(
+                   engine, "{\"name\": \"dock-2\", \"architecture\": \"amd64\", \"runtime\": \"docker\","
+                           " \"endpoint\": \"robot-7:2375\"}",
+                   NULL),
+               RD_ERR_INVALID_CONFIG);
+    CHECK_LAST_ERROR("argument `device_json`: endpoint = \"robot-7:2375\"");
+    CHECK_CODE(rd_engine_add_docker_device(engine, DOCK, "{\"sshKey\": \"/k\", \"endpoint\": \"tcp://r:1\"}"),
+               RD_ERR_INVALID_CONFIG);
+    CHECK_LAST_ERROR("sshKey = set: needs an ssh:// endpoint, not \"tcp://r:1\"");
+    CHECK_CODE(rd_engine_add_docker_device(engine, DOCK,
+                                           "{\"endpoint\": \"tcp://r:2376\", \"tls\": {\"ca\": \"/nonexistent/ca.pem\","
+                                           " \"cert\": \"/nonexistent/cert.pem\", \"key\": \"/nonexistent/key.pem\"}}"),
+               RD_ERR_SETUP);
+    CHECK_LAST_ERROR("ca.pem");
+    CHECK_CODE(rd_engine_add_docker_device(engine, DOCK, "{\"endpoint\": \"tcp://r\", \"colour\": 1}"),
+               RD_ERR_INVALID_JSON);
+    CHECK_LAST_ERROR("colour");
+    /* An engine nobody serves: registered (nothing is sent yet), then found offline. */
+    CHECK_CODE(rd_engine_add_docker_device(engine,
+                                           "{\"name\": \"far\", \"architecture\": \"amd64\", \"runtime\": \"docker\"}",
+                                           "{\"endpoint\": \"tcp://127.0.0.1:1\", \"requestTimeout\": \"2s\"}"),
+               RD_OK);
+    CHECK_CODE(rd_engine_add_docker_device(engine,
+                                           "{\"name\": \"far\", \"architecture\": \"arm64v8\", \"runtime\": \"docker\"}",
+                                           "{\"endpoint\": \"tcp://127.0.0.1:1\"}"),
+               RD_ERR_CONFLICT);
+    CHECK_CODE(rd_engine_shutdown(engine, WAIT_MS), RD_OK);
+    rd_engine_free(engine);
+
+    const char *image = getenv("ROBODEPLOY_TEST_DOCKER_IMAGE");
+    if (image == NULL) {
+        printf("test_docker_engine: container part skipped, ROBODEPLOY_TEST_DOCKER_IMAGE is not set\n");
+        return;
+    }
+    engine = NULL;
+    CHECK_CODE(rd_engine_new(NULL, &engine), RD_OK);
+    CHECK_CODE(rd_engine_add_docker_device(engine, DOCK, NULL), RD_OK); /* the local engine */
+    char package[1024];
+    snprintf(package, sizeof package,
+             "{\"name\": \"boxed\", \"version\": \"1\", \"components\": [{\"name\": \"main\","
+             " \"placement\": {\"kind\": \"device\", \"runtime\": \"docker\", \"architecture\": \"amd64\"},"
+             " \"restartPolicy\": \"always\","
+             " \"executables\": [{\"name\": \"talker\", \"image\": \"%s\","
+             " \"command\": [\"sh\", \"-c\", \"echo hello-from-docker; exec sleep 60\"]}]}]}",
+             image);
+    CHECK_CODE(rd_engine_add_package(engine, package), RD_OK);
+    char *id = NULL;
+    CHECK_CODE(rd_engine_deploy(engine,
+                                "{\"name\": \"boxed\", \"package\": \"boxed\", \"version\": \"1\","
+                                " \"devices\": {\"main\": \"dock-1\"}}",
+                                NULL, &id),
+               RD_OK);
+    char *status = NULL;
+    CHECK_CODE(rd_engine_wait(engine, id, RD_UNTIL_RUNNING, WAIT_MS, &status), RD_OK);
+    CHECK_CONTAINS(status, "\"status\":\"Running\"");
+    CHECK_CONTAINS(status, "\"device\":\"dock-1\"");
+    rd_string_free(status);
+    rd_log_stream *stream = NULL;
+    CHECK_CODE(rd_engine_logs_follow(engine, id, "main", "talker", -1, &stream), RD_OK);
+    char *line = NULL;
+    CHECK_CODE(rd_log_stream_next(stream, WAIT_MS, &line), RD_OK);
+    CHECK_CONTAINS(line, "\"line\":\"hello-from-docker\"");
+    rd_string_free(line);
+    rd_log_stream_free(stream);
+    char *lines = NULL;
+    CHECK_CODE(rd_engine_logs(engine, id, "main", "talker", 5, &lines), RD_OK);
+    CHECK_CONTAINS(lines, "hello-from-docker");
+    rd_string_free(lines);
+    CHECK_CODE(rd_engine_deprovision(engine, id), RD_OK);
+    status = NULL;
+    CHECK_CODE(rd_engine_wait(engine, id, RD_UNTIL_STOPPED, WAIT_MS, &status), RD_OK);
+    CHECK_CONTAINS(status, "\"phase\":\"DeploymentStopped\"");
+    rd_string_free(status);
+    rd_string_free(id);
+    CHECK_CODE(rd_engine_shutdown(engine, WAIT_MS), RD_OK);
+    rd_engine_free(engine);
+    printf("test_docker_engine: ran\n");
+}
+
 int main(void) {
     test_library();
     test_manifests();
@@ -487,5 +653,7 @@ int main(void) {
     test_memory_engine();
     test_free_without_shutdown_and_store();
     test_process_engine();
+    test_lifecycle_config();
+    test_docker_engine();
     return rd_check_summary("test_api");
 }

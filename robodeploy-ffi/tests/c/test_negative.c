@@ -10,6 +10,9 @@
 
 static const char *DEVICE =
     "{\"name\": \"r1\", \"architecture\": \"amd64\", \"runtime\": \"preinstalled\"}";
+static const char *DOCKER_DEVICE =
+    "{\"name\": \"d1\", \"architecture\": \"amd64\", \"runtime\": \"docker\"}";
+static const char *DOCKER_OPTIONS = "{\"endpoint\": \"tcp://127.0.0.1:1\"}";
 static const char *FLEET = "{\"name\": \"lab\", \"robots\": []}";
 static const char *PACKAGE =
     "{\"name\": \"demo\", \"version\": \"1\", \"components\": [{\"name\": \"main\","
@@ -57,6 +60,10 @@ static void test_free_functions(void) {
     CHECK_CODE(rd_engine_new(NULL, NULL), RD_ERR_NULL_ARGUMENT);
     CHECK_CODE(rd_engine_new(BAD_UTF8, &engine), RD_ERR_INVALID_UTF8);
     CHECK_CODE(rd_engine_new(TRUNCATED, &engine), RD_ERR_INVALID_JSON);
+    CHECK_CODE(rd_engine_new("{\"lifecycle\": {\"minUptime\": \"1", &engine), RD_ERR_INVALID_JSON);
+    CHECK_CODE(rd_engine_new("{\"lifecycle\": {\"minUptime\": \"\xff\"}}", &engine), RD_ERR_INVALID_UTF8);
+    CHECK_CODE(rd_engine_new("{\"lifecycle\": {\"crashLoopExits\": 0}}", &engine), RD_ERR_INVALID_CONFIG);
+    CHECK_LAST_ERROR("lifecycle.crashLoopExits = 0: must be within 1..=64");
     CHECK(engine == (rd_engine *)SENTINEL);
 
     /* NULL handles to the functions that take one. */
@@ -68,6 +75,8 @@ static void test_free_functions(void) {
     CHECK_CODE(rd_engine_add_package(NULL, PACKAGE), RD_ERR_NULL_ARGUMENT);
     CHECK_CODE(rd_engine_add_memory_device(NULL, DEVICE), RD_ERR_NULL_ARGUMENT);
     CHECK_CODE(rd_engine_add_process_device(NULL, DEVICE, DIR_), RD_ERR_NULL_ARGUMENT);
+    CHECK_CODE(rd_engine_add_docker_device(NULL, DOCKER_DEVICE, DOCKER_OPTIONS), RD_ERR_NULL_ARGUMENT);
+    CHECK_LAST_ERROR("`engine`");
     CHECK_CODE(rd_engine_add_fleet(NULL, FLEET), RD_ERR_NULL_ARGUMENT);
     CHECK_CODE(rd_engine_deploy(NULL, REQUEST, NULL, &out), RD_ERR_NULL_ARGUMENT);
     CHECK_CODE(rd_engine_deprovision(NULL, ID), RD_ERR_NULL_ARGUMENT);
@@ -112,6 +121,22 @@ static void test_live_engine(rd_engine *e) {
     CHECK_CODE(rd_engine_add_process_device(e, BAD_UTF8, DIR_), RD_ERR_INVALID_UTF8);
     CHECK_CODE(rd_engine_add_process_device(e, DEVICE, "/tmp/\xff"), RD_ERR_INVALID_UTF8);
     CHECK_CODE(rd_engine_add_process_device(e, TRUNCATED, DIR_), RD_ERR_INVALID_JSON);
+
+    /* docker_json may be NULL (the local engine); device_json may not. */
+    CHECK_CODE(rd_engine_add_docker_device(e, NULL, DOCKER_OPTIONS), RD_ERR_NULL_ARGUMENT);
+    CHECK_LAST_ERROR("`device_json`");
+    CHECK_CODE(rd_engine_add_docker_device(e, BAD_UTF8, DOCKER_OPTIONS), RD_ERR_INVALID_UTF8);
+    CHECK_CODE(rd_engine_add_docker_device(e, DOCKER_DEVICE, "{\"endpoint\": \"tcp://r\xff\"}"),
+               RD_ERR_INVALID_UTF8);
+    CHECK_LAST_ERROR("`docker_json` is not valid UTF-8");
+    CHECK_CODE(rd_engine_add_docker_device(e, TRUNCATED, DOCKER_OPTIONS), RD_ERR_INVALID_JSON);
+    CHECK_CODE(rd_engine_add_docker_device(e, DOCKER_DEVICE, "{\"endpoint\": \"tcp://"), RD_ERR_INVALID_JSON);
+    CHECK_LAST_ERROR("`docker_json` is not a valid Docker options object");
+    CHECK_CODE(rd_engine_add_docker_device(e, DOCKER_DEVICE, "{\"endpoint\": \"ftp://r7\"}"),
+               RD_ERR_INVALID_CONFIG);
+    CHECK_LAST_ERROR("endpoint = \"ftp://r7\": must start with unix://, tcp://, http:// or ssh://");
+    CHECK_CODE(rd_engine_add_docker_device(e, DEVICE, NULL), RD_ERR_INVALID_CONFIG);
+    CHECK_LAST_ERROR("runtime = \"preinstalled\": must be \"docker\"");
 
     CHECK_CODE(rd_engine_add_fleet(e, NULL), RD_ERR_NULL_ARGUMENT);
     CHECK_CODE(rd_engine_add_fleet(e, BAD_UTF8), RD_ERR_INVALID_UTF8);
@@ -191,6 +216,8 @@ static void test_shut_down_engine(rd_engine *e) {
     CHECK_CODE(rd_engine_add_package(e, PACKAGE), RD_ERR_SHUT_DOWN);
     CHECK_CODE(rd_engine_add_memory_device(e, DEVICE), RD_ERR_SHUT_DOWN);
     CHECK_CODE(rd_engine_add_process_device(e, DEVICE, DIR_), RD_ERR_SHUT_DOWN);
+    CHECK_CODE(rd_engine_add_docker_device(e, DOCKER_DEVICE, DOCKER_OPTIONS), RD_ERR_SHUT_DOWN);
+    CHECK_CODE(rd_engine_add_docker_device(e, DOCKER_DEVICE, NULL), RD_ERR_SHUT_DOWN);
     CHECK_CODE(rd_engine_add_fleet(e, FLEET), RD_ERR_SHUT_DOWN);
     CHECK_CODE(rd_engine_deploy(e, REQUEST, NULL, &out), RD_ERR_SHUT_DOWN);
     CHECK_CODE(rd_engine_deprovision(e, ID), RD_ERR_SHUT_DOWN);

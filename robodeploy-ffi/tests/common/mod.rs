@@ -12,6 +12,61 @@ pub(crate) fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
+/// The environment variable naming the Docker image the C and Python Docker tests run; set by
+/// [`docker_image`] when a Docker engine answers.
+pub(crate) const DOCKER_IMAGE_ENV: &str = "ROBODEPLOY_TEST_DOCKER_IMAGE";
+
+/// Whether a missing Docker engine fails the Docker tests (`ROBODEPLOY_REQUIRE_DOCKER=1`, as
+/// CI sets) instead of skipping them.
+pub(crate) fn docker_required() -> bool {
+    std::env::var("ROBODEPLOY_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
+}
+
+/// The busybox test image on the local Docker engine (built from `/bin/busybox` when missing,
+/// as robodeploy-docker's own tests do), or `None` after a loud message when no engine
+/// answers. With `ROBODEPLOY_REQUIRE_DOCKER=1` a missing engine panics: the test fails.
+pub(crate) fn docker_image() -> Option<String> {
+    use robodeploy_core::runtime::Runtime;
+    use robodeploy_docker::test_image::{DEFAULT_BUSYBOX, ensure_busybox_image};
+    use robodeploy_docker::{DockerRuntime, Placement};
+
+    const REPO: &str = "robodeploy-test/busybox";
+    const TAG: &str = "1";
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime to reach Docker");
+    rt.block_on(async {
+        // Without a socket the client cannot even be built: no engine either way.
+        let reached = match DockerRuntime::local(Placement::Device) {
+            Ok(docker) => docker
+                .health()
+                .await
+                .map(|()| docker)
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let docker = match reached {
+            Ok(docker) => docker,
+            Err(e) => {
+                assert!(
+                    !docker_required(),
+                    "ROBODEPLOY_REQUIRE_DOCKER=1 but no Docker engine answers: {e}"
+                );
+                eprintln!(
+                    "\n!!!!!!!! SKIPPED the Docker tests: no Docker engine reachable ({e}). \
+                     Set ROBODEPLOY_REQUIRE_DOCKER=1 to make this a failure. !!!!!!!!\n"
+                );
+                return None;
+            }
+        };
+        ensure_busybox_image(&docker, REPO, TAG, Path::new(DEFAULT_BUSYBOX))
+            .await
+            .expect("building the busybox test image");
+        Some(format!("{REPO}:{TAG}"))
+    })
+}
+
 /// `target/<profile>/`: the test executable lives in its `deps/`.
 pub(crate) fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
