@@ -18,6 +18,35 @@
 //! | [`subscribe`](Engine::subscribe) | every [`EngineEvent`] |
 //! | [`shutdown`](Engine::shutdown), [`detach`](Engine::detach) | stop everything and exit; exit leaving everything running |
 //!
+//! # Recovery
+//!
+//! With a durable [`Store`] ([`RedbStore`](crate::store::RedbStore)) the engine survives its own
+//! death. Every decision is written before it is acted on (write-ahead): a deployment's request
+//! before anything starts, each machine's record (phase, and per executable where it is and its
+//! restart count) before its commands run, each job's request and then every input of its
+//! rollout machine (its journal) before the commands they produced. A kill between "decided"
+//! and "done" is resolved on restart:
+//!
+//! 1. [`EngineBuilder::try_start`] loads the store: the catalog, fleets and client tokens at
+//!    once; each job rebuilt by replaying its journal (the rollout machine is deterministic);
+//!    each deployment that had not ended waits for its runtimes.
+//! 2. The application registers its devices again ([`Engine::add_device`]); a device the store
+//!    knows keeps what jobs installed on it. The engine lists what each runtime holds by
+//!    robodeploy's labels and reconciles: an instance that still runs is adopted (not
+//!    restarted), one that exited or is missing follows its restart policy, a deprovision under
+//!    way is finished, an instance of a deployment that ended is stopped and removed, and
+//!    instances of deployments the store does not know are left alone (another engine's).
+//! 3. Job robots that were in flight are carried on: a robot whose deployment exists waits for
+//!    it to run (then its post-launch script runs); one that had not reached its launch runs its
+//!    pipeline again from the start, so scripts must be idempotent, as any retried script must
+//!    be. A robot is never deployed twice: a start that was under way adopts the instance of
+//!    the same name.
+//!
+//! Every reconciliation is published as an [`EngineEvent::Recovery`]. Restart counts are
+//! exact across restarts; backoff delays start again from the initial delay. A store that
+//! fails while the engine runs is logged and its batch written again with the next one; the
+//! robots stay supervised meanwhile.
+//!
 //! Restart policies are enforced here for runtimes that do not enforce them natively (the
 //! process runtime), and observed and counted for those that do (Docker). Deploy and create-job
 //! take an optional client request token: the same token returns the same id and starts nothing

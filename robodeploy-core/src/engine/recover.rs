@@ -50,6 +50,10 @@ pub(crate) struct Stored {
 pub(crate) struct Recovery {
     /// Deployments waiting for the inventories of their runtimes.
     pub(crate) deployments: BTreeMap<DeploymentId, Stored>,
+    /// The waiting deployments by the runtimes they wait for.
+    pub(crate) waiting: HashMap<RuntimeKey, Vec<DeploymentId>>,
+    /// Restored deployments of job robots, by (job, robot index).
+    pub(crate) job_deployments: HashMap<(JobId, u32), DeploymentId>,
     /// Deployments the store holds as deprovisioned: instances of theirs are orphans.
     pub(crate) retired: HashSet<DeploymentId>,
     /// Inventories received, per runtime.
@@ -103,6 +107,17 @@ impl Driver {
         }
         self.load_deployments()?;
         self.load_jobs()?;
+        let waiting: Vec<(DeploymentId, BTreeSet<RuntimeKey>)> = self
+            .recovery
+            .deployments
+            .iter()
+            .map(|(id, s)| (*id, self.keys_of(&s.stored)))
+            .collect();
+        for (id, keys) in waiting {
+            for k in keys {
+                self.recovery.waiting.entry(k).or_default().push(id);
+            }
+        }
         Ok(())
     }
 
@@ -255,7 +270,7 @@ impl Driver {
 
     /// A runtime was attached: list what it holds if anything stored may be on it.
     pub(crate) fn runtime_attached(&mut self, key: RuntimeKey) {
-        let wanted = !self.recovery.deployments.is_empty()
+        let wanted = self.recovery.waiting.contains_key(&key)
             || !self.recovery.retired.is_empty()
             || match &key {
                 RuntimeKey::Device(d) => self.recovery.robots.contains_key(d),
@@ -322,16 +337,16 @@ impl Driver {
             }
         }
         self.recovery.inventories.insert(key.clone(), list);
-        let ready: Vec<DeploymentId> = self
-            .recovery
-            .deployments
-            .iter()
-            .filter(|(_, s)| {
-                self.keys_of(&s.stored)
-                    .iter()
-                    .all(|k| self.recovery.inventories.contains_key(k))
+        let candidates = self.recovery.waiting.remove(&key).unwrap_or_default();
+        let ready: Vec<DeploymentId> = candidates
+            .into_iter()
+            .filter(|id| {
+                self.recovery.deployments.get(id).is_some_and(|s| {
+                    self.keys_of(&s.stored)
+                        .iter()
+                        .all(|k| self.recovery.inventories.contains_key(k))
+                })
             })
-            .map(|(id, _)| *id)
             .collect();
         for id in ready {
             if let Some(s) = self.recovery.deployments.remove(&id) {
@@ -487,6 +502,9 @@ impl Driver {
         }
         let span = tracing::info_span!("deployment", id = %id, name = %s.stored.request.name);
         let job = s.stored.job;
+        if let Some(jr) = job {
+            self.recovery.job_deployments.insert(jr, id);
+        }
         if let Some((j, r)) = job
             && let Some(entry) = self.jobs.get(&j)
             && entry.rollout.robot_status(RobotIndex(r)) == Ok(RobotStatus::InSync)
@@ -534,10 +552,15 @@ impl Driver {
                 continue;
             }
             let found = self
-                .deployments
-                .values()
-                .find(|d| d.job == Some((job, robot)) && !d.machine.is_deprovisioning())
-                .map(|d| d.id);
+                .recovery
+                .job_deployments
+                .get(&(job, robot))
+                .copied()
+                .filter(|id| {
+                    self.deployments
+                        .get(id)
+                        .is_some_and(|d| !d.machine.is_deprovisioning())
+                });
             self.publish(EngineEvent::Recovery(Box::new(
                 RecoveryAction::RobotResumed {
                     job,

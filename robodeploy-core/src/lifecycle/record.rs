@@ -1,23 +1,6 @@
 //! What a durable store keeps of a [`Deployment`] so that a restarted engine carries it on:
 //! [`DeploymentRecord`], taken with [`Deployment::record`] and brought back with
-//! [`Deployment::restore`].
-//!
-//! A record holds the decisions, not the timers: the phase, whether the deployment was deployed or
-//! is being deprovisioned, and per executable where it was, its restart count, whether a manual
-//! stop suspended it and whether the crash-loop flag was up. Restoring never assumes that what
-//! was running still runs; it asks:
-//!
-//! | recorded | restored as | command emitted |
-//! |---|---|---|
-//! | idle (deployed) or preparing | preparing | `Prepare` |
-//! | starting, engine-enforced | starting | `Start` (the engine adopts an instance of the same name) |
-//! | starting (runtime-enforced), running, exited, unknown | unknown | `Inspect` |
-//! | down with a reason | down, same reason and code | none |
-//! | stopping | stopping | `Stop` |
-//! | stopped, stop failed | the same | none |
-//!
-//! Backoff delays and the crash-loop window's exit times are not kept: the first restart after
-//! a recovery waits the initial delay. Restart counts are exact.
+//! [`Deployment::restore`]. A record holds the decisions, not the timers.
 
 use serde::{Deserialize, Serialize};
 
@@ -82,7 +65,22 @@ pub struct ExecutableRecord {
     pub crash_loop: Option<u32>,
 }
 
-/// What is kept of one deployment's machine; see the [module docs](self).
+/// What is kept of one deployment's machine, taken with [`Deployment::record`] and brought back
+/// with [`Deployment::restore`].
+///
+/// Restoring never assumes that what was running still runs; it asks:
+///
+/// | recorded | restored as | command emitted |
+/// |---|---|---|
+/// | idle (deployed) or preparing | preparing | `Prepare` |
+/// | starting, engine-enforced | starting | `Start` (the engine adopts an instance of the same name) |
+/// | starting (runtime-enforced), running, exited, unknown | unknown | `Inspect` |
+/// | down with a reason | down, same reason and code | none |
+/// | stopping | stopping | `Stop` |
+/// | stopped, stop failed | the same | none |
+///
+/// Backoff delays and the crash-loop window's exit times are not kept: the first restart after
+/// a recovery waits the initial delay. Restart counts are exact.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentRecord {
@@ -114,7 +112,7 @@ pub enum RestoreError {
 }
 
 impl Deployment {
-    /// What a store keeps of this deployment; see the [module docs](super::record).
+    /// What a store keeps of this deployment; see [`DeploymentRecord`].
     pub fn record(&self) -> DeploymentRecord {
         DeploymentRecord {
             phase: self.phase,
@@ -150,7 +148,7 @@ impl Deployment {
     }
 
     /// Brings a recorded deployment back at `now`, with the commands that find out what became
-    /// of its executables queued (see the [module docs](super::record)). Every device is taken
+    /// of its executables queued (see [`DeploymentRecord`]). Every device is taken
     /// as online; the engine reports the ones that are not.
     ///
     /// ```
