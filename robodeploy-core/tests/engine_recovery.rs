@@ -414,3 +414,57 @@ async fn a_stored_record_that_does_not_decode_is_named() {
         Ok(_) => panic!("an undecodable record was accepted"),
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_job_past_its_retention_is_removed_from_the_store_and_not_recovered() {
+    let store = Arc::new(MemoryStore::new());
+    let rt = Arc::new(MemoryRuntime::new("robot-0"));
+    let engine = engine_on(&store);
+    engine
+        .add_device(device("robot-0"), rt.clone())
+        .await
+        .unwrap();
+    engine
+        .add_package(package("demo", "1", &["node"], RestartPolicy::Always))
+        .await
+        .unwrap();
+    engine
+        .add_fleet(Fleet {
+            name: "fleet".into(),
+            labels: Default::default(),
+            robots: engine.devices().await.unwrap(),
+        })
+        .await
+        .unwrap();
+    let id = engine.create_job(job_request(), None).await.unwrap();
+    let report = engine.wait_for_job(id, T).await.unwrap();
+    assert_eq!(report.status, JobStatus::Succeeded);
+    let journal_keys = |store: &MemoryStore| {
+        store
+            .scan(Table::Jobs)
+            .unwrap()
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(&id.to_string()))
+            .count()
+    };
+    assert!(
+        journal_keys(&store) >= 2,
+        "the job and its journal are stored"
+    );
+    engine.detach().await.unwrap();
+
+    // Within its retention it comes back after a restart.
+    let engine = engine_on(&store);
+    assert_eq!(engine.job(id).await.unwrap().status, JobStatus::Succeeded);
+
+    // 90 days after its creation (the default retention) it is gone, from the engine and from
+    // the store, and a restart does not bring it back.
+    tokio::time::advance(Duration::from_secs(90 * 24 * 3600 + 1)).await;
+    assert!(matches!(engine.job(id).await, Err(EngineError::NoSuchJob(j)) if j == id));
+    assert!(engine.jobs().await.unwrap().is_empty());
+    assert_eq!(journal_keys(&store), 0);
+    engine.detach().await.unwrap();
+    let engine = engine_on(&store);
+    assert!(matches!(engine.job(id).await, Err(EngineError::NoSuchJob(j)) if j == id));
+    engine.detach().await.unwrap();
+}

@@ -593,4 +593,56 @@ proptest! {
         }
         prop_assert_eq!(h.d.phase(), Phase::DeploymentStopped);
     }
+
+    /// A machine restored from its record keeps what the record holds (phase, restart counts,
+    /// suspensions, crash-loop flags, errors that are down), asks the runtime about everything
+    /// that may run, and records the same again.
+    #[test]
+    fn a_restored_machine_keeps_what_was_recorded(
+        exes in prop::collection::vec(exe_gen(), 1..=4),
+        deps in 0usize..=2,
+        steps in prop::collection::vec(step(), 0..80),
+        later_ms in 0i64..100_000,
+    ) {
+        let spec = spec_of(&exes, deps);
+        let mut h = Harness::new(spec.clone());
+        for s in &steps {
+            h.run(s)?;
+        }
+        let record = h.d.record();
+        let at = h.d.now() + std::time::Duration::from_millis(later_ms as u64);
+        let mut back = Deployment::restore(spec, &record, at).unwrap();
+        prop_assert_eq!(back.phase(), h.d.phase());
+        prop_assert_eq!(back.total_restart_count(), h.d.total_restart_count());
+        let mut expected_commands = Vec::new();
+        for (i, (before, after)) in record.executables.iter().zip(back.record().executables).enumerate() {
+            let exe = ExecutableIndex(i as u16);
+            prop_assert_eq!(back.restart_count(exe), before.restarts);
+            prop_assert_eq!(after.restarts, before.restarts);
+            prop_assert_eq!(after.prepared, before.prepared);
+            prop_assert_eq!(after.suspended, before.suspended);
+            prop_assert_eq!(after.crash_loop, before.crash_loop);
+            let engine = exes[i].engine;
+            let (run, command) = match &before.run {
+                RunRecord::Idle if record.deployed && !record.deprovisioning => {
+                    (RunRecord::Preparing, Some(Command::Prepare { exe }))
+                }
+                RunRecord::Preparing => (RunRecord::Preparing, Some(Command::Prepare { exe })),
+                RunRecord::Starting if engine => (RunRecord::Starting, Some(Command::Start { exe })),
+                RunRecord::Starting | RunRecord::Live => (RunRecord::Live, Some(Command::Inspect { exe })),
+                RunRecord::Stopping => (
+                    RunRecord::Stopping,
+                    Some(Command::Stop { exe, grace: lifecycle_config().stop_grace }),
+                ),
+                other => (other.clone(), None),
+            };
+            prop_assert_eq!(after.run, run, "executable {}", i);
+            expected_commands.extend(command);
+        }
+        let mut commands = Vec::new();
+        while let Some(c) = back.poll_command() {
+            commands.push(c);
+        }
+        prop_assert_eq!(commands, expected_commands);
+    }
 }
