@@ -20,9 +20,7 @@ impl Deployment {
         // checks and steps as the general one below, without its moves of an owning event.
         match event {
             Event::Started(i) => self.handle_executable(i, now, |d, i| d.on_started(i)),
-            Event::Exited(i, code) => {
-                self.handle_executable(i, now, |d, i| d.on_exited(i, code))
-            }
+            Event::Exited(i, code) => self.handle_executable(i, now, |d, i| d.on_exited(i, code)),
             event => self.handle_any(event, now),
         }
     }
