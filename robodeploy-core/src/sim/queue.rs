@@ -11,8 +11,10 @@
 //! | overflow | anything later | a binary heap | unbounded |
 //!
 //! An event is written at most three times over its life (coarse slot, fine slot, out), in 12
-//! bytes (the slot gives its epoch), so a push or pop costs a few instructions and a bit scan, where the radix heap this replaced moved
-//! each event once per time bit it had in common with the clock (17 times for a two-minute step).
+//! bytes (the slot gives its epoch), so a push or pop costs a few instructions and a bit scan.
+//! The radix heap this replaced could move an event once per bit of its distance from the
+//! clock (up to 17 times for a two-minute step) and scanned each bucket it emptied for its
+//! minimum: on a million-robot rollout it was 45 % of the simulator's instructions.
 //!
 //! Events at the same instant come out in the order they were scheduled (first in, first out):
 //! a coarse slot is emptied into the fine wheel, in order, before anything else can be scheduled
