@@ -104,6 +104,37 @@ impl Default for LifecycleConfig {
     }
 }
 
+/// The durations the per-event path compares and adds, converted once to whole milliseconds so
+/// that handling an exit or a start is integer arithmetic. Each value gives exactly the answer the
+/// [`Duration`] comparison or [`Time`](crate::time::Time) addition would.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ConfigMillis {
+    /// An uptime of `u` whole milliseconds is below `min_uptime` iff `u < early_below`
+    /// (`min_uptime` rounded up to a millisecond).
+    pub(crate) early_below: u64,
+    /// An uptime of `u` whole milliseconds reaches `reset_after` iff `u >= reset_from`
+    /// (`reset_after` rounded up to a millisecond).
+    pub(crate) reset_from: u64,
+    /// What `Time + reset_after` adds (`reset_after` truncated to a millisecond, as
+    /// [`Time::saturating_add`](crate::time::Time::saturating_add) does).
+    pub(crate) reset_add: i64,
+}
+
+/// `d` in whole milliseconds, rounded up, saturating.
+fn ceil_millis(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
+}
+
+impl ConfigMillis {
+    pub(crate) fn new(c: &LifecycleConfig) -> Self {
+        ConfigMillis {
+            early_below: ceil_millis(c.min_uptime),
+            reset_from: ceil_millis(c.reset_after),
+            reset_add: i64::try_from(c.reset_after.as_millis()).unwrap_or(i64::MAX),
+        }
+    }
+}
+
 /// A [`LifecycleConfig`] field that breaks its rule.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("lifecycle config: {field} = {value}: {rule}")]
@@ -167,5 +198,49 @@ impl LifecycleConfig {
             return fail("history_capacity", "0".into(), "must be at least 1");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Time;
+
+    #[test]
+    fn millisecond_thresholds_agree_with_the_duration_comparisons() {
+        let durations = [
+            Duration::ZERO,
+            Duration::from_nanos(1),
+            Duration::from_micros(999),
+            Duration::from_millis(1),
+            Duration::from_nanos(10_000_001),
+            Duration::from_secs(10),
+            Duration::MAX,
+        ];
+        for min_uptime in durations {
+            for reset_after in durations {
+                let c = LifecycleConfig {
+                    min_uptime,
+                    reset_after,
+                    ..LifecycleConfig::default()
+                };
+                let m = ConfigMillis::new(&c);
+                for u in [0u64, 1, 9, 10, 11, 9_999, 10_000, 10_001, i64::MAX as u64] {
+                    let uptime = Duration::from_millis(u);
+                    assert_eq!(u < m.early_below, uptime < min_uptime, "{u} {min_uptime:?}");
+                    assert_eq!(
+                        u >= m.reset_from,
+                        uptime >= reset_after,
+                        "{u} {reset_after:?}"
+                    );
+                }
+                for t in [0, 5, i64::MAX - 3] {
+                    assert_eq!(
+                        Time::from_millis(t.saturating_add(m.reset_add)),
+                        Time::from_millis(t) + reset_after
+                    );
+                }
+            }
+        }
     }
 }

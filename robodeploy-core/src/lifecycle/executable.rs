@@ -214,9 +214,9 @@ impl Exec {
         Run::Down { reason, code }
     }
 
-    /// It runs from `now`; a healthy period of `reset_after` will reset its backoff, forget its
-    /// early exits and end a crash loop.
-    pub(crate) fn mark_running(&mut self, now: Time, reset_after: Duration) {
+    /// It runs from `now`; a healthy period of `reset_after` (added as `reset_add` milliseconds,
+    /// see `ConfigMillis`) will reset its backoff, forget its early exits and end a crash loop.
+    pub(crate) fn mark_running(&mut self, now: Time, reset_add: i64) {
         self.prepared = true;
         self.run = Run::Running { since: now };
         self.timers.stop(Timer::Restart);
@@ -224,7 +224,10 @@ impl Exec {
             || self.backoff.last_delay().is_some()
             || !self.early_exits.is_empty()
         {
-            self.timers.set(Timer::Healthy, now + reset_after);
+            self.timers.set(
+                Timer::Healthy,
+                Time::from_millis(now.as_millis().saturating_add(reset_add)),
+            );
         }
     }
 

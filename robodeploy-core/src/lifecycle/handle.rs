@@ -16,6 +16,40 @@ impl Deployment {
     /// Once the phase is terminal every event is ignored. Errors only for indices the deployment
     /// does not have; nothing changes then.
     pub fn handle(&mut self, event: Event, now: Time) -> Result<(), EventError> {
+        // The steady-state events (an executable started or exited) take a short path: the same
+        // checks and steps as the general one below, without its moves of an owning event.
+        match event {
+            Event::Started(i) => self.handle_executable(i, now, |d, i| d.on_started(i)),
+            Event::Exited(i, code) => self.handle_executable(i, now, |d, i| d.on_exited(i, code)),
+            event => self.handle_any(event, now),
+        }
+    }
+
+    /// [`handle`](Self::handle) for an event about one executable that owns nothing.
+    #[inline(always)]
+    fn handle_executable(
+        &mut self,
+        i: ExecutableIndex,
+        now: Time,
+        on: impl FnOnce(&mut Self, ExecutableIndex),
+    ) -> Result<(), EventError> {
+        if i.get() >= self.exes.len() {
+            return Err(EventError::UnknownExecutable {
+                index: i.0,
+                count: self.exes.len(),
+            });
+        }
+        self.now = self.now.max(now);
+        if self.phase.is_terminal() {
+            return Ok(());
+        }
+        on(self, i);
+        self.settle(Some(i));
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn handle_any(&mut self, event: Event, now: Time) -> Result<(), EventError> {
         self.check(&event)?;
         self.now = self.now.max(now);
         if self.phase.is_terminal() {
@@ -50,7 +84,12 @@ impl Deployment {
             return;
         }
         let now = self.now;
+        let mut fired = false;
         for i in 0..self.exes.len() {
+            if !self.exes[i].timers.any_due(now) {
+                continue;
+            }
+            fired = true;
             let exe = ExecutableIndex(i as u16);
             if self.exes[i].timers.take_due(Timer::Restart, now) {
                 self.restart(exe);
@@ -70,7 +109,10 @@ impl Deployment {
                 };
             }
         }
-        self.settle(None);
+        // Every event ends settled, so when no timer fired there is nothing to record.
+        if fired {
+            self.settle(None);
+        }
     }
 
     fn check(&self, event: &Event) -> Result<(), EventError> {
@@ -155,12 +197,12 @@ impl Deployment {
             return;
         }
         let now = self.now;
-        let reset_after = self.spec.config.reset_after;
+        let reset_add = self.ms.reset_add;
         let e = &mut self.exes[i.get()];
         if matches!(e.run, Run::Running { .. } | Run::Idle) {
             return;
         }
-        e.mark_running(now, reset_after);
+        e.mark_running(now, reset_add);
     }
 
     fn on_exited(&mut self, i: ExecutableIndex, exit_code: i32) {
@@ -168,18 +210,21 @@ impl Deployment {
             return;
         }
         let now = self.now;
-        let c = &self.spec.config;
+        let ms = self.ms;
         let e = &mut self.exes[i.get()];
-        let uptime = match e.run {
-            Run::Running { since } => Some(now.since(since)),
-            Run::Starting => Some(std::time::Duration::ZERO),
+        // Uptime in whole milliseconds (`Time::since`), compared through `ConfigMillis`.
+        let uptime_ms = match e.run {
+            Run::Running { since } => {
+                Some(now.as_millis().saturating_sub(since.as_millis()).max(0) as u64)
+            }
+            Run::Starting => Some(0),
             // Inspect found it exited: how long it ran is unknown, so it is not called early.
             Run::Unknown => None,
             _ => return,
         };
-        let early = uptime.is_some_and(|u| u < c.min_uptime);
+        let early = uptime_ms.is_some_and(|u| u < ms.early_below);
         e.timers.stop(Timer::Healthy);
-        if uptime.is_some_and(|u| u >= c.reset_after) {
+        if uptime_ms.is_some_and(|u| u >= ms.reset_from) {
             e.backoff.reset();
             e.early_exits.clear();
             e.crash_loop = None;
@@ -190,6 +235,26 @@ impl Deployment {
                 e.crash_loop = Some(n);
             }
         }
+        let restarts = e.restarts_after_exit(exit_code);
+        e.run = if !restarts {
+            e.down_after_exit(exit_code, early)
+        } else {
+            let attempt = e.restarts.saturating_add(1);
+            let delay = match e.mode {
+                RestartMode::EngineEnforced => {
+                    let d = e.backoff.next_delay();
+                    e.timers.set(Timer::Restart, now + d);
+                    d
+                }
+                RestartMode::RuntimeEnforced => std::time::Duration::ZERO,
+            };
+            Run::Exited {
+                exit_code,
+                early,
+                attempt,
+                delay,
+            }
+        };
         self.history.push(
             now,
             HistoryEvent::Exited {
@@ -198,26 +263,6 @@ impl Deployment {
                 early,
             },
         );
-        let e = &mut self.exes[i.get()];
-        if !e.restarts_after_exit(exit_code) {
-            e.run = e.down_after_exit(exit_code, early);
-            return;
-        }
-        let attempt = e.restarts.saturating_add(1);
-        let delay = match e.mode {
-            RestartMode::EngineEnforced => {
-                let d = e.backoff.next_delay();
-                e.timers.set(Timer::Restart, now + d);
-                d
-            }
-            RestartMode::RuntimeEnforced => std::time::Duration::ZERO,
-        };
-        e.run = Run::Exited {
-            exit_code,
-            early,
-            attempt,
-            delay,
-        };
     }
 
     /// Emits an engine-enforced restart (the backoff timer fired, or the device rebooted).
@@ -268,14 +313,14 @@ impl Deployment {
             return;
         }
         let now = self.now;
-        let reset_after = self.spec.config.reset_after;
+        let reset_add = self.ms.reset_add;
         let e = &mut self.exes[i.get()];
         if matches!(e.run, Run::Idle | Run::Preparing) {
             return;
         }
         let added = e.observe_runtime_count(count);
         e.restarts = e.restarts.saturating_add(added);
-        e.mark_running(now, reset_after);
+        e.mark_running(now, reset_add);
         if added > 0 {
             self.history.push(
                 now,

@@ -5,8 +5,6 @@
 //! entries allocated up front: recording never allocates (entries whose reason carries text clone
 //! it, which only failures do), and the oldest entries go first. [`History::dropped`] says how many.
 
-use std::collections::VecDeque;
-
 use crate::model::{ErrorCode, Phase, Reason};
 use crate::time::Time;
 
@@ -79,9 +77,15 @@ pub struct HistoryEntry {
 }
 
 /// The ring of recent [`HistoryEntry`]s, oldest first.
+///
+/// Entries live in one buffer allocated up front; once it is full, a new entry overwrites the
+/// oldest in place (no shifting, no allocation) and `start` moves on.
 #[derive(Clone, Debug)]
 pub struct History {
-    entries: VecDeque<HistoryEntry>,
+    /// The entries; when full, the oldest is at `start` and the ring wraps around.
+    entries: Vec<HistoryEntry>,
+    /// Where the oldest entry is once the buffer is full (0 until then).
+    start: usize,
     capacity: usize,
     dropped: u64,
 }
@@ -89,23 +93,35 @@ pub struct History {
 impl History {
     pub(crate) fn new(capacity: usize) -> Self {
         History {
-            entries: VecDeque::with_capacity(capacity),
+            entries: Vec::with_capacity(capacity),
+            start: 0,
             capacity,
             dropped: 0,
         }
     }
 
+    #[inline(always)]
     pub(crate) fn push(&mut self, at: Time, event: HistoryEvent) {
-        if self.entries.len() == self.capacity {
-            self.entries.pop_front();
-            self.dropped += 1;
+        let entry = HistoryEntry { at, event };
+        if self.entries.len() < self.capacity {
+            self.entries.push(entry);
+            return;
         }
-        self.entries.push_back(HistoryEntry { at, event });
+        // Full (or a capacity of 0, where everything is dropped): replace the oldest.
+        self.dropped += 1;
+        if let Some(oldest) = self.entries.get_mut(self.start) {
+            *oldest = entry;
+            self.start += 1;
+            if self.start == self.capacity {
+                self.start = 0;
+            }
+        }
     }
 
     /// The entries kept, oldest first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &HistoryEntry> + '_ {
-        self.entries.iter()
+        let (newer, older) = self.entries.split_at(self.start);
+        older.iter().chain(newer)
     }
 
     /// How many entries are kept.
@@ -145,5 +161,35 @@ mod tests {
         assert_eq!(at, [1, 2]);
         assert_eq!(h.dropped(), 1);
         assert_eq!(h.len(), 2);
+        let back: Vec<i64> = h.iter().rev().map(|e| e.at.as_millis()).collect();
+        assert_eq!(back, [2, 1]);
+    }
+
+    #[test]
+    fn a_ring_that_wrapped_many_times_keeps_the_newest_in_order() {
+        let mut h = History::new(3);
+        for i in 0..10 {
+            h.push(
+                Time::from_millis(i),
+                HistoryEvent::Exited {
+                    exe: ExecutableIndex(0),
+                    exit_code: 0,
+                    early: false,
+                },
+            );
+        }
+        let at: Vec<i64> = h.iter().map(|e| e.at.as_millis()).collect();
+        assert_eq!(at, [7, 8, 9]);
+        assert_eq!(h.dropped(), 7);
+        let mut none = History::new(0);
+        none.push(
+            Time::EPOCH,
+            HistoryEvent::Phase {
+                from: Phase::InProgress,
+                to: Phase::Provisioning,
+            },
+        );
+        assert!(none.is_empty());
+        assert_eq!(none.dropped(), 1);
     }
 }

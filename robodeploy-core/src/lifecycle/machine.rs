@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::model::{ErrorCode, ErrorReport, ExecutableStatus, Phase, Reason, StatusKind};
 use crate::time::Time;
 
+use super::config::ConfigMillis;
 use super::executable::{Exec, Run};
 use super::history::{ErrorSource, History, HistoryEvent};
 use super::timer::Timer;
@@ -34,6 +35,8 @@ pub struct Deployment {
     pub(crate) now: Time,
     pub(crate) commands: VecDeque<Command>,
     pub(crate) history: History,
+    /// The config's per-event durations in milliseconds.
+    pub(crate) ms: ConfigMillis,
 }
 
 impl Deployment {
@@ -74,6 +77,7 @@ impl Deployment {
             deprovisioning: false,
             now,
             history: History::new(spec.config.history_capacity),
+            ms: ConfigMillis::new(&spec.config),
             spec,
         })
     }
@@ -342,39 +346,65 @@ impl Deployment {
 
     /// Records error codes that appeared or went away (of `only` that executable when an event
     /// touched no other), then moves the phase if it must.
+    ///
+    /// Between events every executable's code equals its recorded code, so the common case is a
+    /// comparison per executable; recording a change is out of line.
+    #[inline(always)]
     pub(crate) fn settle(&mut self, only: Option<ExecutableIndex>) {
-        let now = self.now;
-        let range = match only {
-            Some(exe) => exe.get()..exe.get() + 1,
-            None => 0..self.exes.len(),
-        };
-        for i in range {
-            let e = &self.exes[i];
-            let code = e.code(self.exe_offline(e));
-            if code == e.recorded_code {
-                continue;
+        match only {
+            Some(exe) => self.settle_executable(exe.get()),
+            None => {
+                for i in 0..self.exes.len() {
+                    self.settle_executable(i);
+                }
             }
-            let source = ErrorSource::Executable(ExecutableIndex(i as u16));
-            if let Some(old) = e.recorded_code {
-                self.history
-                    .push(now, HistoryEvent::ErrorCleared { source, code: old });
-            }
-            if let Some(code) = code {
-                let reason = self
-                    .executable_status(ExecutableIndex(i as u16))
-                    .reason()
-                    .cloned();
-                self.history.push(
-                    now,
-                    HistoryEvent::ErrorRaised {
-                        source,
-                        code,
-                        reason,
-                    },
-                );
-            }
-            self.exes[i].recorded_code = code;
         }
+        if !self.deps.is_empty() {
+            self.settle_dependencies();
+        }
+        if self.phase_may_move() {
+            self.settle_phase();
+        }
+    }
+
+    #[inline(always)]
+    fn settle_executable(&mut self, i: usize) {
+        let e = &self.exes[i];
+        let code = e.code(self.exe_offline(e));
+        if code != e.recorded_code {
+            self.record_code_change(i, code);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_code_change(&mut self, i: usize, code: Option<ErrorCode>) {
+        let now = self.now;
+        let source = ErrorSource::Executable(ExecutableIndex(i as u16));
+        if let Some(old) = self.exes[i].recorded_code {
+            self.history
+                .push(now, HistoryEvent::ErrorCleared { source, code: old });
+        }
+        if let Some(code) = code {
+            let reason = self
+                .executable_status(ExecutableIndex(i as u16))
+                .reason()
+                .cloned();
+            self.history.push(
+                now,
+                HistoryEvent::ErrorRaised {
+                    source,
+                    code,
+                    reason,
+                },
+            );
+        }
+        self.exes[i].recorded_code = code;
+    }
+
+    #[inline(never)]
+    fn settle_dependencies(&mut self) {
+        let now = self.now;
         for i in 0..self.deps.len() {
             let in_error = self.deps[i] == DependencyState::Error;
             if in_error == self.deps_recorded[i] {
@@ -396,10 +426,22 @@ impl Deployment {
             };
             self.history.push(now, event);
         }
+    }
+
+    /// False when [`next_phase`](Self::next_phase) is certainly `None`: a terminal phase, or a
+    /// deployment not deprovisioning that is not deployed yet or already Succeeded.
+    #[inline]
+    fn phase_may_move(&self) -> bool {
+        !self.phase.is_terminal()
+            && (self.deprovisioning || (self.deployed && self.phase != Phase::Succeeded))
+    }
+
+    #[inline(never)]
+    fn settle_phase(&mut self) {
         if let Some(next) = self.next_phase() {
             debug_assert!(PHASE_TRANSITIONS.contains(&(self.phase, next)));
             self.history.push(
-                now,
+                self.now,
                 HistoryEvent::Phase {
                     from: self.phase,
                     to: next,

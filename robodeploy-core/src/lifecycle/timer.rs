@@ -42,6 +42,12 @@ impl TimerTable {
         self.slots.iter().flatten().min().copied()
     }
 
+    /// Whether any timer is due at `now`.
+    #[inline]
+    pub(crate) fn any_due(&self, now: Time) -> bool {
+        self.slots.iter().any(|s| s.is_some_and(|at| at <= now))
+    }
+
     /// Disarms and returns `timer` when it is due at `now`.
     pub(crate) fn take_due(&mut self, timer: Timer, now: Time) -> bool {
         match self.slots[timer as usize] {
@@ -65,7 +71,9 @@ mod tests {
         t.set(Timer::Healthy, Time::from_millis(50));
         t.set(Timer::Restart, Time::from_millis(20));
         assert_eq!(t.next(), Some(Time::from_millis(20)));
+        assert!(!t.any_due(Time::from_millis(19)));
         assert!(!t.take_due(Timer::Restart, Time::from_millis(19)));
+        assert!(t.any_due(Time::from_millis(20)));
         assert!(t.take_due(Timer::Restart, Time::from_millis(20)));
         assert!(!t.take_due(Timer::Restart, Time::from_millis(21)));
         assert_eq!(t.next(), Some(Time::from_millis(50)));

@@ -408,11 +408,17 @@ impl Rollout {
     /// When [`handle_timeout`](Rollout::handle_timeout) must next be called; none when no timer
     /// is armed.
     pub fn poll_timeout(&self) -> Option<Time> {
-        let at = |q: &DeadlineQueue| q.front().map_or(i64::MAX, |(d, _)| d);
-        let next = at(&self.timeouts)
-            .min(at(&self.offline))
-            .min(self.soak_until.unwrap_or(i64::MAX));
+        let next = self.next_deadline();
         (next != i64::MAX).then(|| Time::from_millis(next))
+    }
+
+    /// The earliest armed deadline in milliseconds; `i64::MAX` when none is armed.
+    #[inline]
+    pub(super) fn next_deadline(&self) -> i64 {
+        let at = |q: &DeadlineQueue| q.front().map_or(i64::MAX, |(d, _)| d);
+        at(&self.timeouts)
+            .min(at(&self.offline))
+            .min(self.soak_until.unwrap_or(i64::MAX))
     }
 
     /// Bytes this rollout holds on the heap (its own accounting of its tables' capacities).

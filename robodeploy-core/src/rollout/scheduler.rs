@@ -22,6 +22,11 @@ impl Rollout {
     /// Returns whether a timer fired.
     pub(super) fn advance(&mut self, now: Time) -> bool {
         self.now = self.now.max(now.as_millis());
+        // Every handler ends with the timer queues pruned, so their fronts are live deadlines:
+        // when none is due, nothing fires and there is nothing to prune.
+        if self.next_deadline() > self.now {
+            return false;
+        }
         let mut fired = false;
         loop {
             self.prune_timers();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::queue::{Entry, EventQueue, Kind};
 use super::timeline::{Happening, SimReport, SimStats, TimelineDetail, TimelineEntry};
-use super::{FleetModel, SimError, SplitMix64};
+use super::{Dist, FleetModel, SimError, SplitMix64};
 use crate::model::{DeploymentConfig, DeploymentJobRequest, Fleet, ProgressStep, Version};
 use crate::rollout::{Command, RobotIndex, RobotInit, Rollout, RolloutPhase};
 use crate::time::Time;
@@ -284,10 +284,11 @@ impl Simulation {
     fn schedule_step(&mut self, r: u32, step: u8) {
         let seed = self.options.seed;
         let robot = self.robots[r as usize];
-        let speed = self
-            .model
-            .speed_percent
-            .sample(&mut SplitMix64::keyed(seed, [u64::from(r), 0, DRAW_SPEED]));
+        // A fixed speed draws nothing: skip keying a generator for it.
+        let speed = match self.model.speed_percent {
+            Dist::Fixed { ms } => ms,
+            dist => dist.sample(&mut SplitMix64::keyed(seed, [u64::from(r), 0, DRAW_SPEED])),
+        };
         let mut rng = SplitMix64::keyed(
             seed,
             [

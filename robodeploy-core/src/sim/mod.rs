@@ -42,7 +42,7 @@
 //!
 //! At one virtual instant, the rollout's due timers fire before any robot report (a robot
 //! finishing exactly at its deadline has timed out), and robot reports at the same instant are
-//! processed in a fixed order.
+//! processed in the order they were scheduled.
 
 mod driver;
 mod model;
