@@ -628,6 +628,55 @@ fn later_invocations_adopt_what_apply_started_from_the_store_and_deprovision_end
     assert_eq!(pids_of("listener: heard", &dir.0), listener);
     assert_eq!(processes(state_arg, &dir.0).0, 2, "one shim per executable");
 
+    // Three commands at once on one state directory: they take turns, none fails.
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_robodeploy"))
+                .current_dir(&dir.0)
+                .args(["--json", "status", "talker", "--state-dir", state_arg])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("run robodeploy")
+        })
+        .collect();
+    for run in runs {
+        let out = run.wait_with_output().expect("wait for robodeploy");
+        assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+        assert_eq!(json(&out)[0]["status"], "Running", "{}", explain(&out));
+    }
+
+    // The talker (restart policy always) killed between commands: the next status restarts
+    // it, once, and the count carries over to the one after.
+    let killed = Command::new("kill")
+        .args(["-KILL", &talker[0].to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let mut restarted = Vec::new();
+    for round in 0..2 {
+        let out = robodeploy(
+            &dir.0,
+            &["--json", "status", "talker", "--state-dir", state_arg],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+        let v = json(&out);
+        assert_eq!(
+            (
+                v[0]["status"].as_str(),
+                v[0]["restartCount"].as_u64(),
+                v[0]["executables"][0]["instance"].as_str(),
+            ),
+            (Some("Running"), Some(1), Some(started[1].2.as_str())),
+            "round {round}: {v}"
+        );
+        let pid = v[0]["instances"][0]["state"]["pid"].as_u64().unwrap() as u32;
+        assert_ne!(pid, talker[0], "round {round}: {v}");
+        restarted.push(pid);
+    }
+    assert_eq!(restarted[0], restarted[1], "restarted once only");
+    assert_eq!(pids_of("talker: hello from", &dir.0), [restarted[0]]);
+
     // Deprovision by name and by id, each in its own invocation.
     let talker_id = &started.iter().find(|s| s.0 == "talker").unwrap().1;
     for target in ["listener", talker_id.as_str()] {

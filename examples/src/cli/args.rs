@@ -55,16 +55,17 @@ exit codes:
      device runtime this CLI does not run: docker)
   2  usage: unknown command or flag, missing or malformed argument
   3  runtime or engine error: the state directory or its store (damaged, written by a newer
-     robodeploy, in use by another command), a process runtime or the engine failed, or a
+     robodeploy, open in another program), a process runtime or the engine failed, or a
      deprovision could not stop every executable
 
 DIR/state.redb is the engine's durable store (packages, devices, fleets, deployments, jobs) and
 DIR/devices/<device> each device's process runtime. Every command starts the engine on the
 store, registers the devices again and lets it reconcile what runs (a running executable is
 adopted, not restarted; one that exited is restarted per its restart policy; a deprovision cut
-short is finished), answers, and detaches, leaving everything running. Between commands nothing
-supervises the executables. One command at a time per DIR: the store is locked while one runs
-(logs --follow releases it before it follows).
+short is finished), answers, and detaches, leaving everything running; status first waits a
+few seconds for the restarts it scheduled. Between commands nothing supervises the executables.
+Commands on one DIR run one at a time: a second one waits for the first (DIR/lock); logs
+--follow lets go of DIR before it follows.
 ";
 
 /// A parsed command line.

@@ -39,6 +39,8 @@ pub(crate) async fn logs(state_dir: &Path, name: &str, flags: &LogFlags, json: b
     let session = Session::open(state, EngineConfig::default()).await?;
     let sources = sources(&session, name, flags).await;
     let sources = session.finish(sources).await?;
+    // The lock goes with the session: other commands may run while the lines are read.
+    drop(session);
     // With several executables, each line says whose it is.
     let prefix = sources.len() > 1;
     for mut source in sources {

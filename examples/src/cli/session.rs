@@ -23,6 +23,8 @@ pub(crate) struct Session {
     pub(crate) engine: Engine,
     state: StateDir,
     runtimes: Runtimes,
+    /// The state directory's lock, held until the session is dropped.
+    _lock: std::fs::File,
 }
 
 impl Session {
@@ -31,6 +33,7 @@ impl Session {
     /// deployment the store holds is reconciled with what its runtime reports (adopted when it
     /// still runs, restarted per policy when it does not).
     pub(crate) async fn open(state: StateDir, config: EngineConfig) -> Result<Session, CliError> {
+        let lock = state.lock()?;
         let store = state.open_store()?;
         let devices = state.stored_devices(&store)?;
         let stored = state.stored_deployments(&store)?;
@@ -49,6 +52,7 @@ impl Session {
             engine,
             state,
             runtimes: Runtimes::new(),
+            _lock: lock,
         };
         // Dropping the engine would deprovision everything: detach on every way out.
         match session.recover(devices, stored).await {
@@ -106,6 +110,26 @@ impl Session {
         }
     }
 
+    /// Waits, at most `limit`, until no live deployment is Pending: a restart the engine
+    /// scheduled on finding an executable exited (the backoff starts again from its initial
+    /// delay after a recovery), or a dependency coming up. What is still Pending then is
+    /// reported as it is.
+    pub(crate) async fn settle_pending(&self, limit: Duration) -> Result<(), CliError> {
+        let mut events = self.engine.subscribe();
+        let deadline = Instant::now() + limit;
+        loop {
+            let deployments = self.engine.deployments().await?;
+            if !deployments.iter().any(|d| d.status == StatusKind::Pending) {
+                return Ok(());
+            }
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Ok(_) | Err(RecvError::Lagged(_))) => {}
+                Ok(Err(RecvError::Closed)) => return Err(EngineError::Shutdown.into()),
+                Err(_) => return Ok(()),
+            }
+        }
+    }
+
     /// Registers a device with a process runtime on its root under the state directory.
     /// `false`: a device of that name is registered already (the store's is kept).
     pub(crate) async fn add_device(&mut self, device: Device) -> Result<bool, CliError> {
@@ -145,8 +169,18 @@ impl Session {
         if let Ok(job) = name.parse::<JobId>() {
             match self.engine.job(job).await {
                 Ok(report) => {
-                    let ids: BTreeSet<DeploymentId> =
+                    // A job's report names its robots' deployments only while this engine ran
+                    // them; those a restarted engine brought back say which job they belong to.
+                    let mut ids: BTreeSet<DeploymentId> =
                         report.robots.iter().filter_map(|r| r.deployment).collect();
+                    ids.extend(
+                        self.engine
+                            .deployments()
+                            .await?
+                            .iter()
+                            .filter(|d| d.job == Some(job))
+                            .map(|d| d.id),
+                    );
                     let mut statuses = Vec::with_capacity(ids.len());
                     for id in ids {
                         statuses.push(self.engine.status(id).await?);

@@ -3,11 +3,13 @@
 //! ```text
 //! <state-dir>/
 //!   state.redb            the engine's store: packages, devices, fleets, deployments, jobs
+//!   lock                  held by the command using the store; the next one waits for it
 //!   devices/<device>/     the root of that device's process runtime (its instances, logs)
 //! ```
 //!
-//! `apply` creates it; every command opens the store, and [`Session`](super::session::Session)
-//! starts the engine over it.
+//! `apply` creates it; every command takes the lock, opens the store, and
+//! [`Session`](super::session::Session) starts the engine over it. The store itself admits one
+//! process at a time: the lock turns a second command's failure into a wait.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -62,6 +64,33 @@ impl StateDir {
             source,
         })?;
         Ok(StateDir { root })
+    }
+
+    /// Takes the state directory's lock, waiting (and saying so) while another command holds
+    /// it. Released when the file is dropped (or the process ends).
+    pub(crate) fn lock(&self) -> Result<fs::File, CliError> {
+        let path = self.root.join("lock");
+        let io = |source| CliError::State {
+            path: path.clone(),
+            source,
+        };
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(fs::TryLockError::WouldBlock) => {}
+            Err(fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        eprintln!(
+            "robodeploy: waiting for another robodeploy command on {}",
+            self.root.display()
+        );
+        file.lock().map_err(io)?;
+        Ok(file)
     }
 
     /// The store's file.

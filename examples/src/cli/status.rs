@@ -1,8 +1,9 @@
 //! `status`: every live deployment (or the ones NAME means) as the engine reports it once it has
-//! reconciled its store with the runtimes, with each executable's instance as its runtime sees
-//! it.
+//! reconciled its store with the runtimes (and restarted per policy, within a few seconds, what
+//! it found exited), with each executable's instance as its runtime sees it.
 
 use std::path::Path;
+use std::time::Duration;
 
 use robodeploy_core::engine::{DeploymentStatus, EngineConfig};
 use robodeploy_core::runtime::{InstanceId, Runtime, RuntimeError};
@@ -46,7 +47,11 @@ pub(crate) fn nothing_applied(state_dir: &Path, name: &str) -> CliError {
     ))
 }
 
+/// How long `status` waits for restarts the engine scheduled on finding executables exited.
+const RESTART_SETTLE: Duration = Duration::from_secs(5);
+
 async fn views(session: &Session, name: Option<&str>) -> Result<Vec<StatusView>, CliError> {
+    session.settle_pending(RESTART_SETTLE).await?;
     let deployments = match name {
         Some(name) => session.resolve(name).await?,
         None => session.deployments().await?,
