@@ -599,12 +599,21 @@ fn later_invocations_adopt_what_apply_started_from_the_store_and_deprovision_end
     // The executables as apply left them: one talker and one listener shell.
     let talker = pids_of("talker: hello from", &dir.0);
     let listener = pids_of("listener: heard", &dir.0);
-    assert_eq!((talker.len(), listener.len()), (1, 1), "{talker:?} {listener:?}");
+    assert_eq!(
+        (talker.len(), listener.len()),
+        (1, 1),
+        "{talker:?} {listener:?}"
+    );
 
     // Two later invocations, each a new engine on the store: both adopt, neither restarts.
     for round in 0..2 {
         let out = robodeploy(&dir.0, &["--json", "status", "--state-dir", state_arg]);
-        assert_eq!(out.status.code(), Some(0), "round {round}: {}", explain(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "round {round}: {}",
+            explain(&out)
+        );
         let v = json(&out);
         assert_eq!(instances_by_name(&v), started, "round {round}");
         for d in v.as_array().unwrap() {
@@ -723,7 +732,10 @@ fn later_invocations_adopt_what_apply_started_from_the_store_and_deprovision_end
     // The name is free again; deprovisioning it again is refused.
     let out = robodeploy(&dir.0, &["deprovision", "talker", "--state-dir", state_arg]);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
-    let out = robodeploy(&dir.0, &["deprovision", talker_id, "--state-dir", state_arg]);
+    let out = robodeploy(
+        &dir.0,
+        &["deprovision", talker_id, "--state-dir", state_arg],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("deprovisioned already"),
@@ -758,5 +770,9 @@ fn a_damaged_store_is_an_error_naming_the_file_and_is_left_as_it_is() {
             explain(&out)
         );
     }
-    assert_eq!(std::fs::read(&store).unwrap(), before, "the file was changed");
+    assert_eq!(
+        std::fs::read(&store).unwrap(),
+        before,
+        "the file was changed"
+    );
 }

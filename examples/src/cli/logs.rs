@@ -68,11 +68,7 @@ pub(crate) async fn logs(state_dir: &Path, name: &str, flags: &LogFlags, json: b
 
 /// The executables NAME and the flags choose (those that have an instance), their output
 /// opened through the engine.
-async fn sources(
-    session: &Session,
-    name: &str,
-    flags: &LogFlags,
-) -> Result<Vec<Source>, CliError> {
+async fn sources(session: &Session, name: &str, flags: &LogFlags) -> Result<Vec<Source>, CliError> {
     let mut chosen = Vec::new();
     for deployment in session.resolve(name).await? {
         for e in deployment.executables {

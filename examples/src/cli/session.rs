@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use robodeploy_core::engine::{DeploymentStatus, Engine, EngineConfig, EngineError};
-use robodeploy_core::model::{Device, DeploymentId, DeviceRuntime, JobId, StatusKind};
+use robodeploy_core::model::{DeploymentId, Device, DeviceRuntime, JobId, StatusKind};
 use robodeploy_core::runtime::Runtime;
 use robodeploy_process::ProcessRuntime;
 use tokio::sync::broadcast::error::RecvError;
