@@ -465,7 +465,7 @@ fn apply_then_status_logs_and_deprovision_in_later_invocations() {
 }
 
 #[test]
-fn apply_of_a_job_records_each_robot_and_deprovision_by_job_id_stops_them_all() {
+fn apply_of_a_job_stores_each_robot_and_deprovision_by_job_id_stops_them_all() {
     let dir = TempDir::new("job");
     let state = dir.0.join("state");
     let state_arg = state.to_str().unwrap();

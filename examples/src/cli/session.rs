@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use robodeploy_core::engine::{DeploymentStatus, Engine, EngineConfig, EngineError};
+use robodeploy_core::engine::{
+    DeploymentStatus, Engine, EngineConfig, EngineError, EngineEvent, RecoveryAction,
+};
 use robodeploy_core::model::{DeploymentId, Device, DeviceRuntime, JobId, StatusKind};
 use robodeploy_core::runtime::Runtime;
 use robodeploy_process::ProcessRuntime;
@@ -76,18 +78,12 @@ impl Session {
                 self.add_device(device).await?;
             }
         }
-        let mut pending = BTreeSet::new();
-        for id in stored {
-            let status = self.engine.status(id).await?;
-            if !status.phase.is_terminal() {
-                pending.insert(id);
-            }
-        }
+        let mut pending: BTreeSet<DeploymentId> = stored.into_iter().collect();
         let deadline = Instant::now() + RECOVERY_TIMEOUT;
         loop {
             let mut left = BTreeSet::new();
             for &id in &pending {
-                if self.engine.status(id).await?.status == StatusKind::Unknown {
+                if self.waiting(id).await? {
                     left.insert(id);
                 }
             }
@@ -96,6 +92,17 @@ impl Session {
                 return Ok(());
             }
             match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Ok(EngineEvent::Recovery(action))) => {
+                    if let RecoveryAction::Failed {
+                        deployment,
+                        message,
+                    } = *action
+                    {
+                        eprintln!(
+                            "robodeploy: deployment {deployment} could not be brought back: {message}"
+                        );
+                    }
+                }
                 Ok(Ok(_) | Err(RecvError::Lagged(_))) => {}
                 Ok(Err(RecvError::Closed)) => return Err(EngineError::Shutdown.into()),
                 Err(_) => {
@@ -107,6 +114,16 @@ impl Session {
                     return Ok(());
                 }
             }
+        }
+    }
+
+    /// Whether a stored deployment still waits to be reconciled: live, status Unknown. One
+    /// that ended, or that could not be brought back (no longer known), does not.
+    async fn waiting(&self, id: DeploymentId) -> Result<bool, CliError> {
+        match self.engine.status(id).await {
+            Ok(s) => Ok(!s.phase.is_terminal() && s.status == StatusKind::Unknown),
+            Err(EngineError::NoSuchDeployment(_)) => Ok(false),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -184,6 +201,11 @@ impl Session {
                     let mut statuses = Vec::with_capacity(ids.len());
                     for id in ids {
                         statuses.push(self.engine.status(id).await?);
+                    }
+                    if statuses.is_empty() {
+                        return Err(CliError::Refused(format!(
+                            "job {name} has no live deployment (see `robodeploy status`)"
+                        )));
                     }
                     statuses.sort_by(|a, b| a.name.cmp(&b.name));
                     return Ok(statuses);
