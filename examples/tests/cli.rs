@@ -337,10 +337,13 @@ fn apply_then_status_logs_and_deprovision_in_later_invocations() {
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("talker: Running (talker 1.0.0, id "),
+        text.contains("talker: Succeeded, Running (talker 1.0.0, id "),
         "{text}"
     );
-    assert!(text.contains("listener/listener  Running  pid "), "{text}");
+    assert!(
+        text.contains("  listener/listener on robot-001: Running, restarts 0, pid "),
+        "{text}"
+    );
     let out = robodeploy(&dir.0, &["status", "--json", "--state-dir", state_arg]);
     let v = json(&out);
     let states: Vec<(&str, &str, &str)> = v
@@ -351,7 +354,7 @@ fn apply_then_status_logs_and_deprovision_in_later_invocations() {
             let state = d["instances"][0]["state"]["state"].as_str().unwrap();
             (
                 d["name"].as_str().unwrap(),
-                d["state"].as_str().unwrap(),
+                d["status"].as_str().unwrap(),
                 state,
             )
         })
@@ -462,7 +465,7 @@ fn apply_then_status_logs_and_deprovision_in_later_invocations() {
 }
 
 #[test]
-fn apply_of_a_job_records_each_robot_and_deprovision_by_job_id_stops_them_all() {
+fn apply_of_a_job_stores_each_robot_and_deprovision_by_job_id_stops_them_all() {
     let dir = TempDir::new("job");
     let state = dir.0.join("state");
     let state_arg = state.to_str().unwrap();
@@ -497,7 +500,7 @@ fn apply_of_a_job_records_each_robot_and_deprovision_by_job_id_stops_them_all() 
     assert!(
         deployments
             .iter()
-            .all(|d| d["state"] == "Running" && d["job"] == job["id"]),
+            .all(|d| d["status"] == "Running" && d["job"] == job["id"]),
         "{v}"
     );
 
@@ -525,5 +528,251 @@ fn apply_of_a_job_records_each_robot_and_deprovision_by_job_id_stops_them_all() 
             left == (0, 0)
         }),
         "left running (shims, in dir): {left:?}"
+    );
+}
+
+/// The pids of processes running in `cwd` whose command line contains `needle`.
+fn pids_of(needle: &str, cwd: &Path) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let path = entry.path();
+        let named = std::fs::read(path.join("cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle));
+        if named && std::fs::read_link(path.join("cwd")).is_ok_and(|d| d == cwd) {
+            pids.push(pid);
+        }
+    }
+    pids.sort_unstable();
+    pids
+}
+
+/// Name → (id, instance) of each deployment in a JSON array of deployment statuses.
+fn instances_by_name(deployments: &Value) -> Vec<(String, String, String)> {
+    let mut found: Vec<(String, String, String)> = deployments
+        .as_array()
+        .expect("an array of deployments")
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap().to_owned(),
+                d["id"].as_str().unwrap().to_owned(),
+                d["executables"][0]["instance"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn later_invocations_adopt_what_apply_started_from_the_store_and_deprovision_ends_it() {
+    let dir = TempDir::new("adopt");
+    let state = dir.0.join("state");
+    let state_arg = state.to_str().unwrap();
+    let file = sample("talker-listener.yaml");
+    let out = robodeploy(
+        &dir.0,
+        &[
+            "--json",
+            "apply",
+            file.to_str().unwrap(),
+            "--state-dir",
+            state_arg,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let applied = json(&out);
+    let started = instances_by_name(&applied["deployments"]);
+    assert_eq!(
+        started.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
+        ["listener", "talker"]
+    );
+    assert!(state.join("state.redb").is_file());
+    assert!(!state.join("deployments.json").exists());
+    // The executables as apply left them: one talker and one listener shell.
+    let talker = pids_of("talker: hello from", &dir.0);
+    let listener = pids_of("listener: heard", &dir.0);
+    assert_eq!(
+        (talker.len(), listener.len()),
+        (1, 1),
+        "{talker:?} {listener:?}"
+    );
+
+    // Two later invocations, each a new engine on the store: both adopt, neither restarts.
+    for round in 0..2 {
+        let out = robodeploy(&dir.0, &["--json", "status", "--state-dir", state_arg]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "round {round}: {}",
+            explain(&out)
+        );
+        let v = json(&out);
+        assert_eq!(instances_by_name(&v), started, "round {round}");
+        for d in v.as_array().unwrap() {
+            let name = d["name"].as_str().unwrap();
+            assert_eq!(
+                (
+                    d["phase"].as_str(),
+                    d["status"].as_str(),
+                    d["restartCount"].as_u64(),
+                    d["executables"][0]["restartCount"].as_u64(),
+                ),
+                (Some("Succeeded"), Some("Running"), Some(0), Some(0)),
+                "round {round}: {d}"
+            );
+            let pid = d["instances"][0]["state"]["pid"].as_u64().map(|p| p as u32);
+            let expected = if name == "talker" { &talker } else { &listener };
+            assert_eq!(pid, Some(expected[0]), "round {round}: {name}: {d}");
+        }
+    }
+    assert_eq!(pids_of("talker: hello from", &dir.0), talker);
+    assert_eq!(pids_of("listener: heard", &dir.0), listener);
+    assert_eq!(processes(state_arg, &dir.0).0, 2, "one shim per executable");
+
+    // Three commands at once on one state directory: they take turns, none fails.
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_robodeploy"))
+                .current_dir(&dir.0)
+                .args(["--json", "status", "talker", "--state-dir", state_arg])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("run robodeploy")
+        })
+        .collect();
+    for run in runs {
+        let out = run.wait_with_output().expect("wait for robodeploy");
+        assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+        assert_eq!(json(&out)[0]["status"], "Running", "{}", explain(&out));
+    }
+
+    // The talker (restart policy always) killed between commands: the next status restarts
+    // it, once, and the count carries over to the one after.
+    let killed = Command::new("kill")
+        .args(["-KILL", &talker[0].to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let mut restarted = Vec::new();
+    for round in 0..2 {
+        let out = robodeploy(
+            &dir.0,
+            &["--json", "status", "talker", "--state-dir", state_arg],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+        let v = json(&out);
+        assert_eq!(
+            (
+                v[0]["status"].as_str(),
+                v[0]["restartCount"].as_u64(),
+                v[0]["executables"][0]["instance"].as_str(),
+            ),
+            (Some("Running"), Some(1), Some(started[1].2.as_str())),
+            "round {round}: {v}"
+        );
+        let pid = v[0]["instances"][0]["state"]["pid"].as_u64().unwrap() as u32;
+        assert_ne!(pid, talker[0], "round {round}: {v}");
+        restarted.push(pid);
+    }
+    assert_eq!(restarted[0], restarted[1], "restarted once only");
+    assert_eq!(pids_of("talker: hello from", &dir.0), [restarted[0]]);
+
+    // Deprovision by name and by id, each in its own invocation.
+    let talker_id = &started.iter().find(|s| s.0 == "talker").unwrap().1;
+    for target in ["listener", talker_id.as_str()] {
+        let out = robodeploy(
+            &dir.0,
+            &["--json", "deprovision", target, "--state-dir", state_arg],
+        );
+        assert_eq!(out.status.code(), Some(0), "{target}: {}", explain(&out));
+        assert_eq!(json(&out)[0]["instances"].as_array().map(Vec::len), Some(1));
+    }
+    let mut left = (0, 0);
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            left = processes(state_arg, &dir.0);
+            left == (0, 0)
+        }),
+        "left running (shims, in dir): {left:?}"
+    );
+
+    // Afterwards: nothing live; the id still shows the deployment's last state, stopped.
+    let out = robodeploy(&dir.0, &["--json", "status", "--state-dir", state_arg]);
+    assert_eq!(
+        (out.status.code(), json(&out)),
+        (Some(0), Value::Array(Vec::new()))
+    );
+    let out = robodeploy(&dir.0, &["status", "--state-dir", state_arg]);
+    assert!(
+        stdout(&out).starts_with("nothing applied under"),
+        "{}",
+        explain(&out)
+    );
+    let out = robodeploy(
+        &dir.0,
+        &["--json", "status", talker_id, "--state-dir", state_arg],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let v = json(&out);
+    assert_eq!(
+        (v[0]["name"].as_str(), v[0]["phase"].as_str()),
+        (Some("talker"), Some("DeploymentStopped")),
+        "{v}"
+    );
+    assert_eq!(v[0]["instances"].as_array().map(Vec::len), Some(0), "{v}");
+    // The name is free again; deprovisioning it again is refused.
+    let out = robodeploy(&dir.0, &["deprovision", "talker", "--state-dir", state_arg]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let out = robodeploy(
+        &dir.0,
+        &["deprovision", talker_id, "--state-dir", state_arg],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("deprovisioned already"),
+        "{}",
+        explain(&out)
+    );
+}
+
+#[test]
+fn a_damaged_store_is_an_error_naming_the_file_and_is_left_as_it_is() {
+    let dir = TempDir::new("damaged");
+    let state = dir.0.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let store = state.join("state.redb");
+    std::fs::write(&store, b"not a robodeploy store, not a redb file either").unwrap();
+    let before = std::fs::read(&store).unwrap();
+    for args in [
+        &["status"][..],
+        &["status", "talker"],
+        &["deprovision", "talker"],
+        &["logs", "talker"],
+    ] {
+        let mut args = args.to_vec();
+        args.extend(["--state-dir", state.to_str().unwrap()]);
+        let out = robodeploy(&dir.0, &args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", explain(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("robodeploy: store {}: ", store.display()))
+                && stderr.contains("corrupt"),
+            "{args:?}: {}",
+            explain(&out)
+        );
+    }
+    assert_eq!(
+        std::fs::read(&store).unwrap(),
+        before,
+        "the file was changed"
     );
 }

@@ -5,6 +5,11 @@
 //! at once, halt at 5 % failed; two robots fail their pre-launch check on purpose. Live progress
 //! shows while it runs, then a per-robot summary; everything is stopped before it exits.
 //!
+//! The engine keeps its state in the durable default store, one redb file (`state.redb`) in the
+//! quickstart's temporary directory beside the robots' directories: every decision is written
+//! there before it is acted on, so an engine started again on it would carry the job on (see
+//! the engine's recovery docs). The directory is removed at the end.
+//!
 //! Run: `cargo run -p robodeploy-examples --bin quickstart` (add `-- --robots N` for another
 //! fleet size).
 
@@ -18,6 +23,7 @@ use robodeploy_core::manifest::Manifest;
 use robodeploy_core::model::{
     Architecture, Device, DeviceRuntime, JobStatus, ProgressStep, RobotStatus,
 };
+use robodeploy_core::store::RedbStore;
 use robodeploy_process::{ProcessRuntime, Shim};
 
 fn main() -> std::process::ExitCode {
@@ -48,7 +54,18 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Runs the rollout in a fresh temporary directory, removed afterwards whatever happened.
 async fn run(robots: usize) -> Result<JobReport, Box<dyn std::error::Error>> {
+    let root = std::env::temp_dir().join(format!("robodeploy-quickstart-{}", std::process::id()));
+    let report = rollout(robots, &root).await;
+    let _ = std::fs::remove_dir_all(&root);
+    report
+}
+
+async fn rollout(
+    robots: usize,
+    root: &std::path::Path,
+) -> Result<JobReport, Box<dyn std::error::Error>> {
     let manifest_path = PathBuf::from(robodeploy_examples::MANIFEST_DIR).join("quickstart.yaml");
     let manifest = Manifest::load(&manifest_path)?;
     let package = manifest
@@ -65,8 +82,9 @@ async fn run(robots: usize) -> Result<JobReport, Box<dyn std::error::Error>> {
         job.resolve_paths(dir);
     }
 
-    let root = std::env::temp_dir().join(format!("robodeploy-quickstart-{}", std::process::id()));
-    let engine = Engine::builder().start();
+    std::fs::create_dir_all(root)?;
+    let store = RedbStore::open(root.join("state.redb"))?;
+    let engine = Engine::builder().store(Arc::new(store)).try_start()?;
     engine.add_package(package.clone()).await?;
     let mut fleet = manifest
         .fleets()
@@ -134,7 +152,6 @@ async fn run(robots: usize) -> Result<JobReport, Box<dyn std::error::Error>> {
     println!();
     print_summary(&report, started.elapsed());
     engine.shutdown().await?;
-    let _ = std::fs::remove_dir_all(&root);
     Ok(report)
 }
 

@@ -1,5 +1,7 @@
 //! The `robodeploy` command line over the engine: validate, plan (a simulated dry run), apply
-//! on local process runtimes, then status, logs and deprovision in later invocations.
+//! on local process runtimes, then status, logs and deprovision in later invocations, each of
+//! which starts the engine on the durable store apply left (`<state-dir>/state.redb`), lets it
+//! adopt what still runs, answers, and detaches.
 //!
 //! ```text
 //! cargo run -p robodeploy-examples --bin robodeploy -- validate examples/manifests/fleet-rollout.yaml

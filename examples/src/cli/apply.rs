@@ -1,26 +1,26 @@
 //! `apply`: a manifest's deployments and jobs run for real on local process runtimes, one per
-//! device under the state directory; then the engine detaches and the executables keep running.
+//! device under the state directory, by an engine whose store is the state directory's; then
+//! the engine detaches and the executables keep running. What was applied before is reconciled
+//! first, and a deployment applied and still live is refused rather than started twice.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use robodeploy_core::engine::{DeploymentStatus, Engine, JobReport};
+use robodeploy_core::engine::{DeploymentStatus, Engine, EngineConfig, JobReport};
 use robodeploy_core::manifest::Manifest;
 use robodeploy_core::model::{
-    DeploymentJobRequest, DeploymentRequest, DeviceRuntime, ExecutableStatus, JobStatus, Phase,
+    DeploymentId, DeploymentJobRequest, DeploymentRequest, DeviceRuntime, JobStatus, Phase,
     StatusKind,
 };
-use robodeploy_core::runtime::Runtime;
-use robodeploy_core::time::Time;
 use serde::Serialize;
 use tokio::time::Instant;
 
 use super::apply_job::run_job;
-use super::inventory::{Inventory, summary};
 use super::manifest::load_valid;
-use super::state::{Record, StateDir};
+use super::report::print_deployment;
+use super::session::Session;
+use super::state::StateDir;
 use super::{CliError, Outcome, print_json};
 
 /// What `apply --json` prints: the engine's own reports.
@@ -56,60 +56,21 @@ pub(crate) async fn apply(file: &Path, state_dir: &Path, timeout: Duration, json
             file.display()
         )));
     }
-    let state = StateDir::open(state_dir, true)?;
-    let inventory = Inventory::take(&state).await?;
-    check_conflicts(&inventory, &deployments, &jobs, &manifest)?;
-
+    refuse_other_runtimes(&manifest)?;
     let deadline = Instant::now() + timeout;
-    let engine = Engine::builder().start();
-    register(&engine, &state, inventory, &manifest).await?;
-    let mut ok = true;
-    let mut ids = Vec::new();
-    for req in &deployments {
-        let id = engine.deploy(req.clone(), None).await?;
-        // Recorded before waiting, so an interrupted apply still leaves a name to find.
-        let record = Record {
-            id,
-            package: req.package.clone(),
-            version: req.version.clone(),
-            devices: req
-                .devices
-                .values()
-                .cloned()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect(),
-            job: None,
-            manifest: manifest_path.clone(),
-            applied_at: Time::now(),
-        };
-        state.record(&req.name, record)?;
-        ids.push(id);
-    }
-    let mut statuses = Vec::new();
-    for id in ids {
-        let status = settle(&engine, id, deadline).await?;
-        ok &= status.is_running();
-        if !json {
-            print_deployment(&status);
-        }
-        statuses.push(status);
-    }
-    let mut reports = Vec::new();
-    for job in jobs {
-        let report = run_job(&engine, &state, job, &manifest_path, deadline, json).await?;
-        ok &= report.status == JobStatus::Succeeded;
-        reports.push(report);
-    }
+    let state = StateDir::create(state_dir)?;
+    let mut session = Session::open(state, EngineConfig::default()).await?;
+    let applied = run(&mut session, &manifest, deployments, jobs, deadline, json).await;
+    // Dropping the engine would deprovision everything: detach leaves it running.
+    let (statuses, reports) = session.finish(applied).await?;
+    let ok = statuses.iter().all(DeploymentStatus::is_running)
+        && reports.iter().all(|r| r.status == JobStatus::Succeeded);
     if json {
         print_json(&ApplyView {
             deployments: statuses,
             jobs: reports,
         })?;
-    }
-    // Dropping the engine would deprovision everything: detach leaves it running.
-    engine.detach().await?;
-    if !json && ok {
+    } else if ok {
         println!(
             "applied; left running under {} (see `robodeploy status`)",
             state_dir.display()
@@ -118,43 +79,68 @@ pub(crate) async fn apply(file: &Path, state_dir: &Path, timeout: Duration, json
     Ok(ok)
 }
 
-/// Every robot of every fleet becomes a device with its own process runtime (the ones the
-/// inventory opened are reused: one runtime per root), then the fleets and packages.
-async fn register(
-    engine: &Engine,
-    state: &StateDir,
-    inventory: Inventory,
+/// Registers, deploys and runs the jobs on the engine; the deployments' statuses once they run
+/// (or failed, or the deadline passed) and the jobs' final reports.
+async fn run(
+    session: &mut Session,
     manifest: &Manifest,
-) -> Result<(), CliError> {
-    let mut runtimes = inventory.runtimes;
-    let mut added = BTreeSet::new();
-    for fleet in manifest.fleets() {
-        for device in &fleet.robots {
-            if !added.insert(device.name.clone()) {
-                continue;
-            }
-            let runtime: Arc<dyn Runtime> = match runtimes.remove(&device.name) {
-                Some(rt) => rt,
-                None => state.runtime(&device.name)?,
-            };
-            engine.add_device(device.clone(), runtime).await?;
+    deployments: Vec<DeploymentRequest>,
+    jobs: Vec<DeploymentJobRequest>,
+    deadline: Instant,
+    json: bool,
+) -> Result<(Vec<DeploymentStatus>, Vec<JobReport>), CliError> {
+    check_conflicts(session, &deployments, &jobs, manifest).await?;
+    register(session, manifest).await?;
+    let engine = &session.engine;
+    let mut ids = Vec::new();
+    for req in deployments {
+        ids.push(engine.deploy(req, None).await?);
+    }
+    let mut statuses = Vec::new();
+    for id in ids {
+        let status = settle(engine, id, deadline).await?;
+        if !json {
+            print_deployment(&status, &[]);
         }
-        engine.add_fleet(fleet.clone()).await?;
+        statuses.push(status);
+    }
+    let mut reports = Vec::new();
+    for job in jobs {
+        reports.push(run_job(engine, job, deadline, json).await?);
+    }
+    Ok((statuses, reports))
+}
+
+/// Every robot of every fleet becomes a device with its own process runtime (one the store
+/// already knows is kept as registered), then the fleets and packages.
+async fn register(session: &mut Session, manifest: &Manifest) -> Result<(), CliError> {
+    for device in manifest.fleets().flat_map(|f| &f.robots) {
+        session.add_device(device.clone()).await?;
+    }
+    let registered: BTreeMap<String, _> = session
+        .engine
+        .devices()
+        .await?
+        .into_iter()
+        .map(|d| (d.name.clone(), d))
+        .collect();
+    for fleet in manifest.fleets() {
+        let mut fleet = fleet.clone();
+        for robot in &mut fleet.robots {
+            if let Some(d) = registered.get(&robot.name) {
+                *robot = d.clone();
+            }
+        }
+        session.engine.add_fleet(fleet).await?;
     }
     for package in manifest.packages() {
-        engine.add_package(package.clone()).await?;
+        session.engine.add_package(package.clone()).await?;
     }
     Ok(())
 }
 
-/// Refuses what would run twice: a deployment name already applied and still present, a
-/// device this CLI cannot run, a job's application already deployed on one of its robots.
-fn check_conflicts(
-    inventory: &Inventory,
-    deployments: &[DeploymentRequest],
-    jobs: &[DeploymentJobRequest],
-    manifest: &Manifest,
-) -> Result<(), CliError> {
+/// Refuses a device this CLI cannot run (before anything is created).
+fn refuse_other_runtimes(manifest: &Manifest) -> Result<(), CliError> {
     for device in manifest.fleets().flat_map(|f| &f.robots) {
         if device.runtime != DeviceRuntime::Preinstalled {
             return Err(CliError::Refused(format!(
@@ -164,16 +150,23 @@ fn check_conflicts(
             )));
         }
     }
-    let live = |id| !inventory.instances(id).is_empty();
+    Ok(())
+}
+
+/// Refuses what would run twice: a deployment name the engine holds live, a job's application
+/// already deployed on one of its robots.
+async fn check_conflicts(
+    session: &Session,
+    deployments: &[DeploymentRequest],
+    jobs: &[DeploymentJobRequest],
+    manifest: &Manifest,
+) -> Result<(), CliError> {
+    let live = session.deployments().await?;
     for req in deployments {
-        if let Some(r) = inventory.records.deployments.get(&req.name)
-            && live(r.id)
-        {
+        if let Some(d) = live.iter().find(|d| d.name == req.name) {
             return Err(CliError::Refused(format!(
-                "deployment {} is already applied ({}, {}); deprovision it first",
-                req.name,
-                r.id,
-                summary(inventory.instances(r.id))
+                "deployment {} is already applied ({}, {}, {}); deprovision it first",
+                req.name, d.id, d.phase, d.status
             )));
         }
     }
@@ -183,18 +176,20 @@ fn check_conflicts(
             .filter(|f| f.name == job.fleet)
             .flat_map(|f| f.robots.iter().map(|d| d.name.as_str()))
             .collect();
-        let clash = inventory.records.deployments.iter().find(|(_, r)| {
-            r.package == job.application
-                && r.devices.iter().any(|d| robots.contains(d.as_str()))
-                && live(r.id)
+        let clash = live.iter().find(|d| {
+            d.package == job.application
+                && d.executables
+                    .iter()
+                    .any(|e| e.device.as_deref().is_some_and(|r| robots.contains(r)))
         });
-        if let Some((name, r)) = clash {
+        if let Some(d) = clash {
             return Err(CliError::Refused(format!(
-                "{} is already deployed on fleet {} by {name} ({}); deprovision {} first",
+                "{} is already deployed on fleet {} by {} ({}); deprovision {} first",
                 job.application,
                 job.fleet,
-                r.id,
-                r.job.map_or(name.clone(), |j| j.to_string())
+                d.name,
+                d.id,
+                d.job.map_or(d.name.clone(), |j| j.to_string())
             )));
         }
     }
@@ -222,7 +217,7 @@ fn in_dependency_order(mut pending: Vec<DeploymentRequest>) -> Vec<DeploymentReq
 /// Waits until a deployment runs, fails, or the deadline passes; returns its status then.
 async fn settle(
     engine: &Engine,
-    id: robodeploy_core::model::DeploymentId,
+    id: DeploymentId,
     deadline: Instant,
 ) -> Result<DeploymentStatus, CliError> {
     let mut watch = engine.watch(id);
@@ -240,42 +235,5 @@ async fn settle(
                 return Ok(engine.status(id).await?);
             }
         }
-    }
-}
-
-fn print_deployment(s: &DeploymentStatus) {
-    println!(
-        "{}: {}, {} ({} {}, id {})",
-        s.name, s.phase, s.status, s.package, s.version, s.id
-    );
-    for e in &s.executables {
-        let status = match &e.status {
-            ExecutableStatus::Running => "Running".to_owned(),
-            ExecutableStatus::Pending { reason } => format!("Pending ({reason})"),
-            ExecutableStatus::Error { reason } => format!("Error ({reason})"),
-            other => format!("{other:?}"),
-        };
-        println!(
-            "  {}/{} on {}: {status}, restarts {}",
-            e.component,
-            e.name,
-            e.device.as_deref().unwrap_or("cloud"),
-            e.restart_count
-        );
-    }
-    for e in &s.errors {
-        let at: Vec<&str> = [e.component.as_deref(), e.executable.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
-        println!(
-            "  {} {}{}",
-            e.code,
-            at.join("/"),
-            e.detail
-                .as_deref()
-                .map(|d| format!(": {d}"))
-                .unwrap_or_default()
-        );
     }
 }

@@ -1,39 +1,30 @@
-//! `apply` of a deployment job: created in the engine, followed robot by robot until it ends,
-//! each robot's deployment recorded as soon as it exists.
+//! `apply` of a deployment job: created in the engine, followed robot by robot until it ends.
+//! The engine's store keeps the job and each robot's deployment, so later commands find them by
+//! the job's id.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::Duration;
 
 use robodeploy_core::engine::{Engine, EngineError, EngineEvent, JobReport, RobotReport};
-use robodeploy_core::model::{DeploymentId, DeploymentJobRequest, JobId, RobotStatus};
-use robodeploy_core::time::Time;
+use robodeploy_core::model::{DeploymentJobRequest, RobotStatus};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use super::CliError;
-use super::state::{Record, StateDir};
 
 /// How long a job canceled at the deadline gets to wind down.
 const CANCEL_GRACE: Duration = Duration::from_secs(30);
 
-/// What the job's followers have seen so far.
-struct Follow<'a> {
-    engine: &'a Engine,
-    state: &'a StateDir,
-    job: JobId,
-    manifest: &'a Path,
+/// The robots whose end was printed.
+struct Follow {
     json: bool,
-    recorded: Vec<(String, DeploymentId)>,
     printed: BTreeSet<String>,
 }
 
 /// Runs a job to its end (canceling it at the deadline) and returns its final report.
 pub(crate) async fn run_job(
     engine: &Engine,
-    state: &StateDir,
     job: DeploymentJobRequest,
-    manifest: &Path,
     deadline: Instant,
     json: bool,
 ) -> Result<JobReport, CliError> {
@@ -47,12 +38,7 @@ pub(crate) async fn run_job(
         println!("job {id}: {title}");
     }
     let mut follow = Follow {
-        engine,
-        state,
-        job: id,
-        manifest,
         json,
-        recorded: Vec::new(),
         printed: BTreeSet::new(),
     };
     let mut until = deadline;
@@ -67,14 +53,14 @@ pub(crate) async fn run_job(
             }
             Err(_) => break,
             Ok(Ok(EngineEvent::Robot { job, report })) if job == id => {
-                follow.note(&report).await?;
+                follow.note(&report);
             }
             Ok(Ok(EngineEvent::Job { job, status })) if job == id && status.is_terminal() => break,
             Ok(Ok(_)) => {}
             Ok(Err(RecvError::Lagged(_))) => {
                 let report = engine.job(id).await?;
                 for robot in &report.robots {
-                    follow.note(robot).await?;
+                    follow.note(robot);
                 }
                 if report.status.is_terminal() {
                     break;
@@ -85,9 +71,8 @@ pub(crate) async fn run_job(
     }
     let report = engine.job(id).await?;
     for robot in &report.robots {
-        follow.note(robot).await?;
+        follow.note(robot);
     }
-    follow.forget_stopped().await?;
     if !json {
         let in_sync = report.count(RobotStatus::InSync);
         let failed = report.count(RobotStatus::Failed) + report.count(RobotStatus::NoResponse);
@@ -104,25 +89,9 @@ pub(crate) async fn run_job(
     Ok(report)
 }
 
-impl Follow<'_> {
-    /// Records a robot's deployment the first time it shows, and prints the robot's end.
-    async fn note(&mut self, robot: &RobotReport) -> Result<(), CliError> {
-        if let Some(dep) = robot.deployment
-            && !self.recorded.iter().any(|(_, d)| *d == dep)
-        {
-            let status = self.engine.status(dep).await?;
-            let record = Record {
-                id: dep,
-                package: status.package.clone(),
-                version: status.version.clone(),
-                devices: vec![robot.robot.clone()],
-                job: Some(self.job),
-                manifest: self.manifest.to_owned(),
-                applied_at: Time::now(),
-            };
-            self.state.record(&status.name, record)?;
-            self.recorded.push((status.name, dep));
-        }
+impl Follow {
+    /// Prints a robot's end, once.
+    fn note(&mut self, robot: &RobotReport) {
         if robot.status.is_terminal() && self.printed.insert(robot.robot.clone()) && !self.json {
             let detail = match (&robot.failure, &robot.failure_detail) {
                 (Some(code), Some(d)) => format!("  {code}: {}", d.trim()),
@@ -131,16 +100,5 @@ impl Follow<'_> {
             };
             println!("  {:<12} {:?}{detail}", robot.robot, robot.status);
         }
-        Ok(())
-    }
-
-    /// Forgets the deployments the job itself stopped (a failed robot's, a rolled-back one).
-    async fn forget_stopped(&self) -> Result<(), CliError> {
-        for (name, dep) in &self.recorded {
-            if self.engine.status(*dep).await?.phase.is_terminal() {
-                self.state.forget(name)?;
-            }
-        }
-        Ok(())
     }
 }

@@ -29,7 +29,8 @@ commands:
                        until every deployment runs or every job ends, then exit and leave the
                        executables running
                          --timeout DURATION    how long to wait (90s, 5m, 1h; default 5m)
-  status [NAME]        what runs now: every deployment apply started, per executable
+  status [NAME]        what runs now: every live deployment as the engine reports it, per
+                       executable (restarts, and its instance's pid or exit code)
   logs NAME            an executable's output
                          --component C --executable E   which one (default: all of NAME's)
                          --tail N              only the last N lines
@@ -38,24 +39,33 @@ commands:
                          --grace SECONDS       SIGTERM, then SIGKILL after this (default 10)
   help                 this text
 
-NAME is a deployment's name or id, or a job id (all of the job's deployments).
+NAME is a live deployment's name, a deployment's id (also one deprovisioned: status shows its
+last state), or a job id (all of the job's deployments).
 
 options:
   --json               machine-readable output on stdout (serde JSON of robodeploy's types;
                        logs: one JSON object per line)
-  --state-dir DIR      where apply keeps its devices and records (default ./.robodeploy)
+  --state-dir DIR      the engine's store and the devices' runtimes (default ./.robodeploy)
 
 exit codes:
   0  success
   1  failed: the manifest does not parse or validate, a deployment did not reach Running, a
-     job did not succeed, NAME matches nothing, or apply refused (a deployment already
-     applied, a device runtime this CLI does not run: docker)
+     job did not succeed, NAME matches nothing or is deprovisioned already, or apply refused
+     (a deployment already applied, a package version applied before with other content, a
+     device runtime this CLI does not run: docker)
   2  usage: unknown command or flag, missing or malformed argument
-  3  runtime or engine error: the state directory, a process runtime or the engine failed
+  3  runtime or engine error: the state directory or its store (damaged, written by a newer
+     robodeploy, open in another program), a process runtime or the engine failed, or a
+     deprovision could not stop every executable
 
-Until robodeploy's durable store lands, apply records what it started in DIR/deployments.json
-and the later commands read the process runtimes' own files under DIR/devices/<device>: nothing
-restarts a crashed executable between invocations (status shows its exit code).
+DIR/state.redb is the engine's durable store (packages, devices, fleets, deployments, jobs) and
+DIR/devices/<device> each device's process runtime. Every command starts the engine on the
+store, registers the devices again and lets it reconcile what runs (a running executable is
+adopted, not restarted; one that exited is restarted per its restart policy; a deprovision cut
+short is finished), answers, and detaches, leaving everything running; status first waits a
+few seconds for the restarts it scheduled. Between commands nothing supervises the executables.
+Commands on one DIR run one at a time: a second one waits for the first (DIR/lock); logs
+--follow lets go of DIR before it follows.
 ";
 
 /// A parsed command line.

@@ -1,14 +1,16 @@
-//! The `robodeploy` command line: one module per command, the state directory apply leaves
-//! behind, and the error type whose kind is the exit code.
+//! The `robodeploy` command line: one module per command, the state directory (the engine's
+//! store and the devices' process runtimes), the engine session every later command opens on
+//! it, and the error type whose kind is the exit code.
 
 mod apply;
 mod apply_job;
 pub(crate) mod args;
 mod deprovision;
-mod inventory;
 mod logs;
 mod manifest;
 mod plan;
+mod report;
+mod session;
 mod state;
 mod status;
 
@@ -17,6 +19,7 @@ use std::path::PathBuf;
 use robodeploy_core::engine::EngineError;
 use robodeploy_core::manifest::ManifestError;
 use robodeploy_core::runtime::RuntimeError;
+use robodeploy_core::store::StoreError;
 use serde::Serialize;
 
 use args::{Cli, Command};
@@ -31,7 +34,7 @@ pub(crate) enum CliError {
     #[error(transparent)]
     Manifest(Box<ManifestError>),
     /// The request was understood and refused: an invalid model file, a name nothing matches,
-    /// a deployment already applied (exit 1).
+    /// a deployment already applied or deprovisioned already (exit 1).
     #[error("{0}")]
     Refused(String),
     /// The engine failed (exit 3).
@@ -43,6 +46,19 @@ pub(crate) enum CliError {
     /// A process runtime could not be created (exit 3).
     #[error("process runtime: {0}")]
     Build(#[from] robodeploy_process::BuildError),
+    /// The engine's store could not be opened or read: damaged, written by a newer
+    /// robodeploy, held open by another command, unreadable (exit 3).
+    #[error("store {}: {source}", path.display())]
+    Store {
+        /// The store's file.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: StoreError,
+    },
+    /// A deprovision left executables that could not be stopped (exit 3).
+    #[error("{0}")]
+    Incomplete(String),
     /// The state directory could not be read or written (exit 3).
     #[error("{}: {source}", path.display())]
     State {
@@ -66,11 +82,17 @@ impl CliError {
         match self {
             CliError::Manifest(_)
             | CliError::Refused(_)
-            | CliError::Engine(EngineError::Invalid(_) | EngineError::DuplicateName { .. }) => 1,
+            | CliError::Engine(
+                EngineError::Invalid(_)
+                | EngineError::DuplicateName { .. }
+                | EngineError::Catalog(_),
+            ) => 1,
             CliError::Usage(_) => 2,
             CliError::Engine(_)
             | CliError::Runtime(_)
             | CliError::Build(_)
+            | CliError::Store { .. }
+            | CliError::Incomplete(_)
             | CliError::State { .. } => 3,
         }
     }

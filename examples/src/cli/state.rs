@@ -1,152 +1,166 @@
-//! The state directory: what `apply` leaves for later invocations.
+//! The state directory: the engine's durable store and one process runtime per device.
 //!
 //! ```text
 //! <state-dir>/
-//!   deployments.json      name → id, package, devices, job: what apply started
+//!   state.redb            the engine's store: packages, devices, fleets, deployments, jobs
+//!   lock                  held by the command using the store; the next one waits for it
 //!   devices/<device>/     the root of that device's process runtime (its instances, logs)
 //! ```
 //!
-//! Until the engine's durable store and crash recovery land, this is how `status`, `logs` and
-//! `deprovision` find what an earlier `apply` started: the records give names, and the process
-//! runtimes' own files (found again by their robodeploy labels) give the truth of what runs.
+//! `apply` creates it; every command takes the lock, opens the store, and
+//! [`Session`](super::session::Session) starts the engine over it. The store itself admits one
+//! process at a time: the lock turns a second command's failure into a wait.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use robodeploy_core::model::{DeploymentId, JobId, Version};
-use robodeploy_core::time::Time;
+use robodeploy_core::model::Device;
+use robodeploy_core::store::{RedbStore, Store, StoreError, Table};
 use robodeploy_process::{ProcessRuntime, Shim};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::CliError;
 
-/// What `apply` started: one record per deployment.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Records {
-    /// By deployment name.
-    pub(crate) deployments: BTreeMap<String, Record>,
-}
-
-/// One deployment `apply` started.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Record {
-    pub(crate) id: DeploymentId,
-    pub(crate) package: String,
-    pub(crate) version: Version,
-    /// The devices its components run on.
-    pub(crate) devices: Vec<String>,
-    /// The job that created it, if one did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) job: Option<JobId>,
-    /// The manifest applied.
-    pub(crate) manifest: PathBuf,
-    pub(crate) applied_at: Time,
-}
+/// The store file's name inside the state directory.
+const STORE_FILE: &str = "state.redb";
 
 /// An open state directory.
 pub(crate) struct StateDir {
     root: PathBuf,
 }
 
+/// The part of the engine's device record the CLI reads back: the device as registered (its
+/// id, architecture and what jobs installed on it).
+#[derive(Deserialize)]
+struct DeviceRecord {
+    device: Device,
+}
+
 impl StateDir {
-    /// Opens (creating when `create`) the state directory. Its path is made absolute: the
-    /// shims of the executables started keep it.
-    pub(crate) fn open(root: &Path, create: bool) -> Result<StateDir, CliError> {
-        let io = |source| CliError::State {
+    /// Creates (or opens) the state directory. Its path is made absolute: the shims of the
+    /// executables started keep it.
+    pub(crate) fn create(root: &Path) -> Result<StateDir, CliError> {
+        fs::create_dir_all(root.join("devices")).map_err(|source| CliError::State {
             path: root.to_owned(),
             source,
-        };
-        if create {
-            fs::create_dir_all(root.join("devices")).map_err(io)?;
-        } else if !root.is_dir() {
-            return Err(CliError::Refused(format!(
-                "no state directory {} (nothing was applied there; see --state-dir)",
-                root.display()
-            )));
+        })?;
+        Self::at(root)
+    }
+
+    /// Opens an existing state directory; `None` when it holds no store (nothing was applied
+    /// there, and nothing is created).
+    pub(crate) fn existing(root: &Path) -> Result<Option<StateDir>, CliError> {
+        if !root.join(STORE_FILE).is_file() {
+            return Ok(None);
         }
-        Ok(StateDir {
-            root: fs::canonicalize(root).map_err(io)?,
-        })
+        Self::at(root).map(Some)
     }
 
-    fn records_file(&self) -> PathBuf {
-        self.root.join("deployments.json")
+    fn at(root: &Path) -> Result<StateDir, CliError> {
+        let root = fs::canonicalize(root).map_err(|source| CliError::State {
+            path: root.to_owned(),
+            source,
+        })?;
+        Ok(StateDir { root })
     }
 
-    /// The root directory of a device's process runtime.
-    pub(crate) fn device_root(&self, device: &str) -> PathBuf {
-        self.root.join("devices").join(device)
-    }
-
-    /// Every device that has a runtime root here.
-    pub(crate) fn devices(&self) -> Result<Vec<String>, CliError> {
-        let dir = self.root.join("devices");
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(CliError::State { path: dir, source }),
+    /// Takes the state directory's lock, waiting (and saying so) while another command holds
+    /// it. Released when the file is dropped (or the process ends).
+    pub(crate) fn lock(&self) -> Result<fs::File, CliError> {
+        let path = self.root.join("lock");
+        let io = |source| CliError::State {
+            path: path.clone(),
+            source,
         };
-        let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().is_dir())
-            .filter_map(|e| e.file_name().into_string().ok())
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(fs::TryLockError::WouldBlock) => {}
+            Err(fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        eprintln!(
+            "robodeploy: waiting for another robodeploy command on {}",
+            self.root.display()
+        );
+        file.lock().map_err(io)?;
+        Ok(file)
+    }
+
+    /// The store's file.
+    pub(crate) fn store_path(&self) -> PathBuf {
+        self.root.join(STORE_FILE)
+    }
+
+    /// Opens (or creates) the store. A damaged file, one written by a newer robodeploy, or one
+    /// another command holds open is an error naming the file.
+    pub(crate) fn open_store(&self) -> Result<Arc<RedbStore>, CliError> {
+        let path = self.store_path();
+        RedbStore::open(&path)
+            .map(Arc::new)
+            .map_err(|source| CliError::Store { path, source })
+    }
+
+    /// Every device the store holds, by name.
+    pub(crate) fn stored_devices(&self, store: &RedbStore) -> Result<Vec<Device>, CliError> {
+        let path = self.store_path();
+        let rows = store
+            .scan(Table::Devices)
+            .map_err(|source| CliError::Store {
+                path: path.clone(),
+                source,
+            })?;
+        rows.into_iter()
+            .map(|(key, value)| {
+                serde_json::from_slice::<DeviceRecord>(&value)
+                    .map(|r| r.device)
+                    .map_err(|source| CliError::Store {
+                        path: path.clone(),
+                        source: StoreError::Decode {
+                            table: Table::Devices,
+                            key,
+                            source,
+                        },
+                    })
+            })
+            .collect()
+    }
+
+    /// The ids of every deployment the store holds (live or ended): its deployments table is
+    /// keyed by id, each deployment's further records under `id/`.
+    pub(crate) fn stored_deployments(
+        &self,
+        store: &RedbStore,
+    ) -> Result<Vec<robodeploy_core::model::DeploymentId>, CliError> {
+        let rows = store
+            .scan(Table::Deployments)
+            .map_err(|source| CliError::Store {
+                path: self.store_path(),
+                source,
+            })?;
+        let mut ids: Vec<_> = rows
+            .iter()
+            .filter_map(|(key, _)| key.split('/').next()?.parse().ok())
             .collect();
-        names.sort();
-        Ok(names)
+        ids.dedup();
+        Ok(ids)
     }
 
     /// A process runtime on a device's root. Built without `kill_on_drop`: what it runs
     /// outlives this invocation. This program is its own shim.
     pub(crate) fn runtime(&self, device: &str) -> Result<Arc<ProcessRuntime>, CliError> {
-        let runtime = ProcessRuntime::builder(self.device_root(device))
+        let runtime = ProcessRuntime::builder(self.root.join("devices").join(device))
             .shim(Shim::CurrentExe)
             .build()?;
         Ok(Arc::new(runtime))
     }
-
-    /// The records (none yet: empty).
-    pub(crate) fn records(&self) -> Result<Records, CliError> {
-        let path = self.records_file();
-        match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| CliError::State {
-                path,
-                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Records::default()),
-            Err(source) => Err(CliError::State { path, source }),
-        }
-    }
-
-    /// Replaces the records: written to a temporary file, then renamed over the old one, so a
-    /// reader never sees half a file.
-    pub(crate) fn save(&self, records: &Records) -> Result<(), CliError> {
-        let path = self.records_file();
-        let tmp = path.with_extension(format!("json.{}", std::process::id()));
-        let bytes = serde_json::to_vec_pretty(records).map_err(|e| CliError::State {
-            path: path.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-        })?;
-        fs::write(&tmp, bytes)
-            .and_then(|()| fs::rename(&tmp, &path))
-            .map_err(|source| CliError::State { path, source })
-    }
-
-    /// Adds or replaces one record.
-    pub(crate) fn record(&self, name: &str, record: Record) -> Result<(), CliError> {
-        let mut records = self.records()?;
-        records.deployments.insert(name.to_owned(), record);
-        self.save(&records)
-    }
-
-    /// Forgets one record.
-    pub(crate) fn forget(&self, name: &str) -> Result<(), CliError> {
-        let mut records = self.records()?;
-        if records.deployments.remove(name).is_some() {
-            self.save(&records)?;
-        }
-        Ok(())
-    }
 }
+
+/// Process runtimes by device name.
+pub(crate) type Runtimes = BTreeMap<String, Arc<ProcessRuntime>>;

@@ -1,100 +1,106 @@
-//! `status`: what runs now, per deployment and executable, as the process runtimes report it.
+//! `status`: every live deployment (or the ones NAME means) as the engine reports it once it has
+//! reconciled its store with the runtimes (and restarted per policy, within a few seconds, what
+//! it found exited), with each executable's instance as its runtime sees it.
 
 use std::path::Path;
+use std::time::Duration;
 
-use robodeploy_core::model::{DeploymentId, JobId, Version};
-use robodeploy_core::runtime::InstanceState;
+use robodeploy_core::engine::{DeploymentStatus, EngineConfig};
+use robodeploy_core::runtime::{InstanceId, Runtime, RuntimeError};
 use serde::Serialize;
 
-use super::inventory::{Instance, Inventory, Target, summary};
+use super::report::{Instance, print_deployment};
+use super::session::Session;
 use super::state::StateDir;
-use super::{Outcome, print_json};
+use super::{CliError, Outcome, print_json};
 
-/// One deployment as `--json` prints it.
+/// One deployment as `--json` prints it: the engine's status and the runtimes' instances.
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct StatusView<'a> {
-    /// None: found running without a record.
-    name: Option<&'a str>,
-    id: DeploymentId,
-    package: Option<&'a str>,
-    version: Option<&'a Version>,
-    job: Option<JobId>,
-    /// Running, Partial, Exited or Missing.
-    state: &'static str,
-    instances: &'a [Instance],
+pub(crate) struct StatusView {
+    #[serde(flatten)]
+    deployment: DeploymentStatus,
+    /// Each executable's instance, where its runtime still holds one.
+    instances: Vec<Instance>,
 }
 
 /// `status [NAME]`.
 pub(crate) async fn status(state_dir: &Path, name: Option<&str>, json: bool) -> Outcome {
-    if name.is_none() && !state_dir.is_dir() {
-        if json {
-            print_json(&Vec::<()>::new())?;
-        } else {
-            println!("nothing applied under {}", state_dir.display());
+    let Some(state) = StateDir::existing(state_dir)? else {
+        if let Some(name) = name {
+            return Err(nothing_applied(state_dir, name));
         }
+        print_views(&[], state_dir, json)?;
         return Ok(true);
-    }
-    let state = StateDir::open(state_dir, false)?;
-    let inventory = Inventory::take(&state).await?;
-    let targets = match name {
-        Some(name) => inventory.resolve(name)?,
-        None => inventory.all(),
     };
-    let views: Vec<StatusView<'_>> = targets.iter().map(|t| view(&inventory, t)).collect();
+    let session = Session::open(state, EngineConfig::default()).await?;
+    let views = views(&session, name).await;
+    let views = session.finish(views).await?;
+    print_views(&views, state_dir, json)?;
+    Ok(true)
+}
+
+/// The refusal of a command naming a deployment where nothing was applied.
+pub(crate) fn nothing_applied(state_dir: &Path, name: &str) -> CliError {
+    CliError::Refused(format!(
+        "{name}: nothing was applied under {} (see --state-dir)",
+        state_dir.display()
+    ))
+}
+
+/// How long `status` waits for restarts the engine scheduled on finding executables exited.
+const RESTART_SETTLE: Duration = Duration::from_secs(5);
+
+async fn views(session: &Session, name: Option<&str>) -> Result<Vec<StatusView>, CliError> {
+    session.settle_pending(RESTART_SETTLE).await?;
+    let deployments = match name {
+        Some(name) => session.resolve(name).await?,
+        None => session.deployments().await?,
+    };
+    let mut views = Vec::with_capacity(deployments.len());
+    for deployment in deployments {
+        let instances = instances(session, &deployment).await?;
+        views.push(StatusView {
+            deployment,
+            instances,
+        });
+    }
+    Ok(views)
+}
+
+/// Each executable's instance, asked of its device's runtime.
+async fn instances(
+    session: &Session,
+    deployment: &DeploymentStatus,
+) -> Result<Vec<Instance>, CliError> {
+    let mut found = Vec::new();
+    for e in &deployment.executables {
+        let (Some(device), Some(instance)) = (&e.device, &e.instance) else {
+            continue;
+        };
+        let Some(runtime) = session.runtime(device) else {
+            continue;
+        };
+        match runtime.inspect(&InstanceId(instance.clone())).await {
+            Ok(info) => found.push(Instance {
+                device: device.clone(),
+                info,
+            }),
+            Err(RuntimeError::NoSuchInstance(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(found)
+}
+
+fn print_views(views: &[StatusView], state_dir: &Path, json: bool) -> Result<(), CliError> {
     if json {
         print_json(&views)?;
     } else if views.is_empty() {
         println!("nothing applied under {}", state_dir.display());
     } else {
-        for v in &views {
-            print_view(v);
+        for v in views {
+            print_deployment(&v.deployment, &v.instances);
         }
     }
-    Ok(true)
-}
-
-fn view<'a>(inventory: &'a Inventory, t: &'a Target) -> StatusView<'a> {
-    let instances = inventory.instances(t.id);
-    StatusView {
-        name: t.name.as_deref(),
-        id: t.id,
-        package: t.record.as_ref().map(|r| r.package.as_str()),
-        version: t.record.as_ref().map(|r| &r.version),
-        job: t.record.as_ref().and_then(|r| r.job),
-        state: summary(instances),
-        instances,
-    }
-}
-
-fn print_view(v: &StatusView<'_>) {
-    let package = match (v.package, v.version) {
-        (Some(p), Some(ver)) => format!("{p} {ver}, "),
-        _ => "no record, ".to_owned(),
-    };
-    println!(
-        "{}: {} ({package}id {})",
-        v.name.unwrap_or("(unnamed)"),
-        v.state,
-        v.id
-    );
-    for i in v.instances {
-        let (component, executable) = i.executable();
-        let state = match &i.info.state {
-            InstanceState::Running { started_at, pid } => format!(
-                "Running  pid {}  since {started_at}",
-                pid.map_or("?".to_owned(), |p| p.to_string())
-            ),
-            InstanceState::Exited {
-                exit_code,
-                finished_at,
-            } => format!(
-                "Exited  code {exit_code}{}",
-                finished_at.map(|t| format!("  at {t}")).unwrap_or_default()
-            ),
-            InstanceState::Created => "Created".to_owned(),
-            other => format!("{other:?}"),
-        };
-        println!("  {:<12} {component}/{executable}  {state}", i.device);
-    }
+    Ok(())
 }
