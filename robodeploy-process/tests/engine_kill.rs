@@ -124,7 +124,10 @@ async fn agent(root: PathBuf) {
         println!(
             "deployment {} {} {}",
             d.id,
-            d.executables[0].device.clone().unwrap_or_default(),
+            d.executables
+                .first()
+                .and_then(|e| e.device.clone())
+                .unwrap_or_else(|| format!("(waiting: {:?})", d.status)),
             d.restart_count
         );
     }

@@ -317,7 +317,8 @@ impl Engine {
             .await
     }
 
-    /// Every live deployment.
+    /// Every live deployment. After a restart, the stored deployments whose runtimes have not
+    /// answered yet are listed too, with status Unknown and no executables.
     pub async fn deployments(&self) -> Result<Vec<DeploymentStatus>, EngineError> {
         self.call(Request::ListDeployments).await
     }

@@ -502,8 +502,17 @@ impl Driver {
         }
         let span = tracing::info_span!("deployment", id = %id, name = %s.stored.request.name);
         let job = s.stored.job;
-        if let Some(jr) = job {
-            self.recovery.job_deployments.insert(jr, id);
+        if let Some((j, r)) = job {
+            self.recovery.job_deployments.insert((j, r), id);
+            // The job's report names each robot's deployment again.
+            if let Some(run) = self
+                .jobs
+                .get_mut(&j)
+                .and_then(|e| e.runs.get_mut(r as usize))
+                && run.deployment.is_none()
+            {
+                run.deployment = Some(id);
+            }
         }
         if let Some((j, r)) = job
             && let Some(entry) = self.jobs.get(&j)

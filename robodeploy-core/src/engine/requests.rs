@@ -119,10 +119,18 @@ impl Driver {
                 let _ = reply.send(r);
             }
             Request::ListDeployments(reply) => {
+                // Deployments still waiting for their runtimes after a restart are listed too,
+                // with status Unknown.
+                let waiting = self
+                    .recovery
+                    .deployments
+                    .keys()
+                    .filter_map(|id| self.waiting_status(*id, now));
                 let _ = reply.send(Ok(self
                     .deployments
                     .values()
                     .map(|d| d.status(now))
+                    .chain(waiting)
                     .collect()));
             }
             Request::Instance(id, component, executable, reply) => {
