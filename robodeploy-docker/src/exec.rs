@@ -195,19 +195,6 @@ async fn run_created(
     name: &str,
     timeout: Duration,
 ) -> Result<ExecOutput, RuntimeError> {
-    let created_at = docker
-        .inspect_container(id, None)
-        .await
-        .map_err(|e| from_bollard(&format!("inspecting task container {name}"), e))?
-        .created
-        .and_then(|t| t.parse::<jiff::Timestamp>().ok());
-    let since = created_at.map_or_else(
-        || "0".to_owned(),
-        |t| format!("{}.{:09}", t.as_second(), t.subsec_nanosecond()),
-    );
-    // Followed from before the start: the exit cannot be missed, whenever the request is made.
-    let died = exit_code(docker, id, name, since);
-    tokio::pin!(died);
     let attached = docker
         .attach_container(
             id,
@@ -225,6 +212,21 @@ async fn run_created(
         .start_container(id, None)
         .await
         .map_err(|e| from_bollard(&format!("starting task container {name}"), e))?;
+    // Its creation time, asked after the start to keep the window between creating and starting
+    // (the one a killed process leaves a container in) short.
+    let created_at = docker
+        .inspect_container(id, None)
+        .await
+        .ok()
+        .and_then(|c| c.created)
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    let since = created_at.map_or_else(
+        || "0".to_owned(),
+        |t| format!("{}.{:09}", t.as_second(), t.subsec_nanosecond()),
+    );
+    // Followed from its creation: the exit cannot be missed, whenever the request is made.
+    let died = exit_code(docker, id, name, since);
+    tokio::pin!(died);
     let mut captured = Captured::default();
     let ran = tokio::time::timeout(timeout, async {
         let (read, code) = tokio::join!(captured.drain(attached.output), &mut died);

@@ -472,10 +472,12 @@ async fn run(fleet: &TestFleet, image: &str, kills: &[u64]) -> Outcome {
         .iter()
         .filter(|a| !a.contains("\njob "))
         .count();
-    println!(
-        "  {mid_job} of {} kills landed before the job ended",
-        kills.len()
-    );
+    if !kills.is_empty() {
+        println!(
+            "  {mid_job} of {} kills landed before the job ended",
+            kills.len()
+        );
+    }
     let last = text.rsplit("--- agent").next().unwrap_or_default();
     assert!(last.contains("job Succeeded"), "{text}");
     let (robots, restarts) = parse(last);

@@ -696,6 +696,11 @@ fn spawn_stop(
     });
 }
 
+/// How many times an instance whose name is taken is looked for before the start fails.
+const ADOPT_LOOKUPS: u32 = 20;
+/// The pause between two of those looks.
+const ADOPT_LOOKUP_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Starts an instance; when one with the same name exists (a previous engine started it, or a
 /// shared component another deployment started), adopts it if it runs, replaces it if not.
 async fn start_or_adopt(
@@ -718,12 +723,23 @@ async fn start_or_adopt(
                     selector.insert(k.to_owned(), v.clone());
                 }
             }
-            let found = rt
-                .list(&selector)
-                .await
-                .map_err(|e| failure_of(&e, spec, internal::START_FAILED))?
-                .into_iter()
-                .find(|i| i.name == spec.name);
+            // The name can be taken by a create still in flight (one a killed engine sent just
+            // before it died) before the instance shows in listings: look again for a moment.
+            let mut found = None;
+            for attempt in 0..ADOPT_LOOKUPS {
+                if attempt > 0 {
+                    tokio::time::sleep(ADOPT_LOOKUP_PAUSE).await;
+                }
+                found = rt
+                    .list(&selector)
+                    .await
+                    .map_err(|e| failure_of(&e, spec, internal::START_FAILED))?
+                    .into_iter()
+                    .find(|i| i.name == spec.name);
+                if found.is_some() {
+                    break;
+                }
+            }
             match found {
                 Some(info) if matches!(info.state, InstanceState::Running { .. }) => Ok(info.id),
                 Some(info) => {
