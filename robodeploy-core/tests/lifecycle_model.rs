@@ -622,14 +622,13 @@ proptest! {
             prop_assert_eq!(after.prepared, before.prepared);
             prop_assert_eq!(after.suspended, before.suspended);
             prop_assert_eq!(after.crash_loop, before.crash_loop);
-            let engine = exes[i].engine;
             let (run, command) = match &before.run {
                 RunRecord::Idle if record.deployed && !record.deprovisioning => {
                     (RunRecord::Preparing, Some(Command::Prepare { exe }))
                 }
                 RunRecord::Preparing => (RunRecord::Preparing, Some(Command::Prepare { exe })),
-                RunRecord::Starting if engine => (RunRecord::Starting, Some(Command::Start { exe })),
-                RunRecord::Starting | RunRecord::Live => (RunRecord::Live, Some(Command::Inspect { exe })),
+                RunRecord::Starting => (RunRecord::Starting, Some(Command::Start { exe })),
+                RunRecord::Live => (RunRecord::Live, Some(Command::Inspect { exe })),
                 RunRecord::Stopping => (
                     RunRecord::Stopping,
                     Some(Command::Stop { exe, grace: lifecycle_config().stop_grace }),

@@ -12,13 +12,13 @@ use bollard::container::LogOutput;
 use bollard::exec::StartExecResults;
 use bollard::models::{ContainerCreateBody, ExecConfig, HostConfig};
 use bollard::query_parameters::{
-    CreateContainerOptions, KillContainerOptions, LogsOptions, RemoveContainerOptions,
-    WaitContainerOptions,
+    AttachContainerOptions, CreateContainerOptions, EventsOptions, KillContainerOptions,
+    RemoveContainerOptions,
 };
 use futures_util::{Stream, StreamExt};
 use robodeploy_core::runtime::{ExecOutput, RuntimeError, TaskSpec};
 
-use crate::error::{from_bollard, from_bollard_for};
+use crate::error::{from_bollard, from_bollard_for, status_of};
 
 /// Bytes of each output stream kept.
 pub const OUTPUT_LIMIT: usize = 1 << 20;
@@ -122,9 +122,12 @@ pub(crate) async fn exec(
     Ok(captured.into_output(exit_code))
 }
 
-/// Runs `task` as a one-off container named `name`: create, start, wait (killing it after the
-/// task's timeout), collect its output, remove it. A container that cannot be removed is an
-/// error even when the task itself succeeded.
+/// Runs `task` as a one-off container named `name`: create, attach, start, wait for its exit
+/// (killing it after the task's timeout) and collect its output. The container is created with
+/// auto-removal (`docker run --rm`), so the engine removes it when it exits even if this process
+/// dies first (a SIGKILLed orchestrator leaves no task container behind); the exit code comes
+/// from the engine's `die` event, followed from the container's creation so it cannot be missed,
+/// and the task returns once the engine has removed the container (`destroy`).
 pub(crate) async fn run_task(
     docker: &Docker,
     name: &str,
@@ -150,6 +153,7 @@ pub(crate) async fn run_task(
         labels: Some(HashMap::from([(TASK_LABEL.to_owned(), "true".to_owned())])),
         host_config: Some(HostConfig {
             privileged: Some(false),
+            auto_remove: Some(true),
             ..HostConfig::default()
         }),
         ..ContainerCreateBody::default()
@@ -158,88 +162,149 @@ pub(crate) async fn run_task(
         name: Some(name.to_owned()),
         ..CreateContainerOptions::default()
     };
-    docker
+    let created = docker
         .create_container(Some(options), body)
         .await
         .map_err(|e| from_bollard(&format!("creating task container {name}"), e))?;
-    let outcome = run_created(docker, name, task.timeout).await;
-    let removed = docker
-        .remove_container(
-            name,
-            Some(RemoveContainerOptions {
-                force: true,
-                v: true,
-                ..RemoveContainerOptions::default()
-            }),
-        )
-        .await;
-    let output = outcome?;
-    removed.map_err(|e| {
-        from_bollard(
-            &format!(
-                "task exited with {} but its container {name} could not be removed",
-                output.exit_code
-            ),
-            e,
-        )
-    })?;
-    Ok(output)
+    let outcome = run_created(docker, &created.id, name, task.timeout).await;
+    if outcome.is_err() {
+        // It may never have started (auto-removal only follows an exit): remove it here. Gone
+        // already or being removed by the engine is as good.
+        let removed = docker
+            .remove_container(
+                &created.id,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    v: true,
+                    ..RemoveContainerOptions::default()
+                }),
+            )
+            .await;
+        if let Err(e) = removed
+            && !matches!(status_of(&e), Some(404 | 409))
+        {
+            tracing::error!(task = name, error = %e, "could not remove a task container");
+        }
+    }
+    outcome
 }
 
 async fn run_created(
     docker: &Docker,
+    id: &str,
     name: &str,
     timeout: Duration,
 ) -> Result<ExecOutput, RuntimeError> {
+    let attached = docker
+        .attach_container(
+            id,
+            Some(AttachContainerOptions {
+                stdout: true,
+                stderr: true,
+                stream: true,
+                logs: true,
+                ..AttachContainerOptions::default()
+            }),
+        )
+        .await
+        .map_err(|e| from_bollard(&format!("attaching to task container {name}"), e))?;
     docker
-        .start_container(name, None)
+        .start_container(id, None)
         .await
         .map_err(|e| from_bollard(&format!("starting task container {name}"), e))?;
-    let exit_code = match tokio::time::timeout(timeout, wait_exit(docker, name)).await {
+    // Its creation time, asked after the start to keep the window between creating and starting
+    // (the one a killed process leaves a container in) short.
+    let created_at = docker
+        .inspect_container(id, None)
+        .await
+        .ok()
+        .and_then(|c| c.created)
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    let since = created_at.map_or_else(
+        || "0".to_owned(),
+        |t| format!("{}.{:09}", t.as_second(), t.subsec_nanosecond()),
+    );
+    // Followed from its creation: the exit cannot be missed, whenever the request is made.
+    let died = exit_code(docker, id, name, since);
+    tokio::pin!(died);
+    let mut captured = Captured::default();
+    let ran = tokio::time::timeout(timeout, async {
+        let (read, code) = tokio::join!(captured.drain(attached.output), &mut died);
+        read.map_err(|e| from_bollard(&format!("reading task output of {name}"), e))?;
+        code
+    })
+    .await;
+    let exit_code = match ran {
         Ok(code) => code?,
         Err(_elapsed) => {
             tracing::warn!(task = name, ?timeout, "task timed out; killing it");
-            docker
-                .kill_container(name, None::<KillContainerOptions>)
+            match docker
+                .kill_container(id, None::<KillContainerOptions>)
                 .await
-                .map_err(|e| from_bollard(&format!("killing timed-out task {name}"), e))?;
-            wait_exit(docker, name).await?
+            {
+                // Exited meanwhile (409 not running, 404 removed): its exit is on its way.
+                Ok(()) => {}
+                Err(e) if matches!(status_of(&e), Some(404 | 409)) => {}
+                Err(e) => return Err(from_bollard(&format!("killing timed-out task {name}"), e)),
+            }
+            died.await?
         }
     };
-    let logs = docker.logs(
-        name,
-        Some(LogsOptions {
-            stdout: true,
-            stderr: true,
-            tail: "all".to_owned(),
-            ..LogsOptions::default()
-        }),
-    );
-    let mut captured = Captured::default();
-    captured
-        .drain(Box::pin(logs))
-        .await
-        .map_err(|e| from_bollard(&format!("reading task output of {name}"), e))?;
     Ok(captured.into_output(exit_code))
 }
 
-/// Waits for the container to stop; its exit code.
-async fn wait_exit(docker: &Docker, name: &str) -> Result<i32, RuntimeError> {
-    let mut wait = docker.wait_container(
-        name,
-        Some(WaitContainerOptions {
-            condition: "not-running".to_owned(),
-        }),
-    );
-    match wait.next().await {
-        Some(Ok(r)) => Ok(i32::try_from(r.status_code).unwrap_or(-1)),
-        // bollard turns a non-zero exit into an error carrying the code.
-        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => {
-            Ok(i32::try_from(code).unwrap_or(-1))
+/// How long the engine may take to remove an exited task container.
+const REMOVAL_WAIT: Duration = Duration::from_secs(30);
+
+/// The exit code of container `id`, from its `die` event at or after `since` (engine time,
+/// `seconds.nanoseconds`), once the engine has removed it (its `destroy` event).
+async fn exit_code(
+    docker: &Docker,
+    id: &str,
+    name: &str,
+    since: String,
+) -> Result<i32, RuntimeError> {
+    let options = EventsOptions {
+        since: Some(since),
+        until: None,
+        filters: Some(HashMap::from([
+            ("type".to_owned(), vec!["container".to_owned()]),
+            ("container".to_owned(), vec![id.to_owned()]),
+            (
+                "event".to_owned(),
+                vec!["die".to_owned(), "destroy".to_owned()],
+            ),
+        ])),
+    };
+    let mut events = docker.events(Some(options));
+    let mut code = None;
+    loop {
+        let next = match code {
+            None => events.next().await,
+            Some(c) => match tokio::time::timeout(REMOVAL_WAIT, events.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    return Err(RuntimeError::internal(format!(
+                        "task exited with {c} but its container {name} was not removed"
+                    )));
+                }
+            },
+        };
+        let Some(event) = next else { break };
+        let event = event.map_err(|e| from_bollard(&format!("waiting for task {name}"), e))?;
+        match event.action.as_deref() {
+            Some("die") => {
+                code = event
+                    .actor
+                    .and_then(|a| a.attributes)
+                    .and_then(|a| a.get("exitCode").and_then(|c| c.parse::<i32>().ok()))
+                    .or(Some(-1));
+            }
+            Some("destroy") => return Ok(code.unwrap_or(-1)),
+            _ => {}
         }
-        Some(Err(e)) => Err(from_bollard(&format!("waiting for task {name}"), e)),
-        None => Err(RuntimeError::internal(format!(
-            "waiting for task {name}: the engine closed the wait without an exit code"
-        ))),
     }
+    Err(RuntimeError::internal(format!(
+        "waiting for task {name}: the engine closed its event stream before the task was removed"
+    )))
 }

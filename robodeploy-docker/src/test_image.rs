@@ -50,6 +50,24 @@ pub enum TestImageError {
 
 /// A root filesystem tarball holding `busybox` and its applet links.
 pub fn busybox_rootfs(busybox: &Path) -> io::Result<Bytes> {
+    busybox_rootfs_with(busybox, &[])
+}
+
+/// [`busybox_rootfs`] with extra executable files (mode 0755) at the given absolute paths, such
+/// as the scripts a test's job runs (`("/scripts/pre.sh", b"#!/bin/sh\n...")`). Their parent
+/// directories are created.
+///
+/// ```
+/// # let busybox = std::path::Path::new("/bin/busybox");
+/// # if busybox.exists() {
+/// let script: &[u8] = b"#!/bin/sh\nexit 0\n";
+/// let tar =
+///     robodeploy_docker::test_image::busybox_rootfs_with(busybox, &[("/scripts/ok.sh", script)])
+///         .unwrap();
+/// assert_eq!(tar.len() % 512, 0);
+/// # }
+/// ```
+pub fn busybox_rootfs_with(busybox: &Path, files: &[(&str, &[u8])]) -> io::Result<Bytes> {
     let binary = std::fs::read(busybox)?;
     let mut tar = tar::Builder::new(Vec::new());
     for dir in ["bin/", "tmp/", "etc/", "data/"] {
@@ -69,6 +87,35 @@ pub fn busybox_rootfs(busybox: &Path) -> io::Result<Bytes> {
         h.set_mode(0o777);
         h.set_size(0);
         tar.append_link(&mut h, format!("bin/{applet}"), "busybox")?;
+    }
+    let mut dirs: Vec<String> = Vec::new();
+    for (path, data) in files {
+        let rel = path.trim_start_matches('/');
+        let mut parent = String::new();
+        for part in rel
+            .split('/')
+            .collect::<Vec<_>>()
+            .split_last()
+            .map_or(&[][..], |(_, p)| p)
+        {
+            parent.push_str(part);
+            parent.push('/');
+            if ["bin/", "tmp/", "etc/", "data/"].contains(&parent.as_str())
+                || dirs.contains(&parent)
+            {
+                continue;
+            }
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            tar.append_data(&mut h, &parent, io::empty())?;
+            dirs.push(parent.clone());
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o755);
+        h.set_size(data.len() as u64);
+        tar.append_data(&mut h, rel, *data)?;
     }
     Ok(Bytes::from(tar.into_inner()?))
 }

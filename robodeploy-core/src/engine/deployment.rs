@@ -12,7 +12,8 @@ use crate::lifecycle::{
 };
 use crate::model::{DeploymentId, DeploymentRequest, JobId, Package, Phase, StatusKind};
 use crate::runtime::{
-    InstanceId, InstanceSpec, InstanceState, Runtime, RuntimeError, RuntimeEvent, RuntimeEventKind,
+    InstanceId, InstanceInfo, InstanceSpec, InstanceState, Runtime, RuntimeError, RuntimeEvent,
+    RuntimeEventKind,
 };
 use crate::store::{Table, WriteBatch};
 
@@ -43,6 +44,9 @@ pub(crate) struct DeploymentEntry {
     pub(crate) dep_state: DependencyState,
     /// What the store holds of its machine (to write changes only).
     pub(crate) persisted: Option<DeploymentRecord>,
+    /// Per executable: its running instance was replaced by one with the same id; the runtime's
+    /// events up to that instance's `Removed` are the old one's.
+    pub(crate) skip_until_removed: Vec<bool>,
     pub(crate) span: tracing::Span,
 }
 
@@ -225,6 +229,7 @@ impl Driver {
                 last: None,
                 dep_state: DependencyState::Other,
                 persisted: None,
+                skip_until_removed: vec![false; n],
                 span,
             },
         );
@@ -404,9 +409,14 @@ impl Driver {
                     Command::Restart { .. } => instance,
                     _ => None,
                 };
+                if let Some(old) = &previous {
+                    // What the runtime says of the old instance from now on is held until the
+                    // start answers, then sorted out (the new one may reuse its id).
+                    self.instances.remove(&(key.clone(), old.clone()));
+                }
                 tokio::spawn(async move {
-                    let r = start_or_adopt(rt.as_ref(), &spec, previous.as_ref()).await;
-                    let _ = tx.send(Internal::Op(id, exe, OpResult::Started(r)));
+                    let (r, replaced) = start_or_adopt(rt.as_ref(), &spec, previous.as_ref()).await;
+                    let _ = tx.send(Internal::Op(id, exe, OpResult::Started(r, replaced)));
                 });
             }
             Command::Stop { grace, .. } => {
@@ -455,7 +465,7 @@ impl Driver {
             return;
         };
         let i = exe.get();
-        if let OpResult::Started(started) = &result {
+        if let OpResult::Started(started, _) = &result {
             d.starting[i] = false;
             if let Some(grace) = d.stop_after_start[i].take() {
                 // A deprovision came while it was starting: stop what the start created.
@@ -492,13 +502,16 @@ impl Driver {
         let event = match result {
             OpResult::Prepared(Ok(())) => Event::Prepared(exe),
             OpResult::Prepared(Err(f)) => Event::PrepareFailed(exe, f),
-            OpResult::Started(Ok(inst)) => {
+            OpResult::Started(Ok(inst), replaced) => {
                 let key = d.keys[i].clone();
                 if let Some(old) = d.instances[i].replace(inst.clone()) {
                     self.instances.remove(&(key.clone(), old));
                 }
                 self.instances
                     .insert((key.clone(), inst.clone()), (id, exe));
+                // A running instance of the same id was replaced: its exit and removal are
+                // still on their way, and are not this instance's.
+                d.skip_until_removed[i] = replaced;
                 let _ = d.machine.handle(Event::Started(exe), now);
                 // What the runtime said before the start was answered.
                 if let Some(early) = self.early_events.remove(&(key.clone(), inst)) {
@@ -509,7 +522,7 @@ impl Driver {
                 self.dirty.insert(id);
                 return;
             }
-            OpResult::Started(Err(f)) => Event::StartFailed(exe, f),
+            OpResult::Started(Err(f), _) => Event::StartFailed(exe, f),
             OpResult::Stopped(Ok(())) => {
                 if let Some(inst) = d.instances[i].take() {
                     self.instances.remove(&(d.keys[i].clone(), inst));
@@ -538,11 +551,9 @@ impl Driver {
             }
             None => {
                 // Possibly an instance whose start is not answered yet: keep a few events.
-                if !matches!(event.kind, RuntimeEventKind::Removed) {
-                    let q = self.early_events.entry(k).or_default();
-                    if q.len() < 16 {
-                        q.push(event);
-                    }
+                let q = self.early_events.entry(k).or_default();
+                if q.len() < 16 {
+                    q.push(event);
                 }
                 if self.early_events.len() > 4096 {
                     self.early_events.clear();
@@ -556,6 +567,12 @@ impl Driver {
         let Some(d) = self.deployments.get_mut(&id) else {
             return;
         };
+        if d.skip_until_removed[exe.get()] {
+            if matches!(event.kind, RuntimeEventKind::Removed) {
+                d.skip_until_removed[exe.get()] = false;
+            }
+            return;
+        }
         let ev = match event.kind {
             RuntimeEventKind::Started => Event::Started(exe),
             RuntimeEventKind::Exited {
@@ -696,16 +713,39 @@ fn spawn_stop(
     });
 }
 
+/// How many times an instance whose name is taken is looked for before the start fails.
+const ADOPT_LOOKUPS: u32 = 20;
+/// The pause between two of those looks.
+const ADOPT_LOOKUP_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Starts an instance; when one with the same name exists (a previous engine started it, or a
 /// shared component another deployment started), adopts it if it runs, replaces it if not.
 async fn start_or_adopt(
     rt: &dyn Runtime,
     spec: &InstanceSpec,
     previous: Option<&InstanceId>,
-) -> Result<InstanceId, Failure> {
+) -> (Result<InstanceId, Failure>, bool) {
+    let mut replaced = false;
     if let Some(old) = previous {
+        replaced = matches!(
+            rt.inspect(old).await,
+            Ok(InstanceInfo {
+                state: InstanceState::Running { .. },
+                ..
+            })
+        );
         let _ = rt.remove(old).await;
     }
+    let started = start_or_adopt_fresh(rt, spec).await;
+    let replaced = replaced && started.as_ref().is_ok_and(|id| previous == Some(id));
+    (started, replaced)
+}
+
+/// [`start_or_adopt`] once nothing of the executable's is left to replace.
+async fn start_or_adopt_fresh(
+    rt: &dyn Runtime,
+    spec: &InstanceSpec,
+) -> Result<InstanceId, Failure> {
     match rt.start(spec).await {
         Ok(id) => Ok(id),
         Err(RuntimeError::AlreadyExists(_)) => {
@@ -718,12 +758,23 @@ async fn start_or_adopt(
                     selector.insert(k.to_owned(), v.clone());
                 }
             }
-            let found = rt
-                .list(&selector)
-                .await
-                .map_err(|e| failure_of(&e, spec, internal::START_FAILED))?
-                .into_iter()
-                .find(|i| i.name == spec.name);
+            // The name can be taken by a create still in flight (one a killed engine sent just
+            // before it died) before the instance shows in listings: look again for a moment.
+            let mut found = None;
+            for attempt in 0..ADOPT_LOOKUPS {
+                if attempt > 0 {
+                    tokio::time::sleep(ADOPT_LOOKUP_PAUSE).await;
+                }
+                found = rt
+                    .list(&selector)
+                    .await
+                    .map_err(|e| failure_of(&e, spec, internal::START_FAILED))?
+                    .into_iter()
+                    .find(|i| i.name == spec.name);
+                if found.is_some() {
+                    break;
+                }
+            }
             match found {
                 Some(info) if matches!(info.state, InstanceState::Running { .. }) => Ok(info.id),
                 Some(info) => {

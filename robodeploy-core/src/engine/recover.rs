@@ -538,6 +538,7 @@ impl Driver {
                 last: None,
                 dep_state: DependencyState::Other,
                 persisted: s.record,
+                skip_until_removed: vec![false; n],
                 span,
             },
         );

@@ -72,7 +72,9 @@ pub(crate) enum Internal {
 /// The outcome of a lifecycle command.
 pub(crate) enum OpResult {
     Prepared(Result<(), Failure>),
-    Started(Result<InstanceId, Failure>),
+    /// The instance started (or was adopted); `true` when a running instance of the same id
+    /// was replaced, whose last events (up to its `Removed`) are stale.
+    Started(Result<InstanceId, Failure>, bool),
     Stopped(Result<(), String>),
     Inspected(Result<InstanceInfo, Failure>),
 }

@@ -9,7 +9,7 @@ use crate::time::Time;
 
 use super::executable::Run;
 use super::timer::Timer;
-use super::{Command, Deployment, DeploymentSpec, ExecutableIndex, RestartMode, SpecError};
+use super::{Command, Deployment, DeploymentSpec, ExecutableIndex, SpecError};
 
 /// Where one executable was when its deployment was recorded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,8 +73,8 @@ pub struct ExecutableRecord {
 /// | recorded | restored as | command emitted |
 /// |---|---|---|
 /// | idle (deployed) or preparing | preparing | `Prepare` |
-/// | starting, engine-enforced | starting | `Start` (the engine adopts an instance of the same name) |
-/// | starting (runtime-enforced), running, exited, unknown | unknown | `Inspect` |
+/// | starting | starting | `Start` (the engine adopts a running instance of the same name and replaces one that never ran) |
+/// | running, exited, unknown | unknown | `Inspect` |
 /// | down with a reason | down, same reason and code | none |
 /// | stopping | stopping | `Stop` |
 /// | stopped, stop failed | the same | none |
@@ -202,12 +202,10 @@ impl Deployment {
                 }
                 RunRecord::Idle => (Run::Idle, None),
                 RunRecord::Preparing => (Run::Preparing, Some(Command::Prepare { exe })),
-                RunRecord::Starting if e.mode == RestartMode::EngineEnforced => {
-                    (Run::Starting, Some(Command::Start { exe }))
-                }
-                RunRecord::Starting | RunRecord::Live => {
-                    (Run::Unknown, Some(Command::Inspect { exe }))
-                }
+                // Also when the runtime enforces the policy: a start cut short (created, never
+                // started) or never made is not something the runtime restarts by itself.
+                RunRecord::Starting => (Run::Starting, Some(Command::Start { exe })),
+                RunRecord::Live => (Run::Unknown, Some(Command::Inspect { exe })),
                 RunRecord::Down { reason, code } => (
                     Run::Down {
                         reason: reason.clone(),
