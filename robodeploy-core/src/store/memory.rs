@@ -42,8 +42,9 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        let mut tables = self.lock();
-        let mut next = tables.clone();
+        // Nothing below can fail, so applying in place under the lock is all-or-nothing (and
+        // a write costs what it changes, not the size of the store).
+        let mut next = self.lock();
         for w in batch.writes {
             match w {
                 Write::Put { table, key, value } => {
@@ -62,7 +63,6 @@ impl Store for MemoryStore {
                 }
             }
         }
-        *tables = next;
         Ok(())
     }
 
