@@ -262,27 +262,35 @@ impl Driver {
         mut device: Device,
         runtime: Arc<dyn Runtime>,
     ) -> Result<bool, EngineError> {
+        // A device the store knows by this name is the same device: it keeps its id and what
+        // jobs installed on it.
+        let mut unchanged_from = None;
         if let Some(stored) = self.recovery.devices.get(&device.name) {
+            device.id = stored.device.id;
             for (app, v) in &stored.device.installed {
                 device
                     .installed
                     .entry(app.clone())
                     .or_insert_with(|| v.clone());
             }
+            unchanged_from = Some(persist::to_json(stored));
         }
         let name = device.name.clone();
-        let record = StoredDevice {
+        let record = persist::to_json(&StoredDevice {
             device: device.clone(),
             runtime: runtime.name(),
-        };
+        });
         let added = self.devices.add(device)?;
-        if added {
+        // Registering a device again after a restart writes nothing when nothing changed.
+        if added && unchanged_from.as_ref() != Some(&record) {
             let mut b = WriteBatch::default();
-            b.put(Table::Devices, name.clone(), persist::to_json(&record));
+            b.put(Table::Devices, name.clone(), record);
             if let Err(e) = self.store.write(b) {
                 let _ = self.devices.remove(&name, None);
                 return Err(e.into());
             }
+        }
+        if added {
             self.recovery.devices.remove(&name);
             self.attach_runtime(RuntimeKey::Device(name), runtime);
         }
