@@ -9,7 +9,7 @@
 //!
 //! Measured: a new engine opening that file ([`RedbStore::open`]), loading it
 //! ([`EngineBuilder::try_start`]: catalog, devices, deployments, the job's journal replayed),
-//! the application registering its 100,100 devices again, and the engine reconciling each
+//! the application registering its 100,100 devices again (one `add_devices` call), and the engine reconciling each
 //! runtime's inventory until every deployment is Running again (adopted, nothing restarted)
 //! and every robot in flight is carried on. Printed: each part's time, the total, and the
 //! store's size per deployment and per robot.
@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use robodeploy_core::engine::{Engine, EngineConfig, EngineEvent, RecoveryAction};
 use robodeploy_core::model::*;
-use robodeploy_core::runtime::MemoryRuntime;
+use robodeploy_core::runtime::{MemoryRuntime, Runtime};
 use robodeploy_core::store::{MemoryStore, RedbStore, Store, Table, WriteBatch};
 
 const DEVICES: usize = 100;
@@ -241,32 +241,53 @@ async fn main() {
     assert_eq!(job.len(), 1);
     let in_flight = job[0].count(RobotStatus::Deploying);
     let mut events = engine.subscribe();
-    for (name, rt) in fleet.devices.iter().chain(fleet.robots.iter()) {
-        engine.add_device(device(name), rt.clone()).await.unwrap();
-    }
+    // The application hands its whole fleet back in one call.
+    let all = fleet
+        .devices
+        .iter()
+        .chain(fleet.robots.iter())
+        .map(|(name, rt)| (device(name), rt.clone() as Arc<dyn Runtime>))
+        .collect();
+    engine.add_devices(all).await.unwrap();
     let registered = t0.elapsed();
+    // Resumed: every deployment adopted and reported Running again (its restored machine
+    // inspected what it adopted), every robot in flight carried on.
     let (mut adopted, mut resumed) = (0usize, 0usize);
-    while adopted < DEVICES * PER_DEVICE || resumed < in_flight {
+    let mut running = std::collections::HashSet::new();
+    while adopted < DEVICES * PER_DEVICE
+        || resumed < in_flight
+        || running.len() < DEVICES * PER_DEVICE
+    {
         match events.recv().await {
             Ok(EngineEvent::Recovery(a)) => match *a {
                 RecoveryAction::Adopted { .. } => adopted += 1,
                 RecoveryAction::RobotResumed { .. } => resumed += 1,
                 other => panic!("unexpected recovery action {other:?}"),
             },
+            Ok(EngineEvent::Deployment(s)) if s.is_running() && s.restart_count == 0 => {
+                running.insert(s.id);
+            }
             Ok(_) => {}
             Err(e) => panic!("missed recovery events: {e}"),
         }
     }
     let reconciled = t0.elapsed();
-    // Every deployment is Running again, from the engine's own answer.
-    let running = engine
-        .deployments()
-        .await
-        .unwrap()
+    // Every deployment is Running, from the engine's own answer too.
+    let all = engine.deployments().await.unwrap();
+    let running = all
         .iter()
         .filter(|s| s.is_running() && s.restart_count == 0)
         .count();
     let resumed_at = t0.elapsed();
+    if let Some(other) = all
+        .iter()
+        .find(|s| !(s.is_running() && s.restart_count == 0))
+    {
+        panic!(
+            "{running} of {} deployments running; for example {other:?}",
+            all.len()
+        );
+    }
     assert_eq!(running, DEVICES * PER_DEVICE);
     println!(
         "recovery/time: open {:.0} ms, load {:.0} ms, re-register {} devices {:.0} ms, \

@@ -1,12 +1,14 @@
 //! The engine against the in-memory runtime: lifecycle, restarts, dependencies, jobs, tokens.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use robodeploy_core::engine::{Engine, EngineConfig, EngineError, Until};
+use robodeploy_core::engine::{DeviceError, Engine, EngineConfig, EngineError, Until};
 use robodeploy_core::lifecycle::LifecycleConfig;
 use robodeploy_core::model::*;
-use robodeploy_core::runtime::MemoryRuntime;
+use robodeploy_core::runtime::{MemoryRuntime, Runtime};
+use robodeploy_core::store::{MemoryStore, Store, StoreError, Table, WriteBatch};
 
 const T: Duration = Duration::from_secs(30);
 
@@ -417,4 +419,124 @@ async fn detach_leaves_executables_running_where_dropping_the_handles_stops_them
         let expected = if detach { 2 } else { 0 };
         assert_eq!(rts[0].running().len(), expected, "detach: {detach}");
     }
+}
+
+/// A store whose writes fail while `failing` is set.
+struct FlakyStore {
+    inner: MemoryStore,
+    failing: AtomicBool,
+    writes: AtomicUsize,
+}
+
+impl Store for FlakyStore {
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Io {
+                message: "commit test.redb: No space left on device (os error 28)".into(),
+                source: None,
+            });
+        }
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.write(batch)
+    }
+    fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(table, key)
+    }
+    fn scan(&self, table: Table) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.inner.scan(table)
+    }
+    fn scan_prefix(
+        &self,
+        table: Table,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.inner.scan_prefix(table, prefix)
+    }
+}
+
+fn robot(name: &str) -> (Device, Arc<dyn Runtime>) {
+    (
+        Device::new(name, Architecture::Amd64, DeviceRuntime::Preinstalled),
+        Arc::new(MemoryRuntime::new(name)),
+    )
+}
+
+fn names(devices: &[Device]) -> Vec<&str> {
+    let mut names: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
+    names.sort_unstable();
+    names
+}
+
+#[tokio::test(start_paused = true)]
+async fn add_devices_registers_all_in_one_write_or_none() {
+    let store = Arc::new(FlakyStore {
+        inner: MemoryStore::new(),
+        failing: AtomicBool::new(false),
+        writes: AtomicUsize::new(0),
+    });
+    let engine = Engine::builder().store(store.clone()).start();
+    let a = robot("a");
+    let a_again = (a.0.clone(), a.1.clone());
+    engine.add_devices(vec![a]).await.unwrap();
+    let before = store.writes.load(Ordering::SeqCst);
+
+    // A different device (another id) under a registered name refuses the whole call.
+    let other_a = robot("a");
+    let err = engine
+        .add_devices(vec![robot("b"), other_a, robot("c")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Device(DeviceError::Conflict(n)) if n == "a"),
+        "{err:?}"
+    );
+    assert_eq!(names(&engine.devices().await.unwrap()), ["a"]);
+    assert_eq!(store.writes.load(Ordering::SeqCst), before);
+
+    // Two different devices under one new name in the same call: refused too.
+    let err = engine
+        .add_devices(vec![robot("d"), robot("d")])
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, EngineError::Device(DeviceError::Conflict(n)) if n == "d"));
+    assert_eq!(names(&engine.devices().await.unwrap()), ["a"]);
+
+    // A store that fails registers none and says why.
+    store.failing.store(true, Ordering::SeqCst);
+    let err = engine
+        .add_devices(vec![robot("b"), robot("c")])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("No space left on device"), "{err}");
+    assert_eq!(names(&engine.devices().await.unwrap()), ["a"]);
+    assert!(store.inner.get(Table::Devices, "b").unwrap().is_none());
+    store.failing.store(false, Ordering::SeqCst);
+
+    // The same device twice, and one already registered: registered once, all in one write.
+    let b = robot("b");
+    let b_again = (b.0.clone(), b.1.clone());
+    let added = engine
+        .add_devices(vec![b, robot("c"), b_again, a_again])
+        .await
+        .unwrap();
+    assert_eq!(added, [true, true, false, false]);
+    assert_eq!(names(&engine.devices().await.unwrap()), ["a", "b", "c"]);
+    assert_eq!(store.writes.load(Ordering::SeqCst), before + 1);
+    for name in ["b", "c"] {
+        assert!(store.inner.get(Table::Devices, name).unwrap().is_some());
+    }
+
+    // The registered devices run deployments.
+    engine
+        .add_package(package("app", "1", &["n"], RestartPolicy::Always))
+        .await
+        .unwrap();
+    let id = engine
+        .deploy(request("on-c", "app", "1", "c"), None)
+        .await
+        .unwrap();
+    engine
+        .wait_for(id, Until::Running, T)
+        .await
+        .expect("running on a device added in bulk");
 }

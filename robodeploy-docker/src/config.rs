@@ -140,6 +140,9 @@ impl fmt::Debug for RegistryConfig {
     }
 }
 
+/// The default of [`DockerConfig::abandoned_task_age`].
+pub const DEFAULT_ABANDONED_TASK_AGE: Duration = Duration::from_secs(60);
+
 /// Everything a [`DockerRuntime`](crate::DockerRuntime) needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -157,10 +160,16 @@ pub struct DockerConfig {
     /// (default `false`: a deprovision leaves nothing behind). Volumes that existed before are
     /// never removed.
     pub keep_volumes: bool,
+    /// How old a task container must be, still never started, to count as abandoned by a
+    /// process that died between creating and starting it; such containers are removed when
+    /// the runtime lists its instances. Default 60 s (a live runtime starts what it creates
+    /// within milliseconds).
+    pub abandoned_task_age: Duration,
 }
 
 impl DockerConfig {
-    /// A configuration with the defaults: no registry, 120 s requests, volumes removed.
+    /// A configuration with the defaults: no registry, 120 s requests, volumes removed, task
+    /// containers abandoned after 60 s.
     pub fn new(endpoint: Endpoint, placement: Placement) -> Self {
         DockerConfig {
             endpoint,
@@ -168,6 +177,7 @@ impl DockerConfig {
             registry: None,
             request_timeout: Duration::from_secs(120),
             keep_volumes: false,
+            abandoned_task_age: DEFAULT_ABANDONED_TASK_AGE,
         }
     }
 
@@ -180,6 +190,12 @@ impl DockerConfig {
     /// The same with a request timeout.
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// The same with another age after which a never-started task container is abandoned.
+    pub fn with_abandoned_task_age(mut self, age: Duration) -> Self {
+        self.abandoned_task_age = age;
         self
     }
 

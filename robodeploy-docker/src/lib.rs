@@ -14,6 +14,7 @@
 //! | events | the engine's event stream (not polling), fanned out to every subscriber, reopened after a break without losing events |
 //! | networks, volumes | created when missing, removed with the last container using them when robodeploy created them |
 //! | stop / remove | stop with a grace period, then remove; a removal that fails is an error |
+//! | job scripts | one-off task containers with auto-removal; one that a killed process created and never started is removed by the next listing once [`DockerConfig::abandoned_task_age`] has passed |
 //! | unreachable engine | [`RuntimeError::Unreachable`](robodeploy_core::runtime::RuntimeError) (DEP_E151); the next call tries again |
 //!
 //! Image errors by placement:
@@ -47,10 +48,13 @@ mod logs;
 mod resources;
 mod runtime;
 mod state;
+mod task_sweep;
 #[cfg(feature = "test-image")]
 pub mod test_image;
 
-pub use config::{ConfigError, DockerConfig, Endpoint, Placement, RegistryConfig};
+pub use config::{
+    ConfigError, DEFAULT_ABANDONED_TASK_AGE, DockerConfig, Endpoint, Placement, RegistryConfig,
+};
 pub use exec::{OUTPUT_LIMIT, TASK_LABEL};
 pub use image::PullProgress;
 pub use resources::CREATED_BY_LABEL;

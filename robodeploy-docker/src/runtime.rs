@@ -24,7 +24,7 @@ use crate::container_spec::{create_body, is_bind, validate};
 use crate::error::{engine_message, from_bollard, from_bollard_for, status_of};
 use crate::event_pump::{self, Subscribers};
 use crate::image::{self, PullProgress};
-use crate::{exec, logs, resources, state};
+use crate::{exec, logs, resources, state, task_sweep};
 
 /// Pull progress messages buffered for slow listeners.
 const PROGRESS_BUFFER: usize = 256;
@@ -359,6 +359,7 @@ impl Runtime for DockerRuntime {
         selector: &BTreeMap<String, String>,
     ) -> Result<Vec<InstanceInfo>, RuntimeError> {
         let docker = self.client.get().await?;
+        task_sweep::sweep_abandoned_tasks(docker, self.config().abandoned_task_age).await;
         let mut wanted = vec![format!("{}=true", labels::MANAGED)];
         wanted.extend(selector.iter().map(|(k, v)| format!("{k}={v}")));
         let options = ListContainersOptions {

@@ -8,7 +8,8 @@
 //!   runs as a one-off container of the application's image);
 //! - no robot was deployed twice (one deployment per in-sync robot in the store);
 //! - exactly one running container per in-sync robot and none for the failed ones, no exited or
-//!   half-made container, no one-off script container left behind;
+//!   half-made container, no one-off script container left behind (one a kill left created and
+//!   never started is removed by the runtime's sweep of abandoned task containers);
 //! - nothing was restarted (restart counts 0, in the engine and in Docker);
 //! - once the fleet is torn down, no container of the test is left.
 //!
@@ -33,7 +34,7 @@ use robodeploy_core::model::*;
 use robodeploy_core::runtime::{Runtime, labels};
 use robodeploy_core::store::{RedbStore, Store, Table};
 use robodeploy_docker::test_image::{DEFAULT_BUSYBOX, busybox_rootfs_with};
-use robodeploy_docker::{DockerRuntime, Placement, TASK_LABEL};
+use robodeploy_docker::{DockerConfig, DockerRuntime, Endpoint, Placement, TASK_LABEL};
 
 /// Set in the child: the directory of the store it runs its engine on.
 const AGENT_ROOT: &str = "ROBODEPLOY_TEST_AGENT_ROOT";
@@ -523,10 +524,11 @@ async fn check_fleet(fleet: &TestFleet, outcome: &Outcome, what: &str) {
         .flat_map(|(r, ids)| ids.iter().map(move |id| (id.as_str(), r.as_str())))
         .collect();
     let docker = docker().await.unwrap();
-    let (apps, tasks) = containers_of(&docker, &fleet.package).await;
+    let (_, tasks) = containers_of(&docker, &fleet.package).await;
     // Script containers remove themselves when they exit, even after a kill. One the killed
     // engine had created but not started yet is the one thing a kill can leave (Docker removes
-    // only what ran); it never ran, and the tear-down removes it.
+    // only what ran): the runtime removes it once it is older than its abandoned-task age, when
+    // it lists its instances. With an age of 2 s, and 3 s waited, every such container is gone.
     let (never_started, ran): (Vec<&String>, Vec<&String>) =
         tasks.iter().partition(|t| t.ends_with("(created)"));
     assert_eq!(
@@ -537,10 +539,22 @@ async fn check_fleet(fleet: &TestFleet, outcome: &Outcome, what: &str) {
     );
     if !never_started.is_empty() {
         println!(
-            "  {what}: {} script container(s) created, never started, by a killed agent",
+            "  {what}: {} script container(s) created, never started, by a killed agent; swept",
             never_started.len()
         );
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let config = DockerConfig::new(Endpoint::Local, Placement::Device)
+            .with_abandoned_task_age(Duration::from_secs(2));
+        let sweeper = DockerRuntime::new(config).expect("local Docker client");
+        sweeper.list(&BTreeMap::new()).await.expect("listing");
     }
+    let (apps, tasks) = containers_of(&docker, &fleet.package).await;
+    assert_eq!(
+        tasks,
+        Vec::<String>::new(),
+        "{what}: abandoned script containers were not swept\n{}",
+        outcome.text
+    );
     let mut running: BTreeMap<&str, usize> = BTreeMap::new();
     for c in &apps {
         let robot = robot_of.get(c.deployment.as_str()).copied();
@@ -580,14 +594,6 @@ async fn tear_down(rt: &DockerRuntime, fleet: &TestFleet) {
         rt.remove(&inst.id).await.unwrap();
     }
     let docker = docker().await.unwrap();
-    let (_, tasks) = containers_of(&docker, &fleet.package).await;
-    for t in tasks.iter().filter(|t| t.ends_with("(created)")) {
-        let id = t.split(' ').next().unwrap_or_default();
-        docker
-            .remove_container(id, None::<RemoveContainerOptions>)
-            .await
-            .unwrap();
-    }
     let (apps, tasks) = containers_of(&docker, &fleet.package).await;
     assert!(
         apps.is_empty() && tasks.is_empty(),

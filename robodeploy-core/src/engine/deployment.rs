@@ -213,6 +213,9 @@ impl Driver {
         let _ = machine.handle(Event::Deploy, now);
         let n = resolved.instances.len();
         self.names.insert(req.name.clone(), id);
+        for name in &req.depends_on {
+            self.dependents.entry(name.clone()).or_default().insert(id);
+        }
         self.deployments.insert(
             id,
             DeploymentEntry {
@@ -313,13 +316,10 @@ impl Driver {
     /// Tells every dependent of `name` its new state.
     fn propagate_dependency(&mut self, name: &str, state: DependencyState) {
         let now = self.now();
-        let dependents: Vec<DeploymentId> = self
-            .deployments
-            .values()
-            .filter(|d| d.request.depends_on.iter().any(|x| x == name))
-            .map(|d| d.id)
-            .collect();
-        for dep_id in dependents {
+        let Some(dependents) = self.dependents.get(name) else {
+            return;
+        };
+        for dep_id in dependents.clone() {
             if let Some(d) = self.deployments.get_mut(&dep_id)
                 && let Some(idx) = d.machine.dependency_index(name)
             {
@@ -343,6 +343,14 @@ impl Driver {
             return;
         };
         self.names.remove(&d.request.name);
+        for name in &d.request.depends_on {
+            if let Some(set) = self.dependents.get_mut(name) {
+                set.remove(&id);
+                if set.is_empty() {
+                    self.dependents.remove(name);
+                }
+            }
+        }
         for (i, inst) in d.instances.iter().enumerate() {
             if let Some(inst) = inst {
                 self.instances.remove(&(d.keys[i].clone(), inst.clone()));

@@ -24,6 +24,11 @@ use super::recover::Recovery;
 use super::request::{Internal, Request, RuntimeKey};
 use super::{Catalog, DeviceRegistry, EngineConfig, EngineEvent};
 
+/// At most this many runtime reports are handled before the machines settle and their
+/// decisions are written: one store transaction per burst, while a long burst still lets
+/// decisions (and API requests) through.
+const INTERNAL_BATCH: usize = 1024;
+
 /// A runtime the driver talks to, with what it knows of its health.
 pub(crate) struct RuntimeSlot {
     pub(crate) runtime: Arc<dyn Runtime>,
@@ -56,6 +61,8 @@ pub(crate) struct Driver {
     pub(crate) runtimes: BTreeMap<RuntimeKey, RuntimeSlot>,
     pub(crate) deployments: BTreeMap<DeploymentId, DeploymentEntry>,
     pub(crate) names: HashMap<String, DeploymentId>,
+    /// The live deployments that depend on each deployment name.
+    pub(crate) dependents: HashMap<String, BTreeSet<DeploymentId>>,
     pub(crate) instances: HashMap<(RuntimeKey, InstanceId), (DeploymentId, ExecutableIndex)>,
     /// Events for instances whose start has not been answered yet (a process that exits at once).
     pub(crate) early_events: HashMap<(RuntimeKey, InstanceId), Vec<RuntimeEvent>>,
@@ -105,6 +112,7 @@ impl Driver {
             fleets: BTreeMap::new(),
             runtimes: BTreeMap::new(),
             deployments: BTreeMap::new(),
+            dependents: HashMap::new(),
             names: HashMap::new(),
             instances: HashMap::new(),
             early_events: HashMap::new(),
@@ -154,7 +162,16 @@ impl Driver {
             tokio::select! {
                 biased;
                 msg = internal.recv() => match msg {
-                    Some(msg) => self.handle_internal(msg),
+                    Some(msg) => {
+                        self.handle_internal(msg);
+                        // Group commit: what else has arrived is handled before the next settle,
+                        // so a burst (a runtime's inventory adopted, many exits at once) is
+                        // decided and written in one store transaction, not one per message.
+                        for _ in 1..INTERNAL_BATCH {
+                            let Ok(msg) = internal.try_recv() else { break };
+                            self.handle_internal(msg);
+                        }
+                    }
                     None => break,
                 },
                 req = requests.recv(), if accepting => match req {

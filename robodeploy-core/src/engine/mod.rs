@@ -261,6 +261,19 @@ impl Engine {
             .await
     }
 
+    /// Registers many devices in one call: what an application does after a restart, when it
+    /// hands the engine every device of its fleet again. Each entry is checked as
+    /// [`add_device`](Self::add_device) checks one; the first refused entry refuses the whole
+    /// call and registers none, and all records are written in one store transaction. The
+    /// answer says, entry by entry, whether the device was new (`false`: the same device was
+    /// registered already, or earlier in the same call).
+    pub async fn add_devices(
+        &self,
+        devices: Vec<(Device, Arc<dyn Runtime>)>,
+    ) -> Result<Vec<bool>, EngineError> {
+        self.call(|r| Request::AddDevices(devices, r)).await
+    }
+
     /// Sets the runtime for cloud components.
     pub async fn set_cloud_runtime(&self, runtime: Arc<dyn Runtime>) -> Result<(), EngineError> {
         self.call(|r| Request::SetCloudRuntime(runtime, r)).await

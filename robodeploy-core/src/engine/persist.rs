@@ -31,7 +31,7 @@ use crate::time::Time;
 use crate::model::{Fleet, Package};
 
 /// A registered device and the runtime that served it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct StoredDevice {
     pub(crate) device: Device,

@@ -522,6 +522,9 @@ impl Driver {
             self.installed
                 .insert((robot.clone(), entry.request.application.clone()), id);
         }
+        for name in &s.stored.request.depends_on {
+            self.dependents.entry(name.clone()).or_default().insert(id);
+        }
         self.deployments.insert(
             id,
             DeploymentEntry {

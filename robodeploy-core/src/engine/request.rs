@@ -30,6 +30,7 @@ pub(crate) enum Request {
     GetPackage(String, Version, Reply<Package>),
     DeletePackage(String, Version, Reply<()>),
     AddDevice(Box<Device>, Arc<dyn Runtime>, Reply<bool>),
+    AddDevices(Vec<(Device, Arc<dyn Runtime>)>, Reply<Vec<bool>>),
     SetCloudRuntime(Arc<dyn Runtime>, Reply<()>),
     AddFleet(Fleet, Reply<()>),
     RemoveDevice(String, Reply<()>),

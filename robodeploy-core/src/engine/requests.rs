@@ -1,5 +1,6 @@
 //! The driver's answers to API requests.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::model::{Device, Fleet, JobStatus, Package, Version};
@@ -8,9 +9,9 @@ use crate::store::{Table, WriteBatch};
 
 use super::persist::{self, StoredDevice};
 
-use super::EngineError;
 use super::driver::{Driver, TokenTarget};
 use super::request::{Request, RuntimeKey};
+use super::{DeviceError, EngineError};
 
 impl Driver {
     pub(crate) fn handle_request(&mut self, req: Request) {
@@ -42,6 +43,9 @@ impl Driver {
             }
             Request::AddDevice(device, runtime, reply) => {
                 let _ = reply.send(self.add_device(*device, runtime));
+            }
+            Request::AddDevices(devices, reply) => {
+                let _ = reply.send(self.add_devices(devices));
             }
             Request::SetCloudRuntime(runtime, reply) => {
                 self.attach_runtime(RuntimeKey::Cloud, runtime);
@@ -259,38 +263,72 @@ impl Driver {
     /// runtime.
     fn add_device(
         &mut self,
-        mut device: Device,
+        device: Device,
         runtime: Arc<dyn Runtime>,
     ) -> Result<bool, EngineError> {
-        // A device the store knows by this name is the same device: it keeps its id and what
-        // jobs installed on it.
-        let mut unchanged_from = None;
-        if let Some(stored) = self.recovery.devices.get(&device.name) {
-            device.id = stored.device.id;
-            for (app, v) in &stored.device.installed {
-                device
-                    .installed
-                    .entry(app.clone())
-                    .or_insert_with(|| v.clone());
+        let mut added = self.add_devices(vec![(device, runtime)])?;
+        Ok(added.pop().unwrap_or(false))
+    }
+
+    /// Registers devices all at once: every one is checked before any is registered, their
+    /// records are written in one batch, and a refusal or a failed write registers none.
+    fn add_devices(
+        &mut self,
+        devices: Vec<(Device, Arc<dyn Runtime>)>,
+    ) -> Result<Vec<bool>, EngineError> {
+        let mut added = Vec::with_capacity(devices.len());
+        let mut fresh: Vec<(Device, Arc<dyn Runtime>)> = Vec::new();
+        // Names in this batch, and where in `fresh` each went.
+        let mut in_batch: HashMap<String, usize> = HashMap::new();
+        let mut batch = WriteBatch::default();
+        for (mut device, runtime) in devices {
+            // A device the store knows by this name is the same device: it keeps its id and
+            // what jobs installed on it.
+            let mut stored_as = None;
+            if let Some(stored) = self.recovery.devices.get(&device.name) {
+                device.id = stored.device.id;
+                for (app, v) in &stored.device.installed {
+                    device
+                        .installed
+                        .entry(app.clone())
+                        .or_insert_with(|| v.clone());
+                }
+                stored_as = Some(stored);
             }
-            unchanged_from = Some(persist::to_json(stored));
-        }
-        let name = device.name.clone();
-        let record = persist::to_json(&StoredDevice {
-            device: device.clone(),
-            runtime: runtime.name(),
-        });
-        let added = self.devices.add(device)?;
-        // Registering a device again after a restart writes nothing when nothing changed.
-        if added && unchanged_from.as_ref() != Some(&record) {
-            let mut b = WriteBatch::default();
-            b.put(Table::Devices, name.clone(), record);
-            if let Err(e) = self.store.write(b) {
-                let _ = self.devices.remove(&name, None);
-                return Err(e.into());
+            let registered = self
+                .devices
+                .get(&device.name)
+                .or_else(|| in_batch.get(&device.name).map(|&i| &fresh[i].0));
+            match registered {
+                Some(d) if d.id == device.id => {
+                    added.push(false);
+                    continue;
+                }
+                Some(_) => return Err(DeviceError::Conflict(device.name).into()),
+                None => {}
             }
+            let record = StoredDevice {
+                device: device.clone(),
+                runtime: runtime.name(),
+            };
+            // Registering a device again after a restart writes nothing when nothing changed.
+            if stored_as != Some(&record) {
+                batch.put(
+                    Table::Devices,
+                    device.name.clone(),
+                    persist::to_json(&record),
+                );
+            }
+            in_batch.insert(device.name.clone(), fresh.len());
+            fresh.push((device, runtime));
+            added.push(true);
         }
-        if added {
+        if !batch.is_empty() {
+            self.store.write(batch)?;
+        }
+        for (device, runtime) in fresh {
+            let name = device.name.clone();
+            self.devices.add(device)?;
             self.recovery.devices.remove(&name);
             self.attach_runtime(RuntimeKey::Device(name), runtime);
         }
