@@ -1,8 +1,12 @@
 //! Deploying 20 busybox `sleep` executables until all run, then stopping and removing them, on
 //! the local Docker engine, three ways side by side in one run:
 //!
-//! - `robodeploy`: the Docker runtime, every executable prepared and started concurrently, then
-//!   listed by label to confirm all run, then stopped and removed concurrently;
+//! - `robodeploy_engine`: the engine, as an application uses it: a package of one component with
+//!   20 executables deployed to a device served by the Docker runtime, waited for until Running
+//!   (every executable running, from the engine's status), then deprovisioned and waited for
+//!   until the deployment is Stopped (every container stopped and removed);
+//! - `robodeploy`: the Docker runtime alone, every executable prepared and started concurrently,
+//!   then listed by label to confirm all run, then stopped and removed concurrently;
 //! - `bollard_sequential`: the same create and start calls made directly with bollard, one after
 //!   another, the same listing, then stop and remove one after another;
 //! - `compose`: `docker-compose up -d` and `docker-compose down` on `benches/compose/deploy20.yml`.
@@ -25,7 +29,14 @@ use bollard::query_parameters::{
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::future::join_all;
-use robodeploy_core::model::DeploymentId;
+use std::sync::Arc;
+
+use robodeploy_core::engine::{Engine, EngineConfig, Until};
+use robodeploy_core::lifecycle::LifecycleConfig;
+use robodeploy_core::model::{
+    Architecture, Component, DeploymentId, DeploymentRequest, Device, DeviceRuntime, Executable,
+    Package, Placement as ComponentPlacement, RestartPolicy, Version,
+};
 use robodeploy_core::runtime::{InstanceSpec, InstanceState, Runtime, labels};
 use robodeploy_docker::test_image::{DEFAULT_BUSYBOX, ensure_busybox_image};
 use robodeploy_docker::{DockerRuntime, Placement};
@@ -51,6 +62,100 @@ fn specs(dep: DeploymentId) -> Vec<InstanceSpec> {
             s
         })
         .collect()
+}
+
+const DEVICE: &str = "bench-robot";
+/// How long one wait on the engine may take before the bench fails.
+const WAIT: Duration = Duration::from_secs(300);
+
+fn package(name: &str) -> Package {
+    Package {
+        name: name.into(),
+        version: Version::new("1"),
+        description: None,
+        labels: Default::default(),
+        components: vec![Component {
+            name: "main".into(),
+            placement: ComponentPlacement::Device {
+                runtime: DeviceRuntime::Docker,
+                architecture: Architecture::Amd64,
+            },
+            ros: None,
+            restart_policy: RestartPolicy::Always,
+            shared: false,
+            executables: (0..EXECUTABLES)
+                .map(|i| Executable {
+                    name: format!("exe{i:02}"),
+                    image: Some(image()),
+                    command: vec!["sleep".into(), "600".into()],
+                    shell: false,
+                    working_dir: None,
+                    env: Default::default(),
+                    ports: vec![],
+                    mounts: vec![],
+                })
+                .collect(),
+        }],
+    }
+}
+
+fn request(name: &str, package: &str) -> DeploymentRequest {
+    DeploymentRequest {
+        name: name.into(),
+        package: package.into(),
+        version: Version::new("1"),
+        labels: Default::default(),
+        devices: [("main".to_owned(), DEVICE.to_owned())].into(),
+        depends_on: vec![],
+        volumes: vec![],
+        routed_network: None,
+        restart_policy: None,
+        env: Default::default(),
+    }
+}
+
+/// An engine with one Docker device and the 20-executable package; stops use no grace period,
+/// as everywhere in this bench.
+async fn engine_for_bench() -> Engine {
+    let lifecycle = LifecycleConfig {
+        stop_grace: Duration::ZERO,
+        ..LifecycleConfig::default()
+    };
+    let engine = Engine::builder()
+        .config(EngineConfig::default().with_lifecycle(lifecycle))
+        .start();
+    let rt = DockerRuntime::local(Placement::Device).expect("client");
+    engine
+        .add_device(
+            Device::new(DEVICE, Architecture::Amd64, DeviceRuntime::Docker),
+            Arc::new(rt),
+        )
+        .await
+        .expect("device");
+    engine
+        .add_package(package("bench20"))
+        .await
+        .expect("package");
+    engine
+}
+
+async fn engine_cycle(engine: &Engine, n: usize) -> Duration {
+    let t = Instant::now();
+    let id = engine
+        .deploy(request(&format!("bench20-{n}"), "bench20"), None)
+        .await
+        .expect("deploy");
+    let running = engine
+        .wait_for(id, Until::Running, WAIT)
+        .await
+        .expect("running");
+    assert_eq!(running.executables.len(), EXECUTABLES);
+    engine.deprovision(id).await.expect("deprovision");
+    engine
+        .wait_for(id, Until::Stopped, WAIT)
+        .await
+        .expect("stopped");
+    t.elapsed()
 }
 
 async fn robodeploy_cycle(rt: &DockerRuntime) -> Duration {
@@ -183,8 +288,21 @@ fn docker_deploy(c: &mut Criterion) {
         )
         .expect("negotiate");
 
+    let engine = tokio.block_on(engine_for_bench());
+    let mut cycles = 0;
+
     let mut group = c.benchmark_group("docker_deploy_20");
     group.sample_size(10);
+    group.bench_function("robodeploy_engine", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    cycles += 1;
+                    tokio.block_on(engine_cycle(&engine, cycles))
+                })
+                .sum()
+        })
+    });
     group.bench_function("robodeploy", |b| {
         b.iter_custom(|iters| {
             (0..iters)
