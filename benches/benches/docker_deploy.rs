@@ -9,6 +9,9 @@
 //!   then listed by label to confirm all run, then stopped and removed concurrently;
 //! - `bollard_sequential`: the same create and start calls made directly with bollard, one after
 //!   another, the same listing, then stop and remove one after another;
+//! - `bollard_concurrent`: the daemon's own floor for this work: the same calls made directly
+//!   with bollard, all 20 creates+starts at once, then all 20 stops+removes at once, no
+//!   listing, no checks;
 //! - `compose`: `docker-compose up -d` and `docker-compose down` on `benches/compose/deploy20.yml`.
 //!
 //! Stops use a zero grace period everywhere (`down -t 0`): `sleep` as PID 1 ignores SIGTERM, and
@@ -240,6 +243,46 @@ async fn bollard_cycle(docker: &Docker) -> Duration {
     t.elapsed()
 }
 
+async fn bollard_concurrent_cycle(docker: &Docker) -> Duration {
+    let dep = DeploymentId::new_random();
+    let specs = specs(dep);
+    let t = Instant::now();
+    let ids: Vec<String> = join_all(specs.iter().map(|s| async move {
+        let body = ContainerCreateBody {
+            image: Some(image()),
+            cmd: Some(s.command.clone()),
+            labels: Some(s.labels.clone().into_iter().collect()),
+            host_config: Some(HostConfig::default()),
+            ..ContainerCreateBody::default()
+        };
+        let options = CreateContainerOptions {
+            name: Some(s.name.clone()),
+            ..CreateContainerOptions::default()
+        };
+        let id = docker
+            .create_container(Some(options), body)
+            .await
+            .expect("create")
+            .id;
+        docker.start_container(&id, None).await.expect("start");
+        id
+    }))
+    .await;
+    join_all(ids.iter().map(|id| async move {
+        let stop = StopContainerOptions {
+            t: Some(0),
+            signal: None,
+        };
+        docker.stop_container(id, Some(stop)).await.expect("stop");
+        docker
+            .remove_container(id, None::<RemoveContainerOptions>)
+            .await
+            .expect("remove");
+    }))
+    .await;
+    t.elapsed()
+}
+
 fn compose(args: &[&str]) {
     let status = Command::new("docker-compose")
         .arg("-f")
@@ -314,6 +357,13 @@ fn docker_deploy(c: &mut Criterion) {
         b.iter_custom(|iters| {
             (0..iters)
                 .map(|_| tokio.block_on(bollard_cycle(&docker)))
+                .sum()
+        })
+    });
+    group.bench_function("bollard_concurrent", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| tokio.block_on(bollard_concurrent_cycle(&docker)))
                 .sum()
         })
     });
