@@ -2,14 +2,16 @@
 //! into its log, its exit recorded in `exit.json` and then told to the runtimes that care.
 
 use std::io;
-use std::process::Stdio;
+use std::os::unix::process::CommandExt as _;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use robodeploy_core::runtime::LogStreamKind;
 use robodeploy_core::time::Time;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Child;
+use tokio::process::{ChildStderr, ChildStdout};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::{Held, Shared};
@@ -18,7 +20,7 @@ use crate::layout::InstanceDir;
 use crate::procfs;
 use crate::protocol::{FailKind, Reply};
 use crate::relay::{InstanceLog, LineSplitter};
-use crate::signal::{KILL, exit_code, exit_code_for_signal, signal_group};
+use crate::signal::{KILL, exit_code_for_signal, signal_group};
 use crate::state::{ExitRecord, InstanceRecord, ProcessRecord, read_json, touch, write_json};
 
 /// How long the last output is waited for once the executable's group is gone.
@@ -31,7 +33,7 @@ const READ_CHUNK: usize = 4096;
 pub(super) fn start(shared: &Arc<Shared>, conn: u64, name: &str) {
     let dir = InstanceDir::new(&shared.root, name);
     let reply = match spawn(shared, &dir) {
-        Ok((child, process, log_limit)) => {
+        Ok((spawned, process, log_limit)) => {
             let mut state = shared.state();
             state.instances.insert(
                 name.to_owned(),
@@ -45,7 +47,7 @@ pub(super) fn start(shared: &Arc<Shared>, conn: u64, name: &str) {
                 Arc::clone(shared),
                 name.to_owned(),
                 dir,
-                child,
+                spawned,
                 process.pid,
                 log,
             ));
@@ -60,11 +62,18 @@ pub(super) fn start(shared: &Arc<Shared>, conn: u64, name: &str) {
     shared.state().send(conn, reply.line());
 }
 
+/// A spawned executable: its output pipes and its coming exit code.
+struct Spawned {
+    stdout: Option<ChildStdout>,
+    stderr: Option<ChildStderr>,
+    exit: oneshot::Receiver<i32>,
+}
+
 /// Spawns the executable described in `dir` and records it in `process.json`.
 fn spawn(
     shared: &Shared,
     dir: &InstanceDir,
-) -> Result<(Child, ProcessRecord, u64), (FailKind, String)> {
+) -> Result<(Spawned, ProcessRecord, u64), (FailKind, String)> {
     let other = |what: &str, e: &dyn std::fmt::Display| (FailKind::Other, format!("{what}: {e}"));
     let record: InstanceRecord = match read_json(&dir.instance_file()) {
         Ok(Some(record)) => record,
@@ -77,7 +86,7 @@ fn spawn(
             "instance.json has an empty argv".to_owned(),
         ));
     };
-    let mut command = tokio::process::Command::new(&record.program);
+    let mut command = Command::new(&record.program);
     command
         .arg0(arg0)
         .args(args)
@@ -97,29 +106,39 @@ fn spawn(
         }
         Err(e) => return Err(other("spawning", &e)),
     };
-    let Some(pid) = child.id() else {
-        return Err((
-            FailKind::Other,
-            "the executable vanished at once".to_owned(),
-        ));
-    };
+    let pid = child.id();
+    // Before any await: the reaper keeps an exit it collects first.
+    let exit = shared.reaper.exit_of(pid);
     let process = ProcessRecord {
         pid,
-        // Not reaped before our wait, so its stat exists (maybe as a zombie).
+        // Not reaped before the reaper runs, so its stat exists (maybe as a zombie).
         start_ticks: procfs::stat(pid).map_or(0, |s| s.start_ticks),
         shim_pid: shared.me.0,
         shim_start_ticks: shared.me.1,
         started_at: Time::now(),
     };
+    let pipes = (
+        child.stdout.take().map(ChildStdout::from_std).transpose(),
+        child.stderr.take().map(ChildStderr::from_std).transpose(),
+    );
+    let (stdout, stderr) = match pipes {
+        (Ok(stdout), Ok(stderr)) => (stdout, stderr),
+        (Err(e), _) | (_, Err(e)) => {
+            let _ = signal_group(pid, KILL);
+            return Err(other("watching the output", &e));
+        }
+    };
     // Fails when the directory is gone: the runtime gave up on this start meanwhile.
     if let Err(e) = write_json(&dir.process_file(), &process, 0o600) {
         let _ = signal_group(pid, KILL);
-        tokio::spawn(async move {
-            let _ = child.wait().await;
-        });
         return Err(other("process.json", &e));
     }
-    Ok((child, process, record.log_limit))
+    let spawned = Spawned {
+        stdout,
+        stderr,
+        exit,
+    };
+    Ok((spawned, process, record.log_limit))
 }
 
 /// Relays the output of a started instance until it exits, then records and reports the exit.
@@ -127,12 +146,15 @@ async fn tend(
     shared: Arc<Shared>,
     name: String,
     dir: InstanceDir,
-    mut child: Child,
+    spawned: Spawned,
     pid: u32,
     mut log: InstanceLog,
 ) {
-    let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
+    let Spawned {
+        mut stdout,
+        mut stderr,
+        exit: mut exited,
+    } = spawned;
     let mut split_out = LineSplitter::new(LogStreamKind::Stdout);
     let mut split_err = LineSplitter::new(LogStreamKind::Stderr);
     let (mut buf_out, mut buf_err) = (vec![0u8; READ_CHUNK], vec![0u8; READ_CHUNK]);
@@ -155,14 +177,9 @@ async fn tend(
                     stderr = None;
                 }
             },
-            status = child.wait(), if exit.is_none() => {
-                let code = match status {
-                    Ok(status) => exit_code(status),
-                    Err(e) => {
-                        eprintln!("{name}: wait: {e}");
-                        UNKNOWN_EXIT_CODE
-                    }
-                };
+            code = &mut exited, if exit.is_none() => {
+                // The reaper lives as long as the supervisor: its end cannot come first.
+                let code = code.unwrap_or(UNKNOWN_EXIT_CODE);
                 exit = Some((code, Time::now()));
                 // An instance is its process group: what the executable left behind goes with
                 // it, as in a container whose main process exited.

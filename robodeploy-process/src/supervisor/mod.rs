@@ -18,6 +18,7 @@
 
 mod conn;
 mod instance;
+mod reaper;
 
 use std::collections::HashMap;
 use std::fs;
@@ -47,6 +48,8 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// Signalled whenever the supervisor may have become idle.
     idle: Notify,
+    /// Collects the exits of the executables.
+    reaper: Arc<reaper::Reaper>,
 }
 
 /// Connections and running instances.
@@ -143,18 +146,27 @@ pub(crate) fn run(root: &Path) -> i32 {
         Ok(tokio) => tokio,
         Err(e) => return fail(&mut out, "starting the event loop", &e),
     };
-    let shared = Arc::new(Shared {
-        root: root.to_owned(),
-        me: (
-            std::process::id(),
-            procfs::stat_self().map_or(0, |s| s.start_ticks),
-        ),
-        state: Mutex::new(State::default()),
-        idle: Notify::new(),
-    });
+    let me = (
+        std::process::id(),
+        procfs::stat_self().map_or(0, |s| s.start_ticks),
+    );
     let _ = writeln!(out, "ready").and_then(|()| out.flush());
     drop(out);
     tokio.block_on(async move {
+        let reaper = match reaper::Reaper::start() {
+            Ok(reaper) => reaper,
+            Err(e) => {
+                eprintln!("supervisor of {}: handling SIGCHLD: {e}", root.display());
+                return;
+            }
+        };
+        let shared = Arc::new(Shared {
+            root: root.to_owned(),
+            me,
+            state: Mutex::new(State::default()),
+            idle: Notify::new(),
+            reaper,
+        });
         match UnixListener::from_std(listener) {
             Ok(listener) => serve(&shared, listener).await,
             Err(e) => eprintln!("supervisor of {}: listening: {e}", root.display()),
