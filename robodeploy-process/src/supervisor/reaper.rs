@@ -111,6 +111,8 @@ mod tests {
     use super::*;
     use std::process::Command;
 
+    // The reaper under test is what waits for these children.
+    #[expect(clippy::zombie_processes)]
     #[tokio::test]
     async fn exits_are_collected_with_their_codes_even_before_anyone_waits() {
         let reaper = Reaper::start().unwrap();
