@@ -1,6 +1,6 @@
-//! The process runtime's shim (the per-root supervisor), built by this crate so an embedder of the C
-//! library (and its C and Python tests) has one: point `ROBODEPLOY_PROCESS_SHIM` at it or put
-//! it on `PATH` as `robodeploy-process-shim`.
+//! The process runtime's shim (the supervisor each runtime root runs), built by this crate so an
+//! embedder of the C library (and its C and Python tests) has one: point
+//! `ROBODEPLOY_PROCESS_SHIM` at it or put it on `PATH` as `robodeploy-process-shim`.
 
 fn main() -> std::process::ExitCode {
     robodeploy_process::shim::run_if_requested();
