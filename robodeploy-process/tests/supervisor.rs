@@ -43,6 +43,13 @@ fn supervisors(root: &Path) -> Vec<u32> {
     found
 }
 
+/// The session id of a live process (field 6 of its stat).
+fn session(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(3)?.parse().ok()
+}
+
 fn running_pid(info: &robodeploy_core::runtime::InstanceInfo) -> u32 {
     match info.state {
         InstanceState::Running { pid: Some(pid), .. } => pid,
@@ -79,6 +86,10 @@ async fn two_runtimes_starting_at_once_on_one_root_share_one_supervisor() {
     for name in &names {
         assert_eq!(recorded_supervisor(root.path(), name), u64::from(pids[0]));
     }
+    // The supervisor has its own session: a signal to the engine's group or a hangup of its
+    // terminal does not reach it.
+    assert_ne!(session(pids[0]), session(std::process::id()));
+    assert_eq!(session(pids[0]), Some(pids[0]));
     // Every instance runs in its own group, not the supervisor's.
     let info = a
         .inspect(&robodeploy_core::runtime::InstanceId(names[0].clone()))
@@ -208,4 +219,32 @@ async fn a_root_too_deep_for_a_socket_address_still_reaches_its_supervisor() {
     assert_eq!(next_exit(&mut events, &id).await, (5, false));
     drop(rt);
     assert!(eventually(Duration::from_secs(5), || supervisors(&deep).is_empty()).await);
+}
+
+#[tokio::test]
+async fn a_program_the_supervisor_cannot_exec_is_not_found_and_frees_the_name() {
+    let (rt, root) = common::runtime("sup-noexec");
+    // Executable, so the runtime resolves it; its interpreter is missing, so exec fails with
+    // ENOENT in the supervisor.
+    let program = root.path().join("orphan-script");
+    std::fs::write(&program, "#!/nonexistent/robodeploy-interpreter\n").unwrap();
+    std::fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let s = spec("c", "e", &[program.to_str().unwrap()]);
+    rt.prepare(&s).await.unwrap();
+    let err = rt.start(&s).await.unwrap_err();
+    assert!(
+        matches!(&err, robodeploy_core::runtime::RuntimeError::NotFound { what }
+            if what == program.to_str().unwrap()),
+        "{err:?}"
+    );
+    let id = robodeploy_core::runtime::InstanceId(s.name.clone());
+    assert!(!rt.instance_dir(&id).exists());
+    assert!(rt.list(&Default::default()).await.unwrap().is_empty());
+    // The supervisor answered and serves on: the next start works.
+    let ok = rt.start(&spec("c", "f", &["sh", "-c", "exit 0"])).await;
+    assert!(ok.is_ok(), "{ok:?}");
 }
