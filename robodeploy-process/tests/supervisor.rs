@@ -97,6 +97,17 @@ async fn two_runtimes_starting_at_once_on_one_root_share_one_supervisor() {
     let pid = running_pid(&info.unwrap());
     assert_eq!(common::pgrp(pid), Some(pid));
     assert_ne!(common::pgrp(pids[0]), common::pgrp(std::process::id()));
+    // Either runtime removes what the other started; then the supervisor leaves with them.
+    for name in &names {
+        let id = robodeploy_core::runtime::InstanceId(name.clone());
+        a.remove(&id).await.unwrap();
+    }
+    drop((a, b));
+    assert!(
+        eventually(Duration::from_secs(5), || supervisors(root.path())
+            .is_empty())
+        .await
+    );
 }
 
 #[tokio::test]
