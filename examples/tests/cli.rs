@@ -56,9 +56,9 @@ fn json(out: &Output) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", explain(out)))
 }
 
-/// Processes whose command line names `needle` (the shims: their argument is their instance
-/// directory under the state directory), and processes whose working directory is `cwd` (the
-/// executables, their children, and the shims).
+/// Processes whose command line names `needle` (the supervisors: their argument is their
+/// robot's runtime root under the state directory), and processes whose working directory is
+/// `cwd` (the executables and their children: the supervisors work in their roots).
 fn processes(needle: &str, cwd: &Path) -> (usize, usize) {
     let (mut by_cmdline, mut by_cwd) = (0, 0);
     for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
@@ -325,13 +325,10 @@ fn apply_then_status_logs_and_deprovision_in_later_invocations() {
         "{text}"
     );
 
-    // apply has exited; both executables run on under their shims.
-    let (shims, in_dir) = processes(state_arg, &dir.0);
-    assert_eq!(shims, 2, "one shim per executable");
-    assert!(
-        in_dir >= 4,
-        "two shims and two executables at least, found {in_dir}"
-    );
+    // apply has exited; both executables run on under their robot's supervisor.
+    let (supervisors, in_dir) = processes(state_arg, &dir.0);
+    assert_eq!(supervisors, 1, "one supervisor for the one robot");
+    assert!(in_dir >= 2, "two executables at least, found {in_dir}");
 
     let out = robodeploy(&dir.0, &["status", "--state-dir", state_arg]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
@@ -453,14 +450,14 @@ fn apply_then_status_logs_and_deprovision_in_later_invocations() {
         "{}",
         explain(&out)
     );
-    // No executable, child or shim is left.
+    // No executable, child or supervisor is left.
     let mut left = (0, 0);
     assert!(
         eventually(Duration::from_secs(10), || {
             left = processes(state_arg, &dir.0);
             left == (0, 0)
         }),
-        "left running (shims, in dir): {left:?}"
+        "left running (supervisors, in dir): {left:?}"
     );
 }
 
@@ -490,7 +487,7 @@ fn apply_of_a_job_stores_each_robot_and_deprovision_by_job_id_stops_them_all() {
     assert_eq!(
         processes(state_arg, &dir.0).0,
         20,
-        "one talker shim per robot"
+        "one supervisor per robot"
     );
 
     let out = robodeploy(&dir.0, &["--json", "status", "--state-dir", state_arg]);
@@ -527,7 +524,7 @@ fn apply_of_a_job_stores_each_robot_and_deprovision_by_job_id_stops_them_all() {
             left = processes(state_arg, &dir.0);
             left == (0, 0)
         }),
-        "left running (shims, in dir): {left:?}"
+        "left running (supervisors, in dir): {left:?}"
     );
 }
 
@@ -635,7 +632,11 @@ fn later_invocations_adopt_what_apply_started_from_the_store_and_deprovision_end
     }
     assert_eq!(pids_of("talker: hello from", &dir.0), talker);
     assert_eq!(pids_of("listener: heard", &dir.0), listener);
-    assert_eq!(processes(state_arg, &dir.0).0, 2, "one shim per executable");
+    assert_eq!(
+        processes(state_arg, &dir.0).0,
+        1,
+        "one supervisor for the one robot"
+    );
 
     // Three commands at once on one state directory: they take turns, none fails.
     let runs: Vec<_> = (0..3)
@@ -702,7 +703,7 @@ fn later_invocations_adopt_what_apply_started_from_the_store_and_deprovision_end
             left = processes(state_arg, &dir.0);
             left == (0, 0)
         }),
-        "left running (shims, in dir): {left:?}"
+        "left running (supervisors, in dir): {left:?}"
     );
 
     // Afterwards: nothing live; the id still shows the deployment's last state, stopped.

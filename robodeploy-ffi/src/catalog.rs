@@ -72,9 +72,10 @@ pub unsafe extern "C" fn rd_engine_add_memory_device(
 /// pid and exit files. Executables outlive the engine; an engine started later with the same
 /// `root_dir` adopts them.
 ///
-/// Each process is watched by a small shim program, looked for in this order: the path in the
-/// environment variable `ROBODEPLOY_PROCESS_SHIM`, `robodeploy-process-shim` next to the
-/// running program or in its parent directory, then on `PATH`. Cargo builds it as
+/// The processes are watched by one supervisor per `root_dir` (the shim program), started on
+/// demand and looked for in this order: the path in the environment variable
+/// `ROBODEPLOY_PROCESS_SHIM`, `robodeploy-process-shim` next to the running program or in its
+/// parent directory, then on `PATH`. Cargo builds it as
 /// `robodeploy-process-shim` (package robodeploy-process) and as `robodeploy-ffi-shim`
 /// (this package).
 ///

@@ -19,7 +19,7 @@ pub const SHIM_BINARY: &str = "robodeploy-process-shim";
 /// The environment variable naming the shim binary, checked first by [`Shim::Find`].
 pub const SHIM_ENV: &str = "ROBODEPLOY_PROCESS_SHIM";
 
-/// Which program serves as the per-instance shim (see [`crate::shim`]).
+/// Which program serves as the shim: the supervisor each root runs (see [`crate::shim`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Shim {
     /// Look for it: the path in `ROBODEPLOY_PROCESS_SHIM`, then `robodeploy-process-shim` next to

@@ -20,7 +20,7 @@ use crate::state::{ExitRecord, ProcessRecord, touch};
 /// How long a process group may take to disappear after SIGKILL.
 const KILL_WAIT: Duration = Duration::from_secs(10);
 
-/// How long `remove` waits for the shim to finish writing into the directory it deletes.
+/// How long `remove` waits for the supervisor to finish writing into the directory it deletes.
 const SHIM_WAIT: Duration = Duration::from_secs(5);
 
 /// SIGTERM to the instance's group, SIGKILL after `grace` (at once when `grace` is zero).
@@ -37,7 +37,7 @@ pub(crate) async fn stop(
         // Never got as far as running: nothing to stop.
         return Ok(());
     };
-    // Tells the shim this exit is ours, not a manual stop.
+    // Tells the supervisor this exit is ours, not a manual stop.
     touch(&dir.stop_marker()).map_err(|e| RuntimeError::internal_from("writing stop marker", e))?;
     if !grace.is_zero() {
         signal_leader_group(&process, TERM)?;
@@ -76,7 +76,7 @@ pub(crate) async fn remove(inner: &Arc<Inner>, id: &InstanceId) -> Result<(), Ru
         if !dir.exit_file().exists() {
             stop(inner, id, Duration::ZERO).await?;
         }
-        wait_shim_done(&dir, &process).await;
+        wait_relay_done(&dir, &process).await;
     }
     fs::remove_dir_all(dir.path()).map_err(|e| {
         RuntimeError::internal_from(format!("removing {}", dir.path().display()), e)
@@ -88,8 +88,9 @@ pub(crate) async fn remove(inner: &Arc<Inner>, id: &InstanceId) -> Result<(), Ru
     Ok(())
 }
 
-/// Waits (briefly) until the shim has relayed the last output and stopped writing.
-async fn wait_shim_done(dir: &InstanceDir, process: &ProcessRecord) {
+/// Waits (briefly) until the supervisor has relayed the last output and stopped writing here
+/// (it marks that before it reports the exit, so this rarely waits).
+async fn wait_relay_done(dir: &InstanceDir, process: &ProcessRecord) {
     let deadline = Instant::now() + SHIM_WAIT;
     while !dir.relay_done_marker().exists()
         && procfs::is_alive(process.shim_pid, process.shim_start_ticks)

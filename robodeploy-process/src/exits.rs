@@ -1,5 +1,6 @@
-//! Knowing when an instance exits: from its shim's report, from `exit.json` for instances a
-//! previous runtime started, and waiting for it in `stop`.
+//! Knowing when an instance exits: from the supervisor's `exited` report, from `exit.json` when
+//! no supervisor reports it (it died, or it is not the one that started the instance), and
+//! waiting for it in `stop`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,11 +16,11 @@ use crate::procfs;
 use crate::runtime::{Inner, Live};
 use crate::state::{ExitRecord, ProcessRecord, read_json, write_json};
 
-/// How often an instance without a shim report is checked.
+/// How often an instance without a supervisor report is checked.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
-/// Reads `exit.json` until it appears. When the shim and the executable are both gone without
-/// one (a device reboot, a killed shim), the exit is lost: it is recorded as
+/// Reads `exit.json` until it appears. When the supervisor and the executable are both gone
+/// without one (a device reboot, a killed supervisor), the exit is lost: it is recorded as
 /// [`UNKNOWN_EXIT_CODE`] so every reader agrees. `None` when the runtime was dropped first.
 pub(crate) async fn poll_exit(
     inner: &Inner,
@@ -35,7 +36,7 @@ pub(crate) async fn poll_exit(
         }
         let shim_alive = procfs::is_alive(process.shim_pid, process.shim_start_ticks);
         if !shim_alive && !procfs::is_alive(process.pid, process.start_ticks) {
-            // The shim writes exit.json just before it exits: look once more.
+            // The supervisor may have written exit.json just before it died: look once more.
             if let Ok(Some(exit)) = read_json(&dir.exit_file()) {
                 return Some(exit);
             }
@@ -52,10 +53,22 @@ pub(crate) async fn poll_exit(
     }
 }
 
-/// Records an exit and tells every subscriber.
-pub(crate) fn finish(inner: &Inner, name: &str, exit: ExitRecord) {
-    if let Some(live) = inner.live().get(name) {
-        live.exit.send_replace(Some(exit));
+/// Records the exit of tracked instance `name` (of the process `pid`, when the caller knows
+/// which) and tells every subscriber; an exit already recorded, or of an instance no longer
+/// (or never) tracked, is not told twice.
+pub(crate) fn finish(inner: &Inner, name: &str, pid: Option<u32>, exit: ExitRecord) {
+    let first = inner.live().get(name).is_some_and(|live| {
+        pid.is_none_or(|pid| pid == live.process.pid)
+            && live.exit.send_if_modified(|known| {
+                let first = known.is_none();
+                if first {
+                    *known = Some(exit);
+                }
+                first
+            })
+    });
+    if !first {
+        return;
     }
     inner.events.emit(
         name,
@@ -68,6 +81,17 @@ pub(crate) fn finish(inner: &Inner, name: &str, exit: ExitRecord) {
     );
 }
 
+/// Watches instance `name` by polling its files (no supervisor reports its exit).
+pub(crate) fn spawn_poll(inner: &Arc<Inner>, name: String, process: ProcessRecord) {
+    let inner = Arc::clone(inner);
+    tokio::spawn(async move {
+        let dir = inner.dir(&name);
+        if let Some(exit) = poll_exit(&inner, &dir, &process).await {
+            finish(&inner, &name, Some(process.pid), exit);
+        }
+    });
+}
+
 /// Tracks `process` of instance `name` in memory; returns whether it was not tracked before.
 pub(crate) fn track(inner: &Inner, name: &str, process: ProcessRecord) -> bool {
     let (exit, _) = watch::channel(None);
@@ -77,12 +101,15 @@ pub(crate) fn track(inner: &Inner, name: &str, process: ProcessRecord) -> bool {
         .is_none()
 }
 
-/// Adopts the instances a previous runtime left running under this root: each is polled until
-/// it exits, and its exit is reported as an event like any other.
+/// Adopts the instances a previous runtime left running under this root: each is tracked at
+/// once, and its exit reported as an event like any other, pushed by the supervisor that
+/// started it when that one still runs (the runtime connects and watches them), polled from
+/// its files otherwise.
 pub(crate) fn adopt_all(inner: &Arc<Inner>) {
     let Ok(entries) = std::fs::read_dir(instances_dir(&inner.root)) else {
         return;
     };
+    let mut adopted = Vec::new();
     for entry in entries.flatten() {
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             continue;
@@ -98,13 +125,22 @@ pub(crate) fn adopt_all(inner: &Arc<Inner>) {
             continue;
         };
         track(inner, &name, process);
-        let inner = Arc::clone(inner);
-        tokio::spawn(async move {
-            if let Some(exit) = poll_exit(&inner, &dir, &process).await {
-                finish(&inner, &name, exit);
-            }
-        });
+        adopted.push((name, process));
     }
+    if adopted.is_empty() {
+        return;
+    }
+    let inner = Arc::clone(inner);
+    tokio::spawn(async move {
+        // Only a running supervisor is of use: a new one could not wait for these processes.
+        let link = crate::link::get(&inner, false).await.ok().flatten();
+        for (name, process) in adopted {
+            match &link {
+                Some(link) if link.holds(&process) && link.watch(&name, process.pid) => {}
+                _ => spawn_poll(&inner, name, process),
+            }
+        }
+    });
 }
 
 /// Waits until the instance has exited, at most until `deadline`.

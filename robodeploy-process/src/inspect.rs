@@ -49,8 +49,8 @@ fn info(dir: &InstanceDir, record: InstanceRecord) -> Result<InstanceInfo, Runti
         Some(exit) => exited(exit),
         None => match read_record::<ProcessRecord>(&dir.process_file())? {
             None => InstanceState::Created,
-            // The shim writes exit.json before it exits, so while it lives the instance counts
-            // as running even if the executable has just ended.
+            // The supervisor writes exit.json before it forgets an instance, so while it lives
+            // the instance counts as running even if the executable has just ended.
             Some(p)
                 if procfs::is_alive(p.shim_pid, p.shim_start_ticks)
                     || procfs::is_alive(p.pid, p.start_ticks) =>

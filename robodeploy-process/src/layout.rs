@@ -1,15 +1,19 @@
-//! Where a process runtime keeps things: one directory per instance under its root.
+//! Where a process runtime keeps things: one directory per instance under its root, and the
+//! files of the root's supervisor (see [`crate::shim`]).
 //!
 //! ```text
 //! <root>/
+//!   supervisor.lock   held (flock) by the root's one supervisor while it runs
+//!   supervisor.sock   the supervisor's Unix socket; removed when it exits
+//!   supervisor.log    the supervisor's own diagnostics
 //!   instances/<name>/
 //!     instance.json   what to run (program, argv, env, working dir, labels); written by the runtime
-//!     process.json    pid and start time of the executable and of its shim; written by the shim
-//!     exit.json       exit code and time; written by the shim when the executable exits
+//!     process.json    pid and start time of the executable and of its supervisor; written by the
+//!                     supervisor
+//!     exit.json       exit code and time; written by the supervisor when the executable exits
 //!     stop.requested  marker: the runtime asked for this stop (so it is not a manual stop)
-//!     relay.done      marker: the shim relayed the last output and is about to exit
+//!     relay.done      marker: the supervisor relayed the last output and writes here no more
 //!     output.log      stdout and stderr lines, timestamped; output.log.1 after a rotation
-//!     shim.log        the shim's own diagnostics
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -18,6 +22,15 @@ use robodeploy_core::runtime::RuntimeError;
 
 /// The longest instance name accepted (it becomes a directory name).
 const MAX_NAME_LEN: usize = 200;
+
+/// The supervisor's lock file, relative to the root.
+pub(crate) const SUPERVISOR_LOCK: &str = "supervisor.lock";
+
+/// The supervisor's socket, relative to the root.
+pub(crate) const SUPERVISOR_SOCKET: &str = "supervisor.sock";
+
+/// The supervisor's diagnostics, relative to the root.
+pub(crate) const SUPERVISOR_LOG: &str = "supervisor.log";
 
 /// The directory holding every instance directory of a runtime rooted at `root`.
 pub(crate) fn instances_dir(root: &Path) -> PathBuf {
@@ -36,11 +49,6 @@ impl InstanceDir {
         InstanceDir {
             path: instances_dir(root).join(name),
         }
-    }
-
-    /// An instance directory given by its path (the shim receives it this way).
-    pub(crate) fn from_path(path: PathBuf) -> Self {
-        InstanceDir { path }
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -73,10 +81,6 @@ impl InstanceDir {
 
     pub(crate) fn rotated_log_file(&self) -> PathBuf {
         self.path.join("output.log.1")
-    }
-
-    pub(crate) fn shim_log(&self) -> PathBuf {
-        self.path.join("shim.log")
     }
 }
 

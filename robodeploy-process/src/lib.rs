@@ -20,14 +20,22 @@
 //! - **Process groups**: each executable leads its own process group. `stop` sends SIGTERM to
 //!   the group and SIGKILL after the grace period; when the executable exits, whatever it left
 //!   in its group is killed too, as in a container. `remove` kills a running instance first.
-//! - **Output**: a per-instance [shim] relays stdout and stderr into `output.log` in the
-//!   instance's directory, one timestamped line per record, rotated to `output.log.1` at the log
-//!   limit (default [`DEFAULT_LOG_LIMIT`], so at most twice that per instance).
-//! - **Surviving the engine**: the shim records the exit status in `exit.json`; state files hold
-//!   pids with their start times (guarding against pid reuse). A runtime created later on the
-//!   same root lists, inspects, stops and reports the exits of what an earlier one started.
-//! - **Exit codes**: a signal `n` is `128 + n`; an exit lost with its shim (a device reboot) is
-//!   [`UNKNOWN_EXIT_CODE`]. SIGTERM or SIGINT that the runtime did not send counts as a manual
+//! - **One supervisor per root**: executables are started by a long-lived supervisor process
+//!   (the [shim]), one per root, spawned by the first runtime that starts something there and
+//!   reached over the Unix socket `supervisor.sock` in the root. It holds every instance's pipes
+//!   and waits for every exit, so a start costs one process creation; it runs in its own
+//!   session, so killing the engine kills neither it nor the executables, and it exits once it
+//!   holds no running instance and no runtime is connected.
+//! - **Output**: the supervisor relays stdout and stderr into `output.log` in the instance's
+//!   directory, one timestamped line per record, rotated to `output.log.1` at the log limit
+//!   (default [`DEFAULT_LOG_LIMIT`], so at most twice that per instance).
+//! - **Surviving the engine**: the supervisor records the exit status in `exit.json` before it
+//!   tells any runtime; state files hold pids with their start times (guarding against pid
+//!   reuse). A runtime created later on the same root lists, inspects, stops and reports the
+//!   exits of what an earlier one started: it connects to the running supervisor, which pushes
+//!   those exits to it, or, with no supervisor left, polls `exit.json` and the processes.
+//! - **Exit codes**: a signal `n` is `128 + n`; an exit lost with its supervisor (a device
+//!   reboot, a supervisor killed by hand) is [`UNKNOWN_EXIT_CODE`]. SIGTERM or SIGINT that the runtime did not send counts as a manual
 //!   stop. Out-of-memory kills cannot be told apart from other SIGKILLs here.
 //! - **Restart policies** are the engine's job (`enforces_restart_policy` is false).
 //! - **exec and run_task**: `exec` runs a command with the instance's recorded environment and
@@ -43,8 +51,8 @@
 //! use robodeploy_process::{ProcessRuntime, Shim};
 //!
 //! let root = std::env::temp_dir().join(format!("robodeploy-doc-{}", std::process::id()));
-//! // The shim binary is looked for next to the running program; here we name any executable,
-//! // since nothing is started.
+//! // The supervisor's binary is looked for next to the running program; here we name any
+//! // executable, since nothing is started.
 //! let runtime = ProcessRuntime::builder(&root).shim(Shim::Program("/bin/sh".into())).build()?;
 //! assert!(runtime.capabilities().survives_engine_restart);
 //! runtime.health().await?;
@@ -61,15 +69,19 @@ mod exits;
 mod inspect;
 mod launch;
 mod layout;
+mod link;
 mod logfile;
 mod logs;
 mod oneshot;
 mod procfs;
+mod protocol;
+mod relay;
 mod runtime;
 pub mod shim;
 mod signal;
 mod state;
 mod supervise;
+mod supervisor;
 
 pub use builder::{
     BuildError, DEFAULT_LOG_LIMIT, ProcessRuntimeBuilder, SHIM_BINARY, SHIM_ENV, Shim,
@@ -82,6 +94,6 @@ pub use runtime::ProcessRuntime;
 #[cfg(doc)]
 use robodeploy_core::runtime::RuntimeError;
 
-/// The exit code reported when an exit was lost: the executable and its shim both vanished
-/// without recording one (a device reboot, a shim killed by hand).
+/// The exit code reported when an exit was lost: the executable and its supervisor both
+/// vanished without recording one (a device reboot, a supervisor killed by hand).
 pub const UNKNOWN_EXIT_CODE: i32 = -1;

@@ -2,7 +2,7 @@
 //! size limit.
 //!
 //! Each record is `<unix millis> <o|e> <text>\n` (`o` for stdout, `e` for stderr), so a reader
-//! gets both streams in the order the shim saw them, with the time of each line. A line longer
+//! gets both streams in the order the supervisor saw them, with the time of each line. A line longer
 //! than [`MAX_LINE`] bytes is split into several records. When a record would take
 //! `output.log` past the limit, `output.log` is renamed to `output.log.1` (replacing the previous
 //! one) and a new `output.log` begins: an instance never holds more than twice the limit.

@@ -1,5 +1,5 @@
 //! Reading an instance's output log: the last lines, then (when following) new lines as the
-//! shim writes them, across rotations, until the instance has exited and its last output is in.
+//! supervisor writes them, across rotations, until the instance has exited and its last output is in.
 //!
 //! A reader runs on Tokio's blocking pool and polls the file every [`FOLLOW_POLL`]; it stops
 //! when its receiver is dropped. Should `output.log` rotate twice between two polls (more than
@@ -134,7 +134,7 @@ fn read(dir: &InstanceDir, options: LogOptions, tx: &mpsc::Sender<LogLine>) -> i
     }
 }
 
-/// The instance exited and its shim relayed the last output (or is gone), or it was removed.
+/// The instance exited and its supervisor relayed the last output (or is gone), or it was removed.
 fn is_finished(dir: &InstanceDir, process: Option<&ProcessRecord>) -> bool {
     dir.relay_done_marker().exists()
         || !dir.path().exists()

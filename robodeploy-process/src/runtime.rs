@@ -16,15 +16,16 @@ use tokio::sync::watch;
 use crate::builder::ProcessRuntimeBuilder;
 use crate::events::Fanout;
 use crate::layout::InstanceDir;
+use crate::link::Link;
 use crate::signal::{KILL, signal_group};
 use crate::state::{ExitRecord, ProcessRecord};
 use crate::{control, exits, inspect, logs, oneshot, procfs, supervise};
 
 /// Executables as local OS processes: the runtime of a device whose runtime is "preinstalled".
 ///
-/// Every instance runs in its own process group under a small shim process (see
-/// [`crate::shim`]) that relays its output to a rotated log file and records its exit status in
-/// the instance's directory under the runtime's root. Instances outlive the runtime (unless
+/// Every instance runs in its own process group, started by the root's supervisor (one
+/// long-lived process per root, see [`crate::shim`]) that relays its output to a rotated log
+/// file and records its exit status in the instance's directory under the runtime's root. Instances outlive the runtime (unless
 /// built with [`kill_on_drop`](ProcessRuntimeBuilder::kill_on_drop)); a runtime created later
 /// on the same root adopts them: `list` and `inspect` find them, `stop` stops them, and their
 /// exits arrive as events.
@@ -63,6 +64,10 @@ pub(crate) struct Inner {
     live: Mutex<HashMap<String, Live>>,
     /// Set when the runtime is dropped: background polling stops.
     closed: AtomicBool,
+    /// The connection to the root's supervisor, once made (see [`crate::link`]).
+    link: Mutex<Option<Arc<Link>>>,
+    /// Held while connecting to (or spawning) the supervisor.
+    pub(crate) connecting: tokio::sync::Mutex<()>,
 }
 
 /// A started instance as the runtime tracks it in memory.
@@ -87,6 +92,17 @@ impl Inner {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Relaxed)
+    }
+
+    /// The open connection to the supervisor, if any.
+    pub(crate) fn link(&self) -> Option<Arc<Link>> {
+        self.link_slot().clone()
+    }
+
+    pub(crate) fn link_slot(&self) -> MutexGuard<'_, Option<Arc<Link>>> {
+        self.link
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -116,6 +132,8 @@ impl ProcessRuntime {
             events: Fanout::default(),
             live: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
+            link: Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(()),
         });
         exits::adopt_all(&inner);
         ProcessRuntime { inner }
@@ -135,6 +153,10 @@ impl ProcessRuntime {
 impl Drop for ProcessRuntime {
     fn drop(&mut self) {
         self.inner.closed.store(true, Ordering::Relaxed);
+        // Disconnecting lets the supervisor exit once its instances have ended.
+        if let Some(link) = self.inner.link_slot().take() {
+            link.close();
+        }
         if !self.inner.kill_on_drop {
             return;
         }

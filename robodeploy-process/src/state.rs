@@ -2,7 +2,7 @@
 //!
 //! Every file is written to a temporary name and renamed into place, so a reader (a fresh
 //! runtime after an engine crash) sees either the whole record or none. The runtime writes
-//! `instance.json` once; the shim writes `process.json` and `exit.json`; nobody writes the same
+//! `instance.json` once; the supervisor writes `process.json` and `exit.json`; nobody writes the same
 //! file twice, so no locking is needed.
 
 use std::collections::BTreeMap;
@@ -15,8 +15,8 @@ use robodeploy_core::time::Time;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// What to run, as the runtime decided at start: the resolved program and everything the shim
-/// and later `exec` calls need. Holds the environment, so it is written with mode 0600.
+/// What to run, as the runtime decided at start: the resolved program and everything the
+/// supervisor and later `exec` calls need. Holds the environment, so it is written with mode 0600.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct InstanceRecord {
@@ -34,14 +34,17 @@ pub(crate) struct InstanceRecord {
     pub(crate) created_at: Time,
 }
 
-/// The running executable and its shim, identified by pid and start time (clock ticks since
-/// boot, field 22 of `/proc/<pid>/stat`) so a reused pid is never mistaken for them.
+/// The running executable and the supervisor that started it, identified by pid and start
+/// time (clock ticks since boot, field 22 of `/proc/<pid>/stat`) so a reused pid is never
+/// mistaken for them. The supervisor's fields keep their names from the per-instance shims
+/// that came before it, so older state files read the same.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ProcessRecord {
     /// The executable's pid, also its process group id.
     pub(crate) pid: u32,
     pub(crate) start_ticks: u64,
+    /// The supervisor's pid (`shimPid` in the file).
     pub(crate) shim_pid: u32,
     pub(crate) shim_start_ticks: u64,
     pub(crate) started_at: Time,

@@ -27,7 +27,7 @@ use robodeploy_core::store::RedbStore;
 use robodeploy_process::{ProcessRuntime, Shim};
 
 fn main() -> std::process::ExitCode {
-    // This program is also the per-instance shim of the process runtime.
+    // This program is also the process runtime's supervisor (one per robot's root).
     robodeploy_process::shim::run_if_requested();
     let robots = std::env::args()
         .skip_while(|a| a != "--robots")

@@ -20,7 +20,7 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // The executables apply starts run under this same program as their shim.
+    // The executables apply starts run under this same program as their root's supervisor.
     robodeploy_process::shim::run_if_requested();
     let parsed = match cli::args::parse(std::env::args().skip(1)) {
         Ok(c) => c,

@@ -39,8 +39,8 @@ struct DeviceRecord {
 }
 
 impl StateDir {
-    /// Creates (or opens) the state directory. Its path is made absolute: the shims of the
-    /// executables started keep it.
+    /// Creates (or opens) the state directory. Its path is made absolute: the supervisors of
+    /// the devices' roots keep it.
     pub(crate) fn create(root: &Path) -> Result<StateDir, CliError> {
         fs::create_dir_all(root.join("devices")).map_err(|source| CliError::State {
             path: root.to_owned(),
@@ -153,7 +153,7 @@ impl StateDir {
     }
 
     /// A process runtime on a device's root. Built without `kill_on_drop`: what it runs
-    /// outlives this invocation. This program is its own shim.
+    /// outlives this invocation. This program is also the device root's supervisor (the shim).
     pub(crate) fn runtime(&self, device: &str) -> Result<Arc<ProcessRuntime>, CliError> {
         let runtime = ProcessRuntime::builder(self.root.join("devices").join(device))
             .shim(Shim::CurrentExe)

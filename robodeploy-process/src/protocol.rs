@@ -1,0 +1,224 @@
+//! The lines a runtime and its root's supervisor exchange over `supervisor.sock`.
+//!
+//! One message per line, a keyword first; instance names never hold spaces (see
+//! [`validate_name`]), so every message but `failed` splits on single spaces, and a JSON record
+//! (one line, as `serde_json` writes it) ends a line. Every reply names its instance, so many
+//! starts can be in flight on one connection.
+//!
+//! ```text
+//! runtime → supervisor                 supervisor → runtime
+//!                                      ready <pid> <start ticks>         on connecting
+//! start <name>                         started <name> <process.json>
+//!                                      failed <name> <notfound|other> <message>
+//! watch <name> <pid>                   unknown <name>                    (not held: read exit.json)
+//!                                      exited <name> <exit.json>         to the starter and watchers
+//! ```
+
+use crate::layout::validate_name;
+use crate::state::{ExitRecord, ProcessRecord};
+
+/// What a runtime asks of the supervisor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Request {
+    /// Start the instance whose `instance.json` the runtime wrote in `instances/<name>`.
+    Start(String),
+    /// Report the exit of instance `name`, running as `pid`, to this connection too.
+    Watch(String, u32),
+}
+
+/// Why the supervisor could not start an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FailKind {
+    /// The program does not exist (any more).
+    NotFound,
+    /// Anything else (permissions, a damaged `instance.json`, no resources).
+    Other,
+}
+
+/// What the supervisor tells a runtime.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Reply {
+    /// Sent once, when the connection is accepted: the supervisor's pid and start time.
+    Ready { pid: u32, start_ticks: u64 },
+    /// The instance runs.
+    Started(String, ProcessRecord),
+    /// The instance could not be started; nothing of it runs.
+    Failed(String, FailKind, String),
+    /// The supervisor does not hold this instance (it exited already, or another supervisor
+    /// started it): its `exit.json` is the truth.
+    Unknown(String),
+    /// The instance exited; `exit.json` was written before this was sent.
+    Exited(String, ExitRecord),
+}
+
+impl Request {
+    /// The line for this request, newline included.
+    pub(crate) fn line(&self) -> String {
+        match self {
+            Request::Start(name) => format!("start {name}\n"),
+            Request::Watch(name, pid) => format!("watch {name} {pid}\n"),
+        }
+    }
+
+    /// Parses a line (without its newline); the error says what is wrong with it.
+    pub(crate) fn parse(line: &str) -> Result<Self, String> {
+        let mut words = line.split(' ');
+        let request = match (words.next(), words.next(), words.next()) {
+            (Some("start"), Some(name), None) => Request::Start(name.to_owned()),
+            (Some("watch"), Some(name), Some(pid)) => Request::Watch(
+                name.to_owned(),
+                pid.parse().map_err(|_| format!("watch: pid {pid:?}"))?,
+            ),
+            _ => return Err(format!("unknown request {line:?}")),
+        };
+        let (Request::Start(name) | Request::Watch(name, _)) = &request;
+        validate_name(name).map_err(|e| e.to_string())?;
+        Ok(request)
+    }
+}
+
+impl Reply {
+    /// The line for this reply, newline included.
+    pub(crate) fn line(&self) -> String {
+        match self {
+            Reply::Ready { pid, start_ticks } => format!("ready {pid} {start_ticks}\n"),
+            Reply::Started(name, p) => format!("started {name} {}\n", json(p)),
+            Reply::Failed(name, kind, message) => {
+                let kind = match kind {
+                    FailKind::NotFound => "notfound",
+                    FailKind::Other => "other",
+                };
+                format!("failed {name} {kind} {}\n", message.replace('\n', " "))
+            }
+            Reply::Unknown(name) => format!("unknown {name}\n"),
+            Reply::Exited(name, e) => format!("exited {name} {}\n", json(e)),
+        }
+    }
+
+    /// Parses a line (without its newline).
+    pub(crate) fn parse(line: &str) -> Result<Self, String> {
+        let bad = || format!("unexpected line from the supervisor: {line:?}");
+        let (word, rest) = line.split_once(' ').ok_or_else(bad)?;
+        let named = || rest.split_once(' ').ok_or_else(bad);
+        Ok(match word {
+            "ready" => {
+                let (pid, ticks) = rest.split_once(' ').ok_or_else(bad)?;
+                Reply::Ready {
+                    pid: pid.parse().map_err(|_| bad())?,
+                    start_ticks: ticks.parse().map_err(|_| bad())?,
+                }
+            }
+            "started" => {
+                let (name, record) = named()?;
+                Reply::Started(
+                    name.to_owned(),
+                    record_from(record).map_err(|e| format!("{}: {e}", bad()))?,
+                )
+            }
+            "exited" => {
+                let (name, record) = named()?;
+                Reply::Exited(
+                    name.to_owned(),
+                    record_from(record).map_err(|e| format!("{}: {e}", bad()))?,
+                )
+            }
+            "failed" => {
+                let (name, rest) = named()?;
+                let (kind, message) = rest.split_once(' ').unwrap_or((rest, ""));
+                let kind = match kind {
+                    "notfound" => FailKind::NotFound,
+                    "other" => FailKind::Other,
+                    _ => return Err(bad()),
+                };
+                Reply::Failed(name.to_owned(), kind, message.to_owned())
+            }
+            "unknown" if !rest.contains(' ') => Reply::Unknown(rest.to_owned()),
+            _ => return Err(bad()),
+        })
+    }
+}
+
+fn record_from<T: serde::de::DeserializeOwned>(text: &str) -> serde_json::Result<T> {
+    serde_json::from_str(text)
+}
+
+/// A record as one line of JSON. The records hold only numbers, times and booleans, so this
+/// cannot fail; were it to, the reader refuses the empty object instead of misreading it.
+fn json(record: &impl serde::Serialize) -> String {
+    serde_json::to_string(record).unwrap_or_else(|_| "{}".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use robodeploy_core::time::Time;
+
+    #[test]
+    fn requests_round_trip_and_bad_names_are_refused() {
+        for r in [
+            Request::Start("a.b-c".into()),
+            Request::Watch("x".into(), 42),
+        ] {
+            let line = r.line();
+            assert_eq!(Request::parse(line.trim_end()), Ok(r));
+        }
+        assert!(Request::parse("start ../etc").is_err());
+        assert!(Request::parse("start").is_err());
+        assert!(Request::parse("start a b").is_err());
+        assert!(Request::parse("watch a notapid").is_err());
+        assert!(Request::parse("stop a").is_err());
+    }
+
+    #[test]
+    fn replies_round_trip() {
+        let process = ProcessRecord {
+            pid: 10,
+            start_ticks: 5,
+            shim_pid: 9,
+            shim_start_ticks: 4,
+            started_at: Time::from_millis(1000),
+        };
+        let exit = ExitRecord {
+            exit_code: 137,
+            finished_at: Some(Time::from_millis(7)),
+            stopped_manually: true,
+        };
+        for r in [
+            Reply::Ready {
+                pid: 3,
+                start_ticks: 99,
+            },
+            Reply::Started("n".into(), process),
+            Reply::Failed("n".into(), FailKind::NotFound, "No such file".into()),
+            Reply::Failed("n".into(), FailKind::Other, String::new()),
+            Reply::Unknown("n".into()),
+            Reply::Exited("n".into(), exit),
+        ] {
+            let line = r.line();
+            assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+            assert_eq!(Reply::parse(line.trim_end()), Ok(r));
+        }
+        assert_eq!(
+            Reply::parse("failed n other two\nlines"),
+            Ok(Reply::Failed(
+                "n".into(),
+                FailKind::Other,
+                "two\nlines".into()
+            ))
+        );
+        assert_eq!(
+            Reply::Failed("n".into(), FailKind::Other, "two\nlines".into()).line(),
+            "failed n other two lines\n"
+        );
+        for bad in [
+            "",
+            "ready",
+            "ready x 1",
+            "started n {",
+            "failed n maybe x",
+            "hello",
+        ] {
+            assert!(Reply::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

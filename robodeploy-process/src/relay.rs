@@ -1,0 +1,150 @@
+//! Relaying an executable's output into its log: bytes from a pipe cut into lines (at most
+//! [`MAX_LINE`] bytes each) and written as records of the instance's [`RotatingLog`].
+
+use std::path::PathBuf;
+
+use robodeploy_core::runtime::LogStreamKind;
+use robodeploy_core::time::Time;
+
+use crate::layout::InstanceDir;
+use crate::logfile::{MAX_LINE, RotatingLog};
+
+/// An instance's output log, opened when the first line arrives (an executable that writes
+/// nothing costs no open file).
+#[derive(Debug)]
+pub(crate) struct InstanceLog {
+    name: String,
+    paths: Option<(PathBuf, PathBuf, u64)>,
+    log: Option<RotatingLog>,
+}
+
+impl InstanceLog {
+    pub(crate) fn new(name: &str, dir: &InstanceDir, limit: u64) -> Self {
+        InstanceLog {
+            name: name.to_owned(),
+            paths: Some((dir.log_file(), dir.rotated_log_file(), limit)),
+            log: None,
+        }
+    }
+
+    /// Writes one line; a log that cannot be opened or written is reported once per failure on
+    /// the supervisor's stderr and the line is dropped (the executable is never held up).
+    pub(crate) fn write(&mut self, stream: LogStreamKind, line: &[u8], at: Time) {
+        if self.log.is_none() {
+            let Some((path, rotated, limit)) = self.paths.take() else {
+                return;
+            };
+            match RotatingLog::open(path, rotated, limit) {
+                Ok(log) => self.log = Some(log),
+                Err(e) => {
+                    eprintln!("{}: output.log: {e}; output is discarded", self.name);
+                    return;
+                }
+            }
+        }
+        if let Some(log) = &mut self.log
+            && let Err(e) = log.write_line(stream, line, at)
+        {
+            eprintln!("{}: output.log: {e}", self.name);
+        }
+    }
+}
+
+/// Cuts one stream's bytes into lines.
+#[derive(Debug)]
+pub(crate) struct LineSplitter {
+    stream: LogStreamKind,
+    pending: Vec<u8>,
+}
+
+impl LineSplitter {
+    pub(crate) fn new(stream: LogStreamKind) -> Self {
+        LineSplitter {
+            stream,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Takes the bytes read and writes every complete line (and every full [`MAX_LINE`] piece
+    /// of a longer one) to `log`.
+    pub(crate) fn feed(&mut self, mut chunk: &[u8], log: &mut InstanceLog) {
+        let at = Time::now();
+        while let Some(i) = chunk.iter().position(|&b| b == b'\n') {
+            if self.pending.is_empty() {
+                self.emit(&chunk[..i], log, at);
+            } else {
+                self.pending.extend_from_slice(&chunk[..i]);
+                self.emit(&self.pending, log, at);
+                self.pending.clear();
+            }
+            chunk = &chunk[i + 1..];
+        }
+        self.pending.extend_from_slice(chunk);
+        if self.pending.len() >= MAX_LINE {
+            let whole = self.pending.len() - self.pending.len() % MAX_LINE;
+            self.emit(&self.pending[..whole], log, at);
+            self.pending.drain(..whole);
+        }
+    }
+
+    /// The stream ended: a last line without its newline is written too.
+    pub(crate) fn finish(&mut self, log: &mut InstanceLog) {
+        if !self.pending.is_empty() {
+            self.emit(&self.pending, log, Time::now());
+            self.pending.clear();
+        }
+    }
+
+    fn emit(&self, line: &[u8], log: &mut InstanceLog, at: Time) {
+        if line.is_empty() {
+            log.write(self.stream, b"", at);
+        }
+        for piece in line.chunks(MAX_LINE) {
+            log.write(self.stream, piece, at);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_split_long_ones_cut_and_a_trailing_partial_line_kept() {
+        let root = std::env::temp_dir().join(format!("rd-relay-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = InstanceDir::new(&root, "i");
+        std::fs::create_dir_all(dir.path()).unwrap();
+        let mut log = InstanceLog::new("i", &dir, 1 << 20);
+        let mut split = LineSplitter::new(LogStreamKind::Stderr);
+        assert!(!dir.log_file().exists(), "opened before any output");
+        let long = "x".repeat(MAX_LINE + 5);
+        let input = format!("one\n\ntwo\n{long}\ntail");
+        // Fed in awkward pieces, as pipes deliver.
+        for piece in input.as_bytes().chunks(7) {
+            split.feed(piece, &mut log);
+        }
+        split.finish(&mut log);
+        let text = std::fs::read_to_string(dir.log_file()).unwrap();
+        let lines: Vec<&str> = text
+            .lines()
+            .map(|l| l.split_once(" e ").expect("stderr record").1)
+            .collect();
+        assert_eq!(lines.len(), 6);
+        assert_eq!(lines[..3], ["one", "", "two"]);
+        assert_eq!(lines[3].len(), MAX_LINE);
+        assert_eq!(lines[4], "xxxxx");
+        assert_eq!(lines[5], "tail");
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_log_that_cannot_be_opened_drops_lines_without_failing() {
+        let dir = InstanceDir::new(std::path::Path::new("/nonexistent-rd-root"), "i");
+        let mut log = InstanceLog::new("i", &dir, 1 << 20);
+        let mut split = LineSplitter::new(LogStreamKind::Stdout);
+        split.feed(b"a\nb\n", &mut log);
+        split.finish(&mut log);
+        assert!(log.log.is_none());
+    }
+}
