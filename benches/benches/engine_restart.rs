@@ -8,9 +8,9 @@
 //! which is the same for both supervisors. Measuring inside the program makes the figure the
 //! same thing for both: neither supervisor's own notion of "running" is trusted.
 //!
-//! - engine: OnFailure, initial backoff 1 ms (the smallest the lifecycle config accepts: zero is
-//!   refused), factor 1, so every restart is a first restart with no backoff growth; minimum
-//!   uptime 100 ms so a 0.2 s run is not an early exit.
+//! - engine: OnFailure, initial backoff 0 (restart at once: the first restart, with no backoff
+//!   yet), factor 1, so every restart is such a first restart; minimum uptime 100 ms so a 0.2 s
+//!   run is not an early exit.
 //! - supervisord: `autorestart=unexpected`, `exitcodes=0` (restart on a non-zero exit, as
 //!   OnFailure), `startsecs=0` (so a short run is not a failed start with supervisord's own
 //!   growing backoff), `startretries=1000`.
@@ -81,7 +81,7 @@ async fn wait_gaps(record: &Path, n: usize) {
 async fn engine_gaps(dir: &Path, samples: usize) -> Vec<f64> {
     let record = dir.join("engine.record");
     let lifecycle = LifecycleConfig {
-        initial_backoff: Duration::from_millis(1),
+        initial_backoff: Duration::ZERO,
         backoff_factor: 1,
         max_backoff: Duration::from_millis(1),
         reset_after: Duration::from_millis(100),

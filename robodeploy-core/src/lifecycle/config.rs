@@ -57,7 +57,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct LifecycleConfig {
-    /// Delay before the first restart after an exit.
+    /// Delay before the first restart after an exit. Zero restarts at once, every time (no
+    /// backoff: the delays grow from zero, so they stay zero); crash-loop detection still ends
+    /// a loop of early exits.
     #[serde(with = "crate::time::duration")]
     pub initial_backoff: Duration,
     /// Each further delay is the previous one times this (1 keeps it constant).
@@ -152,13 +154,6 @@ impl LifecycleConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let fail = |field, value: String, rule| Err(ConfigError { field, value, rule });
         let ms = |d: Duration| format!("{} ms", d.as_millis());
-        if self.initial_backoff.is_zero() {
-            return fail(
-                "initial_backoff",
-                ms(self.initial_backoff),
-                "must be positive",
-            );
-        }
         if !(1..=16).contains(&self.backoff_factor) {
             return fail(
                 "backoff_factor",

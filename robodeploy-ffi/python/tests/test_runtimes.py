@@ -68,7 +68,8 @@ def test_the_lifecycle_configuration_sets_the_crash_loop_threshold(tmp_path: Pat
 
 @pytest.mark.parametrize("lifecycle, message", [
     ({"backoffFactor": 40}, "lifecycle.backoffFactor = 40: must be within 1..=16"),
-    ({"initialBackoff": "0s"}, "lifecycle.initialBackoff = 0 ms: must be positive"),
+    ({"initialBackoff": "2s", "maxBackoff": "1s"},
+     "lifecycle.maxBackoff = 1000 ms: must be at least initial_backoff"),
     ({"minUptime": "2m", "resetAfter": "1m"},
      "lifecycle.resetAfter = 60000 ms: must be positive and at least min_uptime"),
     ({"historyCapacity": 0}, "lifecycle.historyCapacity = 0: must be at least 1"),
