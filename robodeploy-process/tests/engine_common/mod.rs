@@ -168,8 +168,22 @@ pub fn sleeper(marker: &str) -> Vec<String> {
 }
 
 /// How many `sleep <marker>` processes run.
+///
+/// A process that was just started may not show its argv yet: the kernel lets the parent of a
+/// `vfork`-style spawn go on as soon as `execve` has replaced the child's memory, and publishes
+/// the new argv (`/proc/PID/cmdline`) a moment later, while the program is loaded. The supervisor
+/// reports "started" when its spawn returns, so right after an engine says Running, the argv
+/// can still be empty on a loaded machine. A count of zero is therefore looked at again for up
+/// to 500 ms; any other count is returned at once.
 pub fn sleepers(marker: &str) -> usize {
-    processes_with_argv(&["sleep", marker]).len()
+    let deadline = std::time::Instant::now() + Duration::from_millis(500);
+    loop {
+        let n = processes_with_argv(&["sleep", marker]).len();
+        if n != 0 || std::time::Instant::now() >= deadline {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// A program that counts its runs in `counter` and then behaves by its run number: run `n`
