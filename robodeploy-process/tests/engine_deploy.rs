@@ -37,7 +37,7 @@ async fn deprovision_stops_every_process_of_every_group() {
         .await;
     let s = h.engine.wait_for(id, Until::Running, T).await.unwrap();
     assert_eq!(s.executables.len(), 3);
-    assert!(common::eventually(Duration::from_secs(5), || sleepers(&m) == 4).await);
+    assert!(sleepers(&m, 4).await == 4);
     h.engine.deprovision(id).await.unwrap();
     let s = h.engine.wait_for(id, Until::Stopped, T).await.unwrap();
     assert_eq!(s.phase, Phase::DeploymentStopped);
@@ -49,7 +49,7 @@ async fn deprovision_stops_every_process_of_every_group() {
     );
     assert!(s.errors.is_empty());
     assert_eq!(s.restart_count, 0, "a deprovision is not a crash");
-    assert_eq!(sleepers(&m), 0);
+    assert_eq!(sleepers(&m, 0).await, 0);
     assert!(
         h.runtimes[0]
             .list(&Default::default())
@@ -98,8 +98,8 @@ async fn a_stop_that_fails_leaves_the_deployment_partially_deprovisioned() {
         "{s:#?}"
     );
     assert_eq!(codes(&s), [ErrorCode::InternalDevice(304)]);
-    assert_eq!((sleepers(&ok), sleepers(&stuck)), (0, 1));
-    signal_sleeper(&stuck, Signal::KILL);
+    assert_eq!((sleepers(&ok, 0).await, sleepers(&stuck, 1).await), (0, 1));
+    signal_sleeper(&stuck, Signal::KILL).await;
     h.engine.shutdown().await.unwrap();
 }
 
@@ -154,7 +154,7 @@ async fn a_dependent_succeeds_only_once_its_dependency_runs() {
     // Read after: if the dependency has not restarted yet, it was not running at `s` either.
     assert_eq!(h.engine.status(base).await.unwrap().restart_count, 0);
     assert_eq!(s.phase, Phase::Provisioning, "{s:#?}");
-    assert_eq!(sleepers(&ma), 1);
+    assert_eq!(sleepers(&ma, 1).await, 1);
     // Every event from here on, in publication order.
     let mut order = Vec::new();
     let succeeded = tokio::time::timeout(T, async {
@@ -181,7 +181,7 @@ async fn a_dependent_succeeds_only_once_its_dependency_runs() {
     assert!(order.last().unwrap().is_running());
     assert!(common::eventually(Duration::from_secs(2), || runs(&counter) == 2).await);
     h.engine.shutdown().await.unwrap();
-    assert_eq!((sleepers(&ma), sleepers(&mb)), (0, 0));
+    assert_eq!((sleepers(&ma, 0).await, sleepers(&mb, 0).await), (0, 0));
 }
 
 /// A dependency that crashes under Never puts DEP_E156 on its dependent (whose own process keeps
@@ -213,7 +213,7 @@ async fn a_crashed_dependency_gives_e156_until_it_runs_again() {
     h.engine.wait_for(app, Until::Running, T).await.unwrap();
     // Past the minimum uptime: a crash, not an early exit.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    signal_sleeper(&mb, Signal::KILL);
+    signal_sleeper(&mb, Signal::KILL).await;
     let s = h
         .engine
         .wait_for(base, Until::Status(StatusKind::Error), T)
@@ -233,7 +233,7 @@ async fn a_crashed_dependency_gives_e156_until_it_runs_again() {
     assert_eq!(codes(&s), [ErrorCode::DependencyInError]);
     assert_eq!(exe(&s, "node").status, ExecutableStatus::Running);
     assert_eq!((s.phase, s.restart_count), (Phase::Succeeded, 0));
-    assert_eq!(sleepers(&ma), 1);
+    assert_eq!(sleepers(&ma, 1).await, 1);
 
     h.engine.deprovision(base).await.unwrap();
     h.engine.wait_for(base, Until::Stopped, T).await.unwrap();
@@ -241,9 +241,9 @@ async fn a_crashed_dependency_gives_e156_until_it_runs_again() {
     h.engine.wait_for(base, Until::Running, T).await.unwrap();
     let s = h.engine.wait_for(app, Until::Running, T).await.unwrap();
     assert!(s.errors.is_empty(), "{s:#?}");
-    assert_eq!((sleepers(&ma), sleepers(&mb)), (1, 1));
+    assert_eq!((sleepers(&ma, 1).await, sleepers(&mb, 1).await), (1, 1));
     h.engine.shutdown().await.unwrap();
-    assert_eq!((sleepers(&ma), sleepers(&mb)), (0, 0));
+    assert_eq!((sleepers(&ma, 0).await, sleepers(&mb, 0).await), (0, 0));
 }
 
 #[tokio::test]
@@ -338,13 +338,13 @@ async fn a_repeated_token_returns_the_same_deployment_and_starts_one_process() {
         other => panic!("expected DuplicateName, got {other:?}"),
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(sleepers(&m), 1);
+    assert_eq!(sleepers(&m, 1).await, 1);
     assert_eq!(
         h.runtimes[0].list(&Default::default()).await.unwrap().len(),
         1
     );
     h.engine.shutdown().await.unwrap();
-    assert_eq!(sleepers(&m), 0);
+    assert_eq!(sleepers(&m, 0).await, 0);
 }
 
 /// A deprovision that arrives while a start is in flight (before the runtime has answered with
@@ -368,7 +368,7 @@ async fn a_deprovision_during_a_start_leaves_no_process_behind() {
         assert_eq!(s.phase, Phase::DeploymentStopped, "{s:#?}");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(sleepers(&m), 0);
+    assert_eq!(sleepers(&m, 0).await, 0);
     assert!(
         h.runtimes[0]
             .list(&Default::default())

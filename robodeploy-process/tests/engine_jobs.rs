@@ -123,7 +123,7 @@ async fn a_job_rolls_out_to_ten_process_robots_with_scripts() {
             .iter()
             .all(|r| r.failure.is_none() && r.deployment.is_some())
     );
-    assert_eq!(sleepers(&m), 10);
+    assert_eq!(sleepers(&m, 10).await, 10);
     for robot in robots(10) {
         let text = std::fs::read_to_string(notes.join(&robot)).unwrap();
         let mut lines: Vec<&str> = text.lines().collect();
@@ -143,7 +143,7 @@ async fn a_job_rolls_out_to_ten_process_robots_with_scripts() {
             .all(|d| d.installed.get("app") == Some(&Version::new("1")))
     );
     h.engine.shutdown().await.unwrap();
-    assert_eq!(sleepers(&m), 0);
+    assert_eq!(sleepers(&m, 0).await, 0);
     let _ = std::fs::remove_dir_all(notes);
 }
 
@@ -189,7 +189,7 @@ async fn failing_pre_launch_scripts_breach_the_threshold() {
     assert_eq!(report.count(RobotStatus::InSync), 0);
     // Settle: nothing launches after the halt.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(sleepers(&m), 0);
+    assert_eq!(sleepers(&m, 0).await, 0);
     for rt in &h.runtimes {
         assert!(rt.list(&Default::default()).await.unwrap().is_empty());
     }

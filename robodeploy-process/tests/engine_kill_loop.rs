@@ -40,10 +40,10 @@ async fn an_executable_killed_in_a_loop_for_a_minute_is_restarted_and_counted_ev
         })
         .await;
         assert!(
-            common::eventually(engine_common::T, || sleepers(&m) == 1).await,
+            sleepers(&m, 1).await == 1,
             "no process after restart {kills}"
         );
-        signal_sleeper(&m, rustix::process::Signal::KILL);
+        signal_sleeper(&m, rustix::process::Signal::KILL).await;
         kills += 1;
         // Keep the subscription drained, noting the first crash-loop status.
         while let Ok(e) = all.try_recv() {
@@ -60,7 +60,7 @@ async fn an_executable_killed_in_a_loop_for_a_minute_is_restarted_and_counted_ev
         s.restart_count == kills
     })
     .await;
-    assert!(common::eventually(engine_common::T, || sleepers(&m) == 1).await);
+    assert!(sleepers(&m, 1).await == 1);
     assert!(
         kills > 100,
         "only {kills} kills in a minute: the engine did not keep up"
@@ -80,5 +80,5 @@ async fn an_executable_killed_in_a_loop_for_a_minute_is_restarted_and_counted_ev
         }
     );
     h.engine.shutdown().await.unwrap();
-    assert_eq!(sleepers(&m), 0);
+    assert_eq!(sleepers(&m, 0).await, 0);
 }

@@ -44,7 +44,7 @@ async fn policy_case(h: &Harness, policy: RestartPolicy, code: i32, restarted: O
             tokio::time::sleep(SETTLE).await;
             let s = h.engine.status(id).await.unwrap();
             assert_eq!((s.restart_count, runs(&counter)), (1, 2), "{name}");
-            assert_eq!(sleepers(&m), 1, "{name}");
+            assert_eq!(sleepers(&m, 1).await, 1, "{name}");
         }
         Some(reason) => {
             let s = h
@@ -116,8 +116,8 @@ async fn a_manual_stop_suspends_restarts_until_the_device_reboots() {
             .await
             .unwrap();
     }
-    signal_sleeper(&ma, Signal::TERM);
-    signal_sleeper(&mo, Signal::TERM);
+    signal_sleeper(&ma, Signal::TERM).await;
+    signal_sleeper(&mo, Signal::TERM).await;
     for id in [always, on_failure] {
         let s = wait_until(&h.engine, id, "stopped manually", |s| {
             s.status == StatusKind::Error
@@ -135,7 +135,7 @@ async fn a_manual_stop_suspends_restarts_until_the_device_reboots() {
     for id in [always, on_failure] {
         assert_eq!(h.engine.status(id).await.unwrap().restart_count, 0);
     }
-    assert_eq!((sleepers(&ma), sleepers(&mo)), (0, 0));
+    assert_eq!((sleepers(&ma, 0).await, sleepers(&mo, 0).await), (0, 0));
 
     h.engine.device_rebooted("r1").await.unwrap();
     let s = wait_until(&h.engine, always, "running again after the reboot", |s| {
@@ -151,9 +151,9 @@ async fn a_manual_stop_suspends_restarts_until_the_device_reboots() {
         (StatusKind::Error, 0),
         "{s:#?}"
     );
-    assert_eq!((sleepers(&ma), sleepers(&mo)), (1, 0));
+    assert_eq!((sleepers(&ma, 1).await, sleepers(&mo, 0).await), (1, 0));
     h.engine.shutdown().await.unwrap();
-    assert_eq!(sleepers(&ma), 0);
+    assert_eq!(sleepers(&ma, 0).await, 0);
 }
 
 /// A reboot reported while the process still runs (a runtime that cannot tell reboots) starts
@@ -177,10 +177,10 @@ async fn a_reboot_restarts_under_always_without_doubling_the_process() {
     .await;
     assert_eq!(exe(&s, "e").instance, exe(&before, "e").instance);
     tokio::time::sleep(SETTLE).await;
-    assert_eq!(sleepers(&m), 1);
+    assert_eq!(sleepers(&m, 1).await, 1);
     assert_eq!(h.engine.status(id).await.unwrap().restart_count, 1);
     h.engine.shutdown().await.unwrap();
-    assert_eq!(sleepers(&m), 0);
+    assert_eq!(sleepers(&m, 0).await, 0);
 }
 
 /// An exit before the minimum uptime is E152 (ExitedEarly) while the restart backs off, and
@@ -214,7 +214,7 @@ async fn an_early_exit_shows_e152_until_the_restart_runs() {
     // Running is declared when the process is spawned, a moment before it counts its run.
     assert!(common::eventually(SETTLE, || runs(&counter) == 2).await);
     tokio::time::sleep(SETTLE).await;
-    assert_eq!((runs(&counter), sleepers(&m)), (2, 1));
+    assert_eq!((runs(&counter), sleepers(&m, 1).await), (2, 1));
     h.engine.shutdown().await.unwrap();
 }
 

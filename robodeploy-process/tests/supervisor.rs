@@ -43,6 +43,20 @@ fn supervisors(root: &Path) -> Vec<u32> {
     found
 }
 
+/// The supervisors serving `root` once there are `n` of them (waited for up to 5 s: a
+/// supervisor that lost a race to start prints `busy` and exits a moment later); whatever runs
+/// at the deadline otherwise.
+async fn supervisors_once(root: &Path, n: usize) -> Vec<u32> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let found = supervisors(root);
+        if found.len() == n || tokio::time::Instant::now() >= deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// The session id of a live process (field 6 of its stat).
 fn session(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -81,7 +95,7 @@ async fn two_runtimes_starting_at_once_on_one_root_share_one_supervisor() {
     while let Some(done) = tasks.join_next().await {
         done.unwrap();
     }
-    let pids = supervisors(root.path());
+    let pids = supervisors_once(root.path(), 1).await;
     assert_eq!(pids.len(), 1, "supervisors: {pids:?}");
     for name in &names {
         assert_eq!(recorded_supervisor(root.path(), name), u64::from(pids[0]));
@@ -117,7 +131,7 @@ async fn the_supervisor_exits_once_nothing_runs_and_no_runtime_is_connected() {
     let mut events = rt.events().await.unwrap();
     let id = rt.start(&spec("c", "e", &["sleep", "30"])).await.unwrap();
     next_event(&mut events, &id, Duration::from_secs(5)).await;
-    let first = supervisors(root.path());
+    let first = supervisors_once(root.path(), 1).await;
     assert_eq!(first.len(), 1);
     let socket = root.path().join("supervisor.sock");
     assert!(socket.exists());
@@ -160,7 +174,7 @@ async fn a_dead_supervisor_loses_its_exits_and_the_next_start_brings_a_new_one()
     let mut events = rt.events().await.unwrap();
     let id = rt.start(&spec("c", "e", &["sleep", "30"])).await.unwrap();
     next_event(&mut events, &id, Duration::from_secs(5)).await;
-    let old = supervisors(root.path());
+    let old = supervisors_once(root.path(), 1).await;
     assert_eq!(old.len(), 1);
     let exe = running_pid(&rt.inspect(&id).await.unwrap());
     let kill = |pid: u32, signal| {

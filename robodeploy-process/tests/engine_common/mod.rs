@@ -167,22 +167,22 @@ pub fn sleeper(marker: &str) -> Vec<String> {
     vec!["sleep".into(), marker.into()]
 }
 
-/// How many `sleep <marker>` processes run.
+/// How many `sleep <marker>` processes run, once that number is `expected` (waited for up to
+/// [`T`]); the last count seen when it never is.
 ///
-/// A process that was just started may not show its argv yet: the kernel lets the parent of a
-/// `vfork`-style spawn go on as soon as `execve` has replaced the child's memory, and publishes
-/// the new argv (`/proc/PID/cmdline`) a moment later, while the program is loaded. The supervisor
-/// reports "started" when its spawn returns, so right after an engine says Running, the argv
-/// can still be empty on a loaded machine. A count of zero is therefore looked at again for up
-/// to 500 ms; any other count is returned at once.
-pub fn sleepers(marker: &str) -> usize {
-    let deadline = std::time::Instant::now() + Duration::from_millis(500);
+/// One look is never enough: processes start and end asynchronously, and a process that was
+/// just started may not show its argv yet (the kernel lets the parent of a `vfork`-style spawn
+/// go on as soon as `execve` has replaced the child's memory, and publishes the new argv a
+/// moment later). So the count is taken again until it is the one expected or time is up, and
+/// the caller asserts on the value returned.
+pub async fn sleepers(marker: &str, expected: usize) -> usize {
+    let deadline = tokio::time::Instant::now() + T;
     loop {
         let n = processes_with_argv(&["sleep", marker]).len();
-        if n != 0 || std::time::Instant::now() >= deadline {
+        if n == expected || tokio::time::Instant::now() >= deadline {
             return n;
         }
-        std::thread::sleep(Duration::from_millis(10));
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -263,8 +263,10 @@ pub async fn wait_event(
     }
 }
 
-/// Sends `signal` to the process group led by the single process with argv `sleep <marker>`.
-pub fn signal_sleeper(marker: &str, signal: rustix::process::Signal) {
+/// Sends `signal` to the process group led by the single process with argv `sleep <marker>`
+/// (waiting up to [`T`] for there to be exactly one).
+pub async fn signal_sleeper(marker: &str, signal: rustix::process::Signal) {
+    sleepers(marker, 1).await;
     let pids = processes_with_argv(&["sleep", marker]);
     assert_eq!(
         pids.len(),
