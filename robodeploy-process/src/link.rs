@@ -387,7 +387,8 @@ fn handle(inner: &Arc<Inner>, link: &Link, line: &str) {
                 exits::spawn_poll(inner, name, process);
             }
         }
-        Reply::Ready { .. } => {}
+        // Answers to lines this runtime never sends: nothing to do.
+        Reply::Ready { .. } | Reply::Error(_) => {}
     }
 }
 

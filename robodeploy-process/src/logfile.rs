@@ -66,7 +66,12 @@ impl RotatingLog {
             self.rotate()?;
         }
         // One write per record, so a reader never sees half of one unless it reads mid-write.
-        self.file.write_all(&self.record)?;
+        if let Err(e) = self.file.write_all(&self.record) {
+            // A partial record (the disk filled up mid-write) is cut off again: the file holds
+            // whole records only, and the space is given back.
+            let _ = self.file.set_len(self.size);
+            return Err(e);
+        }
         self.size += self.record.len() as u64;
         Ok(())
     }

@@ -9,12 +9,18 @@
 //! runtime → supervisor                 supervisor → runtime
 //!                                      ready <pid> <start ticks>         on connecting
 //! start <name>                         started <name> <process.json>
-//!                                      failed <name> <notfound|other> <message>
+//!                                      failed <name> <notfound|exists|other> <message>
 //! watch <name> <pid>                   unknown <name>                    (not held: read exit.json)
 //!                                      exited <name> <exit.json>         to the starter and watchers
+//! (a line that is no request)          error <message>
 //! ```
+//!
+//! A request line is at most [`MAX_REQUEST_LINE`] bytes of UTF-8; anything else is answered
+//! `error` (its text escaped and cut short) and the connection goes on.
 
 use crate::layout::validate_name;
+#[cfg(doc)]
+use crate::shim::MAX_REQUEST_LINE;
 use crate::state::{ExitRecord, ProcessRecord};
 
 /// What a runtime asks of the supervisor.
@@ -31,6 +37,8 @@ pub(crate) enum Request {
 pub(crate) enum FailKind {
     /// The program does not exist (any more).
     NotFound,
+    /// The instance was started already (it runs, or ran and exited): a name is started once.
+    Exists,
     /// Anything else (permissions, a damaged `instance.json`, no resources).
     Other,
 }
@@ -47,8 +55,11 @@ pub(crate) enum Reply {
     /// The supervisor does not hold this instance (it exited already, or another supervisor
     /// started it): its `exit.json` is the truth.
     Unknown(String),
-    /// The instance exited; `exit.json` was written before this was sent.
+    /// The instance exited; `exit.json` was written before this was sent (unless the disk
+    /// was full: the supervisor then keeps trying to write it).
     Exited(String, ExitRecord),
+    /// A line that is no request (too long, not UTF-8, unknown, a bad name): why.
+    Error(String),
 }
 
 impl Request {
@@ -67,14 +78,39 @@ impl Request {
             (Some("start"), Some(name), None) => Request::Start(name.to_owned()),
             (Some("watch"), Some(name), Some(pid)) => Request::Watch(
                 name.to_owned(),
-                pid.parse().map_err(|_| format!("watch: pid {pid:?}"))?,
+                pid.parse()
+                    .map_err(|_| format!("watch: pid {} is not a number", excerpt(pid)))?,
             ),
-            _ => return Err(format!("unknown request {line:?}")),
+            _ => return Err(format!("unknown request {}", excerpt(line))),
         };
         let (Request::Start(name) | Request::Watch(name, _)) = &request;
-        validate_name(name).map_err(|e| e.to_string())?;
+        validate_name(name).map_err(|_| {
+            format!(
+                "instance name {} is not one: only ASCII letters, digits, '.', '_' and '-', \
+                 not starting with '.', at most 200 bytes",
+                excerpt(name)
+            )
+        })?;
         Ok(request)
     }
+}
+
+/// Text from a client as it may be echoed: escaped (no control character comes back raw) and
+/// cut to a few dozen characters.
+pub(crate) fn excerpt(text: &str) -> String {
+    const KEEP: usize = 64;
+    let mut out: String = text
+        .chars()
+        .take(KEEP)
+        .collect::<String>()
+        .escape_debug()
+        .collect();
+    out.insert(0, '"');
+    out.push('"');
+    if text.chars().nth(KEEP).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 impl Reply {
@@ -86,12 +122,14 @@ impl Reply {
             Reply::Failed(name, kind, message) => {
                 let kind = match kind {
                     FailKind::NotFound => "notfound",
+                    FailKind::Exists => "exists",
                     FailKind::Other => "other",
                 };
                 format!("failed {name} {kind} {}\n", message.replace('\n', " "))
             }
             Reply::Unknown(name) => format!("unknown {name}\n"),
             Reply::Exited(name, e) => format!("exited {name} {}\n", json(e)),
+            Reply::Error(message) => format!("error {}\n", message.replace('\n', " ")),
         }
     }
 
@@ -127,12 +165,14 @@ impl Reply {
                 let (kind, message) = rest.split_once(' ').unwrap_or((rest, ""));
                 let kind = match kind {
                     "notfound" => FailKind::NotFound,
+                    "exists" => FailKind::Exists,
                     "other" => FailKind::Other,
                     _ => return Err(bad()),
                 };
                 Reply::Failed(name.to_owned(), kind, message.to_owned())
             }
             "unknown" if !rest.contains(' ') => Reply::Unknown(rest.to_owned()),
+            "error" => Reply::Error(rest.to_owned()),
             _ => return Err(bad()),
         })
     }
@@ -167,6 +207,12 @@ mod tests {
         assert!(Request::parse("start a b").is_err());
         assert!(Request::parse("watch a notapid").is_err());
         assert!(Request::parse("stop a").is_err());
+        let long = format!("start {}", "\u{1b}".repeat(10_000));
+        let message = Request::parse(&long).unwrap_err();
+        assert!(
+            message.len() < 600 && !message.contains('\u{1b}'),
+            "{message}"
+        );
     }
 
     #[test]
@@ -191,6 +237,8 @@ mod tests {
             Reply::Started("n".into(), process),
             Reply::Failed("n".into(), FailKind::NotFound, "No such file".into()),
             Reply::Failed("n".into(), FailKind::Other, String::new()),
+            Reply::Failed("n".into(), FailKind::Exists, "started already".into()),
+            Reply::Error("unknown request \"x\"".into()),
             Reply::Unknown("n".into()),
             Reply::Exited("n".into(), exit),
         ] {

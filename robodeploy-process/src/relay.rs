@@ -8,45 +8,75 @@ use robodeploy_core::time::Time;
 
 use crate::layout::InstanceDir;
 use crate::logfile::{MAX_LINE, RotatingLog};
+use crate::supervisor::diag::diag;
 
 /// An instance's output log, opened when the first line arrives (an executable that writes
 /// nothing costs no open file).
+///
+/// Writing never fails and never holds the executable up: a line that cannot be written (no
+/// space left on the device) is dropped and counted, reported once in the supervisor's log,
+/// and once lines can be written again, a record on stderr says how many were lost and why:
+/// `[robodeploy: <n> line(s) of output lost: <reason>]`.
 #[derive(Debug)]
 pub(crate) struct InstanceLog {
     name: String,
-    paths: Option<(PathBuf, PathBuf, u64)>,
+    paths: (PathBuf, PathBuf, u64),
     log: Option<RotatingLog>,
+    /// Lines lost since the last one written, and the last reason.
+    dropped: u64,
+    reason: String,
 }
 
 impl InstanceLog {
     pub(crate) fn new(name: &str, dir: &InstanceDir, limit: u64) -> Self {
         InstanceLog {
             name: name.to_owned(),
-            paths: Some((dir.log_file(), dir.rotated_log_file(), limit)),
+            paths: (dir.log_file(), dir.rotated_log_file(), limit),
             log: None,
+            dropped: 0,
+            reason: String::new(),
         }
     }
 
-    /// Writes one line; a log that cannot be opened or written is reported once per failure on
-    /// the supervisor's stderr and the line is dropped (the executable is never held up).
+    /// Writes one line, or drops and counts it (see the type's docs).
     pub(crate) fn write(&mut self, stream: LogStreamKind, line: &[u8], at: Time) {
         if self.log.is_none() {
-            let Some((path, rotated, limit)) = self.paths.take() else {
-                return;
-            };
+            let (path, rotated, limit) = self.paths.clone();
             match RotatingLog::open(path, rotated, limit) {
                 Ok(log) => self.log = Some(log),
-                Err(e) => {
-                    eprintln!("{}: output.log: {e}; output is discarded", self.name);
-                    return;
-                }
+                Err(e) => return self.lost(&e),
             }
         }
-        if let Some(log) = &mut self.log
-            && let Err(e) = log.write_line(stream, line, at)
-        {
-            eprintln!("{}: output.log: {e}", self.name);
+        let Some(log) = &mut self.log else { return };
+        if self.dropped > 0 {
+            let note = format!(
+                "[robodeploy: {} line(s) of output lost: {}]",
+                self.dropped, self.reason
+            );
+            if let Err(e) = log.write_line(LogStreamKind::Stderr, note.as_bytes(), at) {
+                return self.lost(&e);
+            }
+            diag!(
+                "{}: output.log: writing again after {} lost line(s)",
+                self.name,
+                self.dropped
+            );
+            self.dropped = 0;
         }
+        if let Err(e) = log.write_line(stream, line, at) {
+            self.lost(&e);
+        }
+    }
+
+    fn lost(&mut self, e: &std::io::Error) {
+        if self.dropped == 0 {
+            diag!(
+                "{}: output.log: {e}; output is dropped until it can be written",
+                self.name
+            );
+        }
+        self.dropped += 1;
+        self.reason = e.to_string();
     }
 }
 

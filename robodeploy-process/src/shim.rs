@@ -60,7 +60,16 @@
 //! ```
 
 use std::ffi::OsStr;
+use std::io::Write as _;
 use std::path::Path;
+
+/// The longest request line a supervisor reads, in bytes (newline excluded). A longer line is
+/// not buffered: it is skipped to its end and answered `error`, and the connection goes on.
+pub const MAX_REQUEST_LINE: usize = 4096;
+
+/// The size at which the supervisor's own log, `supervisor.log` in the root, is rotated to
+/// `supervisor.log.1` (replacing the previous one): a root holds at most twice this.
+pub const SUPERVISOR_LOG_LIMIT: u64 = 1024 * 1024;
 
 /// The first argument that turns a program into a root's supervisor; the second is the root.
 pub const SHIM_ARG: &str = "--robodeploy-process-supervisor";
@@ -75,7 +84,11 @@ pub fn run_if_requested() {
     let code = match args.next() {
         Some(root) if Path::new(&root).is_absolute() => crate::supervisor::run(Path::new(&root)),
         _ => {
-            eprintln!("usage: {SHIM_ARG} <absolute path of the runtime root>");
+            // Not `eprintln!`, which panics when stderr cannot be written.
+            let _ = writeln!(
+                std::io::stderr(),
+                "usage: {SHIM_ARG} <absolute path of the runtime root>"
+            );
             2
         }
     };

@@ -100,6 +100,11 @@ async fn hand_over(
         };
         return Err(match failure {
             StartFailure::Refused(FailKind::NotFound, _) => RuntimeError::NotFound { what: argv0 },
+            // The directory was claimed by this start: only a stranger on the socket could
+            // have started the name meanwhile. Nothing of this start runs.
+            StartFailure::Refused(FailKind::Exists, _) => {
+                RuntimeError::AlreadyExists(spec.name.clone())
+            }
             StartFailure::Refused(FailKind::Other, message) => {
                 RuntimeError::internal(format!("starting {argv0}: {message}"))
             }

@@ -1,7 +1,12 @@
 //! One runtime's connection to the supervisor: requests read line by line and answered in
 //! order, replies (and exits) written by a task of their own so a slow reader on the runtime's
 //! side never blocks the supervisor.
+//!
+//! The client is not trusted: a line longer than [`MAX_REQUEST_LINE`] is skipped to its end
+//! without being kept, and every line that is no request (too long, not UTF-8, unknown) is
+//! answered `error`; the connection reads on either way.
 
+use std::io;
 use std::sync::Arc;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -9,8 +14,10 @@ use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 
+use super::diag::diag;
 use super::{Shared, instance};
-use crate::protocol::{Reply, Request};
+use crate::protocol::{Reply, Request, excerpt};
+use crate::shim::MAX_REQUEST_LINE;
 
 /// How many bytes of queued replies are written at once.
 const WRITE_BATCH: usize = 64 * 1024;
@@ -51,22 +58,47 @@ async fn write_replies(mut write: OwnedWriteHalf, mut rx: mpsc::UnboundedReceive
 }
 
 async fn read_requests(shared: Arc<Shared>, id: u64, read: OwnedReadHalf) {
-    let mut lines = BufReader::new(read).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        match Request::parse(&line) {
+    let mut reader = BufReader::new(read);
+    let mut buf = Vec::with_capacity(256);
+    loop {
+        let line = match next_line(&mut reader, &mut buf).await {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                diag!("connection {id}: reading: {e}");
+                break;
+            }
+        };
+        let request = match line {
+            Line::Text(text) => Request::parse(text),
+            Line::TooLong(len) => Err(format!(
+                "request line of {len} bytes or more is longer than {MAX_REQUEST_LINE}"
+            )),
+            Line::NotUtf8(bytes) => Err(format!(
+                "request is not UTF-8: {}",
+                excerpt(&String::from_utf8_lossy(bytes))
+            )),
+        };
+        match request {
             Ok(Request::Start(name)) => instance::start(&shared, id, &name),
             Ok(Request::Watch(name, pid)) => {
                 let mut state = shared.state();
                 match state.instances.get_mut(&name) {
                     Some(held) if held.pid == pid => {
-                        if !held.watchers.contains(&id) {
+                        if let Some(exit) = held.exit {
+                            // Exited, its exit.json not written yet (a full disk): told now.
+                            state.send(id, Reply::Exited(name, exit).line());
+                        } else if !held.watchers.contains(&id) {
                             held.watchers.push(id);
                         }
                     }
                     _ => state.send(id, Reply::Unknown(name).line()),
                 }
             }
-            Err(e) => eprintln!("supervisor: connection {id}: {e}"),
+            Err(message) => {
+                diag!("connection {id}: {message}");
+                shared.state().send(id, Reply::Error(message).line());
+            }
         }
     }
     let mut state = shared.state();
@@ -75,4 +107,98 @@ async fn read_requests(shared: Arc<Shared>, id: u64, read: OwnedReadHalf) {
         held.watchers.retain(|&w| w != id);
     }
     shared.check_idle(&state);
+}
+
+/// One line read from a client.
+#[derive(Debug, PartialEq)]
+enum Line<'a> {
+    Text(&'a str),
+    /// Longer than [`MAX_REQUEST_LINE`]: at least this many bytes, none of them kept.
+    TooLong(usize),
+    NotUtf8(&'a [u8]),
+}
+
+/// The next line (without its newline; a last line without one counts too); `None` at the end.
+/// Never holds more than [`MAX_REQUEST_LINE`] bytes of it.
+async fn next_line<'b>(
+    reader: &mut (impl AsyncBufReadExt + Unpin),
+    buf: &'b mut Vec<u8>,
+) -> io::Result<Option<Line<'b>>> {
+    buf.clear();
+    let mut skipped = 0usize;
+    let mut read_any = false;
+    loop {
+        let chunk = reader.fill_buf().await?;
+        if chunk.is_empty() {
+            if !read_any {
+                return Ok(None);
+            }
+            break;
+        }
+        read_any = true;
+        let (piece, used, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (&chunk[..i], i + 1, true),
+            None => (chunk, chunk.len(), false),
+        };
+        if skipped == 0 && buf.len() + piece.len() <= MAX_REQUEST_LINE {
+            buf.extend_from_slice(piece);
+        } else {
+            skipped += buf.len() + piece.len();
+            buf.clear();
+        }
+        reader.consume(used);
+        if done {
+            break;
+        }
+    }
+    if skipped > 0 {
+        return Ok(Some(Line::TooLong(skipped)));
+    }
+    Ok(Some(match std::str::from_utf8(buf) {
+        Ok(text) => Line::Text(text),
+        Err(_) => Line::NotUtf8(buf),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_are_bounded_and_reading_goes_on_after_a_long_one() {
+        let long = vec![b'x'; MAX_REQUEST_LINE * 3 + 5];
+        let mut input = b"one\n".to_vec();
+        input.extend_from_slice(&long);
+        input.extend_from_slice(b"\n\xff\nlast");
+        let mut exact = vec![b'y'; MAX_REQUEST_LINE];
+        exact.push(b'\n');
+        input.extend_from_slice(b"\n");
+        input.extend_from_slice(&exact);
+        // A tiny buffer, so lines arrive in many pieces.
+        let mut reader = BufReader::with_capacity(7, input.as_slice());
+        let mut buf = Vec::new();
+        assert_eq!(
+            next_line(&mut reader, &mut buf).await.unwrap(),
+            Some(Line::Text("one"))
+        );
+        assert_eq!(
+            next_line(&mut reader, &mut buf).await.unwrap(),
+            Some(Line::TooLong(long.len()))
+        );
+        assert!(buf.capacity() <= MAX_REQUEST_LINE * 2);
+        assert_eq!(
+            next_line(&mut reader, &mut buf).await.unwrap(),
+            Some(Line::NotUtf8(b"\xff"))
+        );
+        assert_eq!(
+            next_line(&mut reader, &mut buf).await.unwrap(),
+            Some(Line::Text("last"))
+        );
+        let y = "y".repeat(MAX_REQUEST_LINE);
+        assert_eq!(
+            next_line(&mut reader, &mut buf).await.unwrap(),
+            Some(Line::Text(y.as_str()))
+        );
+        assert_eq!(next_line(&mut reader, &mut buf).await.unwrap(), None);
+    }
 }

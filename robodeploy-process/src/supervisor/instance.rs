@@ -14,6 +14,7 @@ use tokio::process::{ChildStderr, ChildStdout};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use super::diag::diag;
 use super::{Held, Shared};
 use crate::UNKNOWN_EXIT_CODE;
 use crate::layout::InstanceDir;
@@ -29,9 +30,24 @@ const RELAY_DRAIN: Duration = Duration::from_secs(2);
 /// Bytes read from a pipe at once.
 const READ_CHUNK: usize = 4096;
 
-/// Starts instance `name` for connection `conn` and answers it `started` or `failed`.
+/// The first pause between two attempts to write an exit record the disk had no room for;
+/// it doubles up to [`RECORD_RETRY_MAX`].
+const RECORD_RETRY: Duration = Duration::from_millis(50);
+
+/// The longest pause between two attempts to write an exit record.
+const RECORD_RETRY_MAX: Duration = Duration::from_secs(1);
+
+/// Starts instance `name` for connection `conn` and answers it `started` or `failed`. A name
+/// is started once: while it runs, and after it ran (its `process.json` is there), a second
+/// `start` is refused as `exists`, so no copy runs that the runtime does not track.
 pub(super) fn start(shared: &Arc<Shared>, conn: u64, name: &str) {
     let dir = InstanceDir::new(&shared.root, name);
+    if let Some(message) = started_already(shared, name, &dir) {
+        diag!("{name}: cannot start: {message}");
+        let reply = Reply::Failed(name.to_owned(), FailKind::Exists, message);
+        shared.state().send(conn, reply.line());
+        return;
+    }
     let reply = match spawn(shared, &dir) {
         Ok((spawned, process, log_limit)) => {
             let mut state = shared.state();
@@ -40,6 +56,7 @@ pub(super) fn start(shared: &Arc<Shared>, conn: u64, name: &str) {
                 Held {
                     pid: process.pid,
                     watchers: vec![conn],
+                    exit: None,
                 },
             );
             let log = InstanceLog::new(name, &dir, log_limit);
@@ -55,11 +72,31 @@ pub(super) fn start(shared: &Arc<Shared>, conn: u64, name: &str) {
             return;
         }
         Err((kind, message)) => {
-            eprintln!("{name}: cannot start: {message}");
+            diag!("{name}: cannot start: {message}");
             Reply::Failed(name.to_owned(), kind, message)
         }
     };
     shared.state().send(conn, reply.line());
+}
+
+/// Why instance `name` cannot be started again, if it was started already.
+fn started_already(shared: &Shared, name: &str, dir: &InstanceDir) -> Option<String> {
+    let mut state = shared.state();
+    if let Some(held) = state.instances.get(name) {
+        if held.exit.is_none() {
+            return Some(format!("instance {name} runs already (pid {})", held.pid));
+        }
+        // It exited; only its exit record was pending. A directory without `process.json`
+        // is a new instance of the name (the old one was removed): the old record is dropped.
+        if !dir.process_file().exists() {
+            state.instances.remove(name);
+        }
+    }
+    dir.process_file().exists().then(|| {
+        format!(
+            "instance {name} was started already (it has a process.json); a name is started once"
+        )
+    })
 }
 
 /// A spawned executable: its output pipes and its coming exit code.
@@ -189,7 +226,7 @@ async fn tend(
                 drain_until = Instant::now() + RELAY_DRAIN;
             }
             () = tokio::time::sleep_until(drain_until) => {
-                eprintln!("{name}: output still open after the group was killed; stopped waiting for it");
+                diag!("{name}: output still open after the group was killed; stopped waiting for it");
                 break;
             }
         }
@@ -203,22 +240,96 @@ async fn tend(
     };
     // Both files are in place before anyone hears of the exit: a runtime that sees it may
     // remove the directory at once.
-    if let Err(e) = write_json(&dir.exit_file(), &record, 0o600) {
-        eprintln!("{name}: exit.json: {e}");
-    }
+    let written = write_json(&dir.exit_file(), &record, 0o600);
     if let Err(e) = touch(&dir.relay_done_marker()) {
-        eprintln!("{name}: relay.done: {e}");
+        diag!("{name}: relay.done: {e}");
     }
-    let mut state = shared.state();
-    if state.instances.get(&name).is_some_and(|h| h.pid == pid)
-        && let Some(held) = state.instances.remove(&name)
-    {
-        let line = Reply::Exited(name, record).line();
-        for conn in held.watchers {
-            state.send(conn, line.clone());
+    match written {
+        Ok(()) => {
+            let mut state = shared.state();
+            if state.instances.get(&name).is_some_and(|h| h.pid == pid)
+                && let Some(held) = state.instances.remove(&name)
+            {
+                tell(&state, held.watchers, Reply::Exited(name, record));
+            }
+            shared.check_idle(&state);
+        }
+        Err(e) => {
+            diag!("{name}: exit.json: {e}; the exit is reported now and recorded once possible");
+            {
+                let mut state = shared.state();
+                if let Some(held) = state.instances.get_mut(&name)
+                    && held.pid == pid
+                {
+                    held.exit = Some(record);
+                    let watchers = std::mem::take(&mut held.watchers);
+                    tell(&state, watchers, Reply::Exited(name.clone(), record));
+                }
+            }
+            record_later(&shared, &name, &dir, pid, record).await;
         }
     }
-    shared.check_idle(&state);
+}
+
+/// Sends `reply` to every connection in `watchers`.
+fn tell(state: &super::State, watchers: Vec<u64>, reply: Reply) {
+    let line = reply.line();
+    for conn in watchers {
+        state.send(conn, line.clone());
+    }
+}
+
+/// Writes the exit record the disk had no room for, trying again until it is written or no
+/// longer wanted (the directory was removed, or a new instance took the name). Until then the
+/// instance is held: the supervisor does not exit with an exit unrecorded, and a runtime that
+/// `watch`es it is told the exit at once.
+async fn record_later(
+    shared: &Shared,
+    name: &str,
+    dir: &InstanceDir,
+    pid: u32,
+    record: ExitRecord,
+) {
+    let mut pause = RECORD_RETRY;
+    let mut failures = 1u32;
+    loop {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(RECORD_RETRY_MAX);
+        if !shared
+            .state()
+            .instances
+            .get(name)
+            .is_some_and(|h| h.pid == pid)
+        {
+            return;
+        }
+        let done = match write_json(&dir.exit_file(), &record, 0o600) {
+            Ok(()) => {
+                if failures > 1 {
+                    diag!("{name}: exit.json written after {failures} attempts");
+                }
+                true
+            }
+            // The directory is gone: the instance was removed, nothing left to record.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => true,
+            Err(e) => {
+                failures += 1;
+                // One line per ten attempts is enough to show it is still stuck.
+                if failures % 10 == 0 {
+                    diag!("{name}: exit.json: {e} ({failures} attempts)");
+                }
+                false
+            }
+        };
+        if done {
+            let mut state = shared.state();
+            if state.instances.get(name).is_some_and(|h| h.pid == pid) {
+                state.instances.remove(name);
+            }
+            shared.check_idle(&state);
+            return;
+        }
+    }
 }
 
 /// The next bytes of a pipe; `None` at its end (or on an error, which ends it too). A pipe
@@ -233,7 +344,7 @@ async fn read_some(pipe: &mut Option<impl AsyncRead + Unpin>, buf: &mut [u8]) ->
             Ok(n) => return Some(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                eprintln!("reading output: {e}");
+                diag!("reading output: {e}");
                 return None;
             }
         }

@@ -17,6 +17,7 @@
 //!    removes its socket before exiting, so a runtime arriving later starts a new one.
 
 mod conn;
+pub(crate) mod diag;
 mod instance;
 mod reaper;
 
@@ -24,15 +25,19 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use rustix::fs::Mode;
 use tokio::net::UnixListener;
 use tokio::sync::{Notify, mpsc};
 
-use crate::layout::{SUPERVISOR_LOCK, SUPERVISOR_SOCKET};
+use crate::layout::{SUPERVISOR_LOCK, SUPERVISOR_LOG, SUPERVISOR_SOCKET};
 use crate::procfs;
+use crate::state::ExitRecord;
+use diag::diag;
 
 /// How long a new supervisor waits for its first connection before giving up (the runtime
 /// that spawned it connects at once, unless it died meanwhile).
@@ -62,12 +67,14 @@ struct State {
     instances: HashMap<String, Held>,
 }
 
-/// A running instance.
+/// A running instance, or one that exited whose `exit.json` could not be written yet.
 #[derive(Debug)]
 struct Held {
     pid: u32,
     /// Connections told of its exit: the starter's and those that watch it.
     watchers: Vec<u64>,
+    /// Its exit, once it exited and the record is waiting for room on the disk.
+    exit: Option<ExitRecord>,
 }
 
 impl State {
@@ -103,12 +110,13 @@ impl Shared {
 /// stderr (the runtime points it at `supervisor.log` in the root); stdout carries one line for
 /// the runtime that spawned it: `ready`, `busy`, or `failed <reason>`.
 pub(crate) fn run(root: &Path) -> i32 {
+    shed_inherited_files();
     // Fails only when already a session leader, which is as good.
     let _ = rustix::process::setsid();
     raise_open_file_limit();
     let mut out = io::stdout().lock();
     let fail = |out: &mut io::StdoutLock<'_>, what: &str, e: &dyn std::fmt::Display| {
-        eprintln!("supervisor of {}: {what}: {e}", root.display());
+        diag!("supervisor of {}: {what}: {e}", root.display());
         let _ = writeln!(out, "failed {what}: {e}").and_then(|()| out.flush());
         1
     };
@@ -135,6 +143,13 @@ pub(crate) fn run(root: &Path) -> i32 {
         }
         Err(fs::TryLockError::Error(e)) => return fail(&mut out, SUPERVISOR_LOCK, &e),
     }
+    // The lock holder alone writes (and rotates) the root's diagnostics.
+    if let Err(e) = diag::open() {
+        diag!(
+            "supervisor of {}: opening {SUPERVISOR_LOG}: {e}",
+            root.display()
+        );
+    }
     let listener = match bind() {
         Ok(listener) => listener,
         Err(e) => return fail(&mut out, SUPERVISOR_SOCKET, &e),
@@ -156,7 +171,7 @@ pub(crate) fn run(root: &Path) -> i32 {
         let reaper = match reaper::Reaper::start() {
             Ok(reaper) => reaper,
             Err(e) => {
-                eprintln!("supervisor of {}: handling SIGCHLD: {e}", root.display());
+                diag!("supervisor of {}: handling SIGCHLD: {e}", root.display());
                 return;
             }
         };
@@ -169,7 +184,7 @@ pub(crate) fn run(root: &Path) -> i32 {
         });
         match UnixListener::from_std(listener) {
             Ok(listener) => serve(&shared, listener).await,
-            Err(e) => eprintln!("supervisor of {}: listening: {e}", root.display()),
+            Err(e) => diag!("supervisor of {}: listening: {e}", root.display()),
         }
     });
     // The socket is gone before the lock is released (when this process ends), so whoever
@@ -178,14 +193,20 @@ pub(crate) fn run(root: &Path) -> i32 {
     0
 }
 
-/// Replaces a stale socket file with a fresh listening socket (the lock is held).
+/// Replaces a stale socket file with a fresh listening socket (the lock is held). The socket
+/// is created owner-only (0600), whatever the umask: no other user may connect, not even for
+/// an instant.
 fn bind() -> io::Result<std::os::unix::net::UnixListener> {
     match fs::remove_file(SUPERVISOR_SOCKET) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    let listener = std::os::unix::net::UnixListener::bind(SUPERVISOR_SOCKET)?;
+    // Still a single thread here: no one else creates files while the mask is narrowed.
+    let before = rustix::process::umask(Mode::from_bits_truncate(0o177));
+    let bound = std::os::unix::net::UnixListener::bind(SUPERVISOR_SOCKET);
+    rustix::process::umask(before);
+    let listener = bound?;
     fs::set_permissions(SUPERVISOR_SOCKET, fs::Permissions::from_mode(0o600))?;
     listener.set_nonblocking(true)?;
     Ok(listener)
@@ -207,7 +228,7 @@ async fn serve(shared: &Arc<Shared>, listener: UnixListener) {
                 }
                 Err(e) => {
                     // Out of file descriptors, most likely: let instances end and retry.
-                    eprintln!("supervisor: accepting a connection: {e}");
+                    diag!("supervisor: accepting a connection: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
@@ -217,11 +238,39 @@ async fn serve(shared: &Arc<Shared>, listener: UnixListener) {
         // No await between this check and the socket's removal: no task can run in between.
         if armed && shared.state().is_idle() {
             if let Err(e) = fs::remove_file(SUPERVISOR_SOCKET) {
-                eprintln!("supervisor: removing {SUPERVISOR_SOCKET}: {e}");
+                diag!("supervisor: removing {SUPERVISOR_SOCKET}: {e}");
             }
             return;
         }
     }
+}
+
+/// Set on a supervisor that re-executed itself to shed the files it inherited.
+const SHED_MARK: &str = "ROBODEPLOY_SUPERVISOR_SHED";
+
+/// Lets go of every file the supervisor inherited beyond stdin, stdout and stderr (a lock a
+/// wrapper of the engine holds, the operator's open files): they would stay open as long as
+/// the supervisor runs, and reach every executable it starts. They are marked close-on-exec
+/// and the supervisor executes itself again, which closes them. Nothing is open at that point
+/// but what was inherited (this runs first thing), so nothing of the supervisor's is lost.
+fn shed_inherited_files() {
+    if close_fds::iter_open_fds(3).next().is_none() {
+        return;
+    }
+    if std::env::var_os(SHED_MARK).is_some() {
+        // Executed again already: whatever is still open was not ours to close.
+        return;
+    }
+    close_fds::CloseFdsBuilder::new().cloexecfrom(3);
+    let mut args = std::env::args_os();
+    let Some(arg0) = args.next() else { return };
+    let error = std::process::Command::new("/proc/self/exe")
+        .arg0(arg0)
+        .args(args)
+        .env(SHED_MARK, "1")
+        .exec();
+    // Could not execute again: go on with the files (they no longer reach executables).
+    diag!("supervisor: closing inherited files: {error}");
 }
 
 /// Lifts the soft limit on open files to the hard one: the default soft limit (often 1024)
@@ -235,7 +284,7 @@ fn raise_open_file_limit() {
             maximum: limit.maximum,
         };
         if let Err(e) = setrlimit(Resource::Nofile, raised) {
-            eprintln!("supervisor: raising the open-file limit: {e}");
+            diag!("supervisor: raising the open-file limit: {e}");
         }
     }
 }

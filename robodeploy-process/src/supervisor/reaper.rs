@@ -84,7 +84,7 @@ impl Reaper {
                 Ok(None) | Err(Errno::CHILD) => return,
                 Err(Errno::INTR) => {}
                 Err(e) => {
-                    eprintln!("supervisor: waiting for children: {e}");
+                    super::diag::diag!("supervisor: waiting for children: {e}");
                     return;
                 }
             }
