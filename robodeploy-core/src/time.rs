@@ -53,7 +53,10 @@ impl Time {
         Time(self.0.saturating_add(ms))
     }
 
-    /// The current wall-clock time. Only drivers (engine, CLI) call this; the pure core never does.
+    /// The current wall-clock time, for drivers and runtimes: the engine's clock, and a
+    /// [`Runtime`](crate::runtime::Runtime) stamping its events and instances (robodeploy-process
+    /// and any runtime a user writes need it). The pure core (`lifecycle`, `rollout`, `sim`)
+    /// never calls it: its time is always handed in.
     pub fn now() -> Time {
         Time::from(jiff::Timestamp::now())
     }

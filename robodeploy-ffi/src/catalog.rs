@@ -5,11 +5,11 @@ use std::ffi::c_char;
 use std::path::Path;
 use std::sync::Arc;
 
-use robodeploy_core::model::{Device, Fleet, Package};
+use robodeploy_core::model::{Device, Fleet, Package, Version};
 use robodeploy_core::runtime::{MemoryRuntime, Runtime};
 use robodeploy_process::ProcessRuntime;
 
-use crate::boundary::{guard, handle_arg, json_arg, str_arg};
+use crate::boundary::{guard, handle_arg, json_arg, out_arg, str_arg, to_json, write_string};
 use crate::engine::rd_engine;
 use crate::error::FfiError;
 use crate::result::rd_result;
@@ -18,9 +18,13 @@ use crate::result::rd_result;
 /// the engine's catalog. Adding the identical version again is `RD_OK`; a different package
 /// under an existing numbered version is `RD_ERR_CONFLICT` (versions are immutable).
 ///
+/// The package is checked by the manifest validator first: an empty or badly formed name,
+/// duplicate component or executable names, a preinstalled executable without a command, a
+/// version that is not numbered, … are `RD_ERR_VALIDATION`, whose message names the field
+/// (`spec.components[1].name`), the value and the rule, and nothing is added.
+///
 /// Returns `RD_OK`; `RD_ERR_VALIDATION` (details: the report), `RD_ERR_CONFLICT`,
-/// `RD_ERR_INVALID_ARGUMENT` (a version that is not numbered), `RD_ERR_INVALID_JSON`,
-/// `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
+/// `RD_ERR_INVALID_JSON`, `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
 ///
 /// # Safety
 /// `engine` is NULL or a live engine; `package_json` is NULL or a NUL-terminated string.
@@ -47,7 +51,8 @@ fn add_device(e: &rd_engine, device: Device, runtime: Arc<dyn Runtime>) -> Resul
 /// at once and runs until stopped, and its log is one line naming its command. For trying
 /// robodeploy and for testing orchestration built on it.
 ///
-/// Returns `RD_OK`; `RD_ERR_CONFLICT` (a different device with that name),
+/// Returns `RD_OK`; `RD_ERR_VALIDATION` (the device breaks a rule: its name, labels, ROS
+/// distro; details: the report), `RD_ERR_CONFLICT` (a different device with that name),
 /// `RD_ERR_INVALID_JSON`, `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
 ///
 /// # Safety
@@ -80,7 +85,7 @@ pub unsafe extern "C" fn rd_engine_add_memory_device(
 /// (this package).
 ///
 /// Returns `RD_OK`; `RD_ERR_SETUP` (the directory cannot be created or no shim is found: the
-/// detail lists where it looked), `RD_ERR_CONFLICT`, `RD_ERR_INVALID_JSON`,
+/// detail lists where it looked), `RD_ERR_VALIDATION`, `RD_ERR_CONFLICT`, `RD_ERR_INVALID_JSON`,
 /// `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
 ///
 /// # Safety
@@ -133,5 +138,40 @@ pub unsafe extern "C" fn rd_engine_add_fleet(
         // SAFETY: the caller's contract.
         let fleet: Fleet = unsafe { json_arg(fleet_json, "fleet_json", "fleet") }?;
         e.run(e.engine()?.add_fleet(fleet))
+    })
+}
+
+/// The registered devices a component of a package version can be deployed on, as a JSON array
+/// of the model's `Device`: the online devices with the component's architecture and device
+/// runtime (and ROS distro, for a ROS component). `[]` for a cloud component.
+///
+/// Returns `RD_OK` and writes `*devices_json_out` (free with `rd_string_free`);
+/// `RD_ERR_NOT_FOUND` (no such package version, or no such component in it),
+/// `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
+///
+/// # Safety
+/// `engine` is NULL or a live engine; `package`, `version` and `component` are NULL or
+/// NUL-terminated strings; `devices_json_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rd_engine_eligible_devices(
+    engine: *const rd_engine,
+    package: *const c_char,
+    version: *const c_char,
+    component: *const c_char,
+    devices_json_out: *mut *mut c_char,
+) -> rd_result {
+    guard(|| {
+        let out = out_arg(devices_json_out, "devices_json_out")?;
+        // SAFETY: the caller's contract.
+        let e = unsafe { handle_arg(engine, "engine") }?;
+        // SAFETY: the caller's contract.
+        let package = unsafe { str_arg(package, "package") }?;
+        // SAFETY: the caller's contract.
+        let version = Version::new(unsafe { str_arg(version, "version") }?);
+        // SAFETY: the caller's contract.
+        let component = unsafe { str_arg(component, "component") }?;
+        let devices = e.run(e.engine()?.eligible_devices(package, &version, component))?;
+        // SAFETY: checked by out_arg; writable per the caller's contract.
+        unsafe { write_string(out, to_json(&devices)?) }
     })
 }

@@ -114,6 +114,7 @@ impl From<EngineError> for FfiError {
             EngineError::NoSuchDeployment(_)
             | EngineError::NoSuchFleet(_)
             | EngineError::NoSuchJob(_)
+            | EngineError::NoSuchComponent { .. }
             | EngineError::NoRuntime(_) => RD_ERR_NOT_FOUND,
             EngineError::DuplicateName { .. } => RD_ERR_CONFLICT,
             EngineError::NotRunning { .. } => RD_ERR_NOT_RUNNING,

@@ -47,26 +47,15 @@ pub enum CatalogError {
 }
 
 /// Packages by name and version.
-///
-/// ```
-/// use robodeploy_core::engine::Catalog;
-/// use robodeploy_core::model::{Package, Version};
-/// let mut catalog = Catalog::default();
-/// let p = Package { name: "demo".into(), version: Version::new("1"), description: None,
-///                   labels: Default::default(), components: vec![] };
-/// assert!(catalog.add(p.clone()).unwrap());       // added
-/// assert!(!catalog.add(p.clone()).unwrap());      // same content again: a no-op
-/// assert_eq!(catalog.list().len(), 1);
-/// ```
 #[derive(Debug, Default, Clone)]
-pub struct Catalog {
+pub(crate) struct Catalog {
     packages: BTreeMap<(String, Version), Package>,
 }
 
 impl Catalog {
     /// Adds a package version. Returns `Ok(false)` when the identical version is already there;
     /// refuses a different package under an existing name and version.
-    pub fn add(&mut self, package: Package) -> Result<bool, CatalogError> {
+    pub(crate) fn add(&mut self, package: Package) -> Result<bool, CatalogError> {
         if !package.version.is_numbered() {
             return Err(CatalogError::NotNumbered {
                 name: package.name,
@@ -88,17 +77,17 @@ impl Catalog {
     }
 
     /// One package version.
-    pub fn get(&self, name: &str, version: &Version) -> Option<&Package> {
+    pub(crate) fn get(&self, name: &str, version: &Version) -> Option<&Package> {
         self.packages.get(&(name.to_owned(), version.clone()))
     }
 
     /// Every package version, by name then version.
-    pub fn list(&self) -> Vec<&Package> {
+    pub(crate) fn list(&self) -> Vec<&Package> {
         self.packages.values().collect()
     }
 
     /// Removes a package version; `in_use_by` names a live deployment using it, if any.
-    pub fn remove(
+    pub(crate) fn remove(
         &mut self,
         name: &str,
         version: &Version,
@@ -124,5 +113,37 @@ impl Catalog {
                 name: name.to_owned(),
                 version: version.to_string(),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(command: &str) -> Package {
+        serde_json::from_str(&format!(
+            r#"{{"name": "demo", "version": "1", "components": [{{"name": "main",
+                "placement": {{"kind": "device", "runtime": "preinstalled", "architecture": "amd64"}},
+                "executables": [{{"name": "main", "command": ["{command}"]}}]}}]}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn versions_are_immutable_and_adding_the_same_again_is_a_no_op() {
+        let mut catalog = Catalog::default();
+        assert_eq!(catalog.add(package("/bin/a")), Ok(true));
+        assert_eq!(catalog.add(package("/bin/a")), Ok(false));
+        assert!(matches!(
+            catalog.add(package("/bin/b")),
+            Err(CatalogError::Immutable { .. })
+        ));
+        assert_eq!(catalog.list().len(), 1);
+        assert!(matches!(
+            catalog.remove("demo", &Version::new("1"), Some("d1")),
+            Err(CatalogError::InUse { .. })
+        ));
+        assert!(catalog.remove("demo", &Version::new("1"), None).is_ok());
+        assert!(catalog.list().is_empty());
     }
 }

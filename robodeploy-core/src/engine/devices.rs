@@ -25,23 +25,14 @@ pub enum DeviceError {
 }
 
 /// Devices by name.
-///
-/// ```
-/// use robodeploy_core::engine::DeviceRegistry;
-/// use robodeploy_core::model::{Architecture, Device, DeviceRuntime};
-/// let mut reg = DeviceRegistry::default();
-/// reg.add(Device::new("r1", Architecture::Amd64, DeviceRuntime::Preinstalled)).unwrap();
-/// reg.set_online("r1", false).unwrap();
-/// assert!(!reg.get("r1").unwrap().online);
-/// ```
 #[derive(Debug, Default, Clone)]
-pub struct DeviceRegistry {
+pub(crate) struct DeviceRegistry {
     devices: BTreeMap<String, Device>,
 }
 
 impl DeviceRegistry {
     /// Registers a device; registering the same device again is a no-op (returns `false`).
-    pub fn add(&mut self, device: Device) -> Result<bool, DeviceError> {
+    pub(crate) fn add(&mut self, device: Device) -> Result<bool, DeviceError> {
         match self.devices.get(&device.name) {
             Some(d) if d.id == device.id => Ok(false),
             Some(_) => Err(DeviceError::Conflict(device.name)),
@@ -53,7 +44,7 @@ impl DeviceRegistry {
     }
 
     /// Removes a device; `in_use_by` names a live deployment on it, if any.
-    pub fn remove(&mut self, name: &str, in_use_by: Option<&str>) -> Result<Device, DeviceError> {
+    pub(crate) fn remove(&mut self, name: &str, in_use_by: Option<&str>) -> Result<Device, DeviceError> {
         if !self.devices.contains_key(name) {
             return Err(DeviceError::NotFound(name.to_owned()));
         }
@@ -69,17 +60,17 @@ impl DeviceRegistry {
     }
 
     /// One device.
-    pub fn get(&self, name: &str) -> Option<&Device> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Device> {
         self.devices.get(name)
     }
 
     /// Every device, by name.
-    pub fn list(&self) -> impl Iterator<Item = &Device> {
+    pub(crate) fn list(&self) -> impl Iterator<Item = &Device> {
         self.devices.values()
     }
 
     /// Records whether a device answers; returns whether that changed.
-    pub fn set_online(&mut self, name: &str, online: bool) -> Result<bool, DeviceError> {
+    pub(crate) fn set_online(&mut self, name: &str, online: bool) -> Result<bool, DeviceError> {
         let d = self
             .devices
             .get_mut(name)
@@ -91,15 +82,16 @@ impl DeviceRegistry {
 
     /// Records the application version a device now runs (the fleet state later jobs roll back
     /// to).
-    pub fn set_installed(&mut self, name: &str, application: &str, version: crate::model::Version) {
+    pub(crate) fn set_installed(&mut self, name: &str, application: &str, version: crate::model::Version) {
         if let Some(d) = self.devices.get_mut(name) {
             d.installed.insert(application.to_owned(), version);
         }
     }
 
     /// The devices a component may be deployed on: online, with the component's architecture and
-    /// device runtime (the seed's pre-filtered list). Cloud components have none.
-    pub fn eligible<'a>(
+    /// device runtime (the seed's pre-filtered list), and the component's ROS distro when it is
+    /// a ROS component (a mismatch is refused as DEP_E162). Cloud components have none.
+    pub(crate) fn eligible<'a>(
         &'a self,
         component: &'a Component,
     ) -> impl Iterator<Item = &'a Device> + 'a {
@@ -109,7 +101,15 @@ impl DeviceRegistry {
                 Placement::Device {
                     runtime,
                     architecture,
-                } => d.online && d.runtime == runtime && d.architecture == architecture,
+                } => {
+                    d.online
+                        && d.runtime == runtime
+                        && d.architecture == architecture
+                        && component
+                            .ros
+                            .as_ref()
+                            .is_none_or(|ros| d.ros_distro.as_ref() == Some(&ros.distro))
+                }
                 _ => false,
             })
     }

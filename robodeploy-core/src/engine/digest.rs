@@ -9,15 +9,7 @@ pub(crate) async fn file_digest(path: &str) -> Result<String, String> {
 }
 
 /// The `sha256:<hex>` digest of bytes.
-///
-/// ```
-/// use robodeploy_core::engine::digest_of;
-/// assert_eq!(
-///     digest_of(b""),
-///     "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-/// );
-/// ```
-pub fn digest_of(bytes: &[u8]) -> String {
+pub(crate) fn digest_of(bytes: &[u8]) -> String {
     let hash = Sha256::digest(bytes);
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");
@@ -25,4 +17,15 @@ pub fn digest_of(bytes: &[u8]) -> String {
         out.push_str(&format!("{b:02x}"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn digest_of_nothing_is_sha256_of_the_empty_string() {
+        assert_eq!(
+            super::digest_of(b""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
 }

@@ -22,7 +22,9 @@ use super::deployment::DeploymentEntry;
 use super::job::JobEntry;
 use super::recover::Recovery;
 use super::request::{Internal, Request, RuntimeKey};
-use super::{Catalog, DeviceRegistry, EngineConfig, EngineEvent};
+use super::catalog::Catalog;
+use super::devices::DeviceRegistry;
+use super::{EngineConfig, EngineEvent};
 
 /// At most this many runtime reports are handled before the machines settle and their
 /// decisions are written: one store transaction per burst, while a long burst still lets

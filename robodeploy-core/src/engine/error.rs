@@ -33,6 +33,16 @@ pub enum EngineError {
     /// The job's configuration was refused by the rollout scheduler.
     #[error(transparent)]
     Rollout(crate::rollout::RolloutError),
+    /// The package version has no component of this name.
+    #[error("package {package}@{version} has no component {component:?}")]
+    NoSuchComponent {
+        /// Package name.
+        package: String,
+        /// Package version.
+        version: crate::model::Version,
+        /// The component asked for.
+        component: String,
+    },
     /// No such job.
     #[error("no deployment job {0}")]
     NoSuchJob(JobId),

@@ -62,6 +62,7 @@ impl JobEntry {
             robots: (0..self.robots.len())
                 .map(|i| self.robot_report(i))
                 .collect(),
+            tags: self.request.tags.clone(),
             created_at: r.created_at(),
             expires_at: r.expires_at(),
         }
@@ -98,6 +99,7 @@ impl Driver {
                 name: req.application.clone(),
                 version: req.application_version.to_string(),
             })?;
+        super::validate::check_job(&req)?;
         let robots: Vec<String> = fleet.robots.iter().map(|d| d.name.clone()).collect();
         let devices: Vec<_> = robots
             .iter()

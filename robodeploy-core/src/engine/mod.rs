@@ -1,8 +1,8 @@
 //! The engine: the tokio driver that feeds runtime events and time into the lifecycle and
 //! rollout machines and executes their commands against runtimes.
 //!
-//! One [`Engine`] owns a runtime per device (and one for the cloud), a [`Catalog`] of packages, a
-//! [`DeviceRegistry`], fleets, a lifecycle machine per deployment, a rollout machine per job, and
+//! One [`Engine`] owns a runtime per device (and one for the cloud), a catalog of packages, a
+//! registry of devices, fleets, a lifecycle machine per deployment, a rollout machine per job, and
 //! a [`Store`]. A single driver task owns all of that state and loops: events
 //! in (API requests, runtime events, completions of runtime calls, health checks), commands out
 //! (each runtime call runs in its own task), sleep until the earliest machine timeout. Handles are
@@ -11,12 +11,45 @@
 //! | API | what it does |
 //! |---|---|
 //! | [`add_package`](Engine::add_package), [`packages`](Engine::packages), [`package`](Engine::package), [`delete_package`](Engine::delete_package) | the catalog; numbered versions are immutable, a package in use cannot be deleted |
-//! | [`add_device`](Engine::add_device), [`remove_device`](Engine::remove_device), [`devices`](Engine::devices), [`add_fleet`](Engine::add_fleet) | the registry; each device comes with its runtime |
+//! | [`add_device`](Engine::add_device), [`add_devices`](Engine::add_devices), [`remove_device`](Engine::remove_device), [`devices`](Engine::devices), [`add_fleet`](Engine::add_fleet) | the registry; each device comes with its runtime |
+//! | [`eligible_devices`](Engine::eligible_devices) | the seed's pre-filtered device list: the online devices a component can be deployed on (architecture, device runtime, ROS distro) |
 //! | [`deploy`](Engine::deploy), [`deprovision`](Engine::deprovision), [`status`](Engine::status), [`wait_for`](Engine::wait_for), [`watch`](Engine::watch) | deployments |
 //! | [`logs`](Engine::logs), [`exec`](Engine::exec) | an executable's output; a command in its context (debug terminals) |
 //! | [`create_job`](Engine::create_job), [`cancel_job`](Engine::cancel_job), [`resume_job`](Engine::resume_job), [`job`](Engine::job) | deployment jobs |
+//! | [`job_tags`](Engine::job_tags), [`tag_job`](Engine::tag_job), [`untag_job`](Engine::untag_job) | a job's tags after creation (RoboMaker's tag rules; stored, so they survive a restart) |
 //! | [`subscribe`](Engine::subscribe) | every [`EngineEvent`] |
 //! | [`shutdown`](Engine::shutdown), [`detach`](Engine::detach) | stop everything and exit; exit leaving everything running |
+//!
+//! # Validation
+//!
+//! Every request that carries user data is checked where it enters, by the same validator as
+//! manifests ([`crate::validate`]): packages ([`validate_package`](crate::validate::validate_package)),
+//! devices ([`validate_device`](crate::validate::validate_device)), fleets
+//! ([`validate_fleet`](crate::validate::validate_fleet)), deployments
+//! ([`ValidationContext::validate_deployment`](crate::validate::ValidationContext::validate_deployment)),
+//! jobs ([`validate_job`](crate::validate::validate_job)) and job tags. A refusal is
+//! [`EngineError::Invalid`] carrying the [`Report`](crate::validate::Report): every problem,
+//! each naming its field path, the value and the rule. Nothing is stored or changed by a
+//! refused request.
+//!
+//! ```
+//! use robodeploy_core::engine::{Engine, EngineError};
+//! use robodeploy_core::model::Package;
+//! use robodeploy_core::validate::ValidationError;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let engine = Engine::builder().start();
+//! let package: Package = serde_json::from_str(r#"{"name": "", "version": "1", "components": [
+//!     {"name": "main", "placement": {"kind": "device", "runtime": "preinstalled", "architecture": "amd64"},
+//!      "executables": [{"name": "main", "command": ["/bin/true"]}]}
+//! ]}"#).unwrap();
+//! let Err(EngineError::Invalid(report)) = engine.add_package(package).await else { panic!() };
+//! assert!(matches!(report.errors[0].problem, ValidationError::InvalidName { .. }));
+//! assert_eq!(report.errors[0].problem.path().to_string(), "spec.name");
+//! assert!(engine.packages().await.unwrap().is_empty());
+//! engine.shutdown().await.unwrap();
+//! # }
+//! ```
 //!
 //! # Recovery
 //!
@@ -70,17 +103,18 @@ mod request;
 mod requests;
 mod resolve;
 mod status;
+mod tags;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-pub use catalog::{Catalog, CatalogError};
+pub use catalog::CatalogError;
 pub use config::EngineConfig;
-pub use devices::{DeviceError, DeviceRegistry};
-pub use digest::digest_of;
+pub use devices::DeviceError;
 pub use error::EngineError;
 pub use launcher::Launcher;
 pub use status::{
@@ -230,6 +264,12 @@ impl Engine {
     }
 
     /// Adds a package version to the catalog. `Ok(false)`: the identical version was there.
+    ///
+    /// # Errors
+    /// [`EngineError::Invalid`] with the report of
+    /// [`validate_package`](crate::validate::validate_package) (an empty or badly formed name,
+    /// duplicate component or executable names, a preinstalled executable without a command,
+    /// …); [`EngineError::Catalog`] when a different package has this name and version.
     pub async fn add_package(&self, package: Package) -> Result<bool, EngineError> {
         self.call(|r| Request::AddPackage(package, r)).await
     }
@@ -252,6 +292,11 @@ impl Engine {
     }
 
     /// Registers a device and the runtime that runs its executables.
+    ///
+    /// # Errors
+    /// [`EngineError::Invalid`] with the report of
+    /// [`validate_device`](crate::validate::validate_device); [`EngineError::Device`] when a
+    /// different device has this name.
     pub async fn add_device(
         &self,
         device: Device,
@@ -291,8 +336,63 @@ impl Engine {
     }
 
     /// Registers a fleet; its robots must be registered devices.
+    ///
+    /// # Errors
+    /// [`EngineError::Invalid`] with the report of
+    /// [`validate_fleet`](crate::validate::validate_fleet); [`EngineError::Device`] for a robot
+    /// that is not registered.
     pub async fn add_fleet(&self, fleet: Fleet) -> Result<(), EngineError> {
         self.call(|r| Request::AddFleet(fleet, r)).await
+    }
+
+    /// The registered devices a component of a package version can be deployed on, by name:
+    /// the seed's pre-filtered list ("the list of devices is a set of online devices, which are
+    /// pre-filtered to match the architecture (amd64, arm32v7, arm64v8) and device runtime
+    /// (docker or preinstalled) required by the component"). A ROS component also needs the
+    /// device's ROS distro to be its own (deploying elsewhere is refused as DEP_E162). A cloud
+    /// component runs on no device: its list is empty.
+    ///
+    /// # Errors
+    /// [`EngineError::Catalog`] when the package version is not in the catalog,
+    /// [`EngineError::NoSuchComponent`] when it has no such component.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use robodeploy_core::engine::Engine;
+    /// use robodeploy_core::model::{Architecture, Device, DeviceRuntime, Package, Version};
+    /// use robodeploy_core::runtime::MemoryRuntime;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let engine = Engine::builder().start();
+    /// for (name, arch) in [("pi", Architecture::Arm64v8), ("nuc", Architecture::Amd64)] {
+    ///     let device = Device::new(name, arch, DeviceRuntime::Preinstalled);
+    ///     engine.add_device(device, Arc::new(MemoryRuntime::new(name))).await.unwrap();
+    /// }
+    /// let package: Package = serde_json::from_str(r#"{"name": "nav", "version": "1", "components": [
+    ///     {"name": "planner", "placement": {"kind": "device", "runtime": "preinstalled", "architecture": "arm64v8"},
+    ///      "executables": [{"name": "planner", "command": ["/opt/nav/planner"]}]}
+    /// ]}"#).unwrap();
+    /// engine.add_package(package).await.unwrap();
+    /// let fits = engine.eligible_devices("nav", &Version::new("1"), "planner").await.unwrap();
+    /// assert_eq!(fits.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), ["pi"]);
+    /// engine.shutdown().await.unwrap();
+    /// # }
+    /// ```
+    pub async fn eligible_devices(
+        &self,
+        package: &str,
+        version: &Version,
+        component: &str,
+    ) -> Result<Vec<Device>, EngineError> {
+        self.call(|r| {
+            Request::EligibleDevices(
+                package.to_owned(),
+                version.clone(),
+                component.to_owned(),
+                r,
+            )
+        })
+        .await
     }
 
     /// Reports that a device rebooted (for runtimes that cannot tell): its executables restart
@@ -416,6 +516,13 @@ impl Engine {
 
     /// Creates a deployment job and starts it. With a `token`, repeating the call returns the
     /// same id and starts nothing twice.
+    ///
+    /// # Errors
+    /// [`EngineError::NoSuchFleet`] and [`EngineError::Catalog`] when its fleet or application
+    /// version is unknown; [`EngineError::Invalid`] with the report of
+    /// [`validate_job`](crate::validate::validate_job) (environment variable names not
+    /// `[A-Z_][A-Z0-9_]*` or beginning with `AWS`, values outside 1..=1024 characters, a launch
+    /// config, deployment config or tag that breaks its rule, …).
     pub async fn create_job(
         &self,
         request: DeploymentJobRequest,
@@ -439,6 +546,51 @@ impl Engine {
     /// A job's report: its status and every robot's.
     pub async fn job(&self, id: JobId) -> Result<JobReport, EngineError> {
         self.call(|r| Request::JobReport(id, r)).await
+    }
+
+    /// A job's tags (also in its [`JobReport`]).
+    pub async fn job_tags(&self, id: JobId) -> Result<BTreeMap<String, String>, EngineError> {
+        self.call(|r| Request::JobTags(id, r)).await
+    }
+
+    /// Adds tags to a job, overwriting the values of keys it has (RoboMaker's TagResource). The
+    /// job's tags afterwards must follow RoboMaker's rules: keys of 1..=128 characters not
+    /// beginning with `aws:`, values of at most 256, at most 50 tags
+    /// ([`limits`](crate::validate::limits)). The tags are stored with the job and survive a
+    /// restart.
+    ///
+    /// # Errors
+    /// [`EngineError::NoSuchJob`]; [`EngineError::Invalid`] naming the tag
+    /// (`spec.tags.KEY`) or the count (`spec.tags`), and nothing changes.
+    ///
+    /// ```
+    /// # use robodeploy_core::engine::{Engine, EngineError};
+    /// # use robodeploy_core::model::JobId;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let engine = Engine::builder().start();
+    /// let no_job = JobId::from_u128(7);
+    /// let tags = [("team".to_owned(), "nav".to_owned())].into();
+    /// assert!(matches!(engine.tag_job(no_job, tags).await, Err(EngineError::NoSuchJob(_))));
+    /// # }
+    /// ```
+    pub async fn tag_job(
+        &self,
+        id: JobId,
+        tags: BTreeMap<String, String>,
+    ) -> Result<(), EngineError> {
+        self.call(|r| Request::TagJob(id, tags, r)).await
+    }
+
+    /// Removes tags from a job by key (RoboMaker's UntagResource); keys the job does not have
+    /// are ignored. The change is stored with the job.
+    ///
+    /// # Errors
+    /// [`EngineError::NoSuchJob`]; [`EngineError::Invalid`] for a key that breaks the tag key
+    /// rule (`spec.tags.KEY`), and nothing changes.
+    pub async fn untag_job(&self, id: JobId, keys: &[String]) -> Result<(), EngineError> {
+        let keys = keys.to_vec();
+        self.call(|r| Request::UntagJob(id, keys, r)).await
     }
 
     /// Every job not yet expired.

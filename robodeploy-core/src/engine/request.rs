@@ -1,6 +1,7 @@
 //! Messages into the driver: API requests with their reply channels, and completions of the
 //! runtime operations the driver started.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
@@ -51,6 +52,11 @@ pub(crate) enum Request {
     CancelJob(JobId, Reply<()>),
     ResumeJob(JobId, Reply<()>),
     JobReport(JobId, Reply<JobReport>),
+    JobTags(JobId, Reply<BTreeMap<String, String>>),
+    TagJob(JobId, BTreeMap<String, String>, Reply<()>),
+    UntagJob(JobId, Vec<String>, Reply<()>),
+    /// Package name, version, component.
+    EligibleDevices(String, Version, String, Reply<Vec<Device>>),
     ListJobs(Reply<Vec<JobReport>>),
     Shutdown(Reply<()>),
     Detach(Reply<()>),

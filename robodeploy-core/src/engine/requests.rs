@@ -8,6 +8,7 @@ use crate::runtime::Runtime;
 use crate::store::{Table, WriteBatch};
 
 use super::persist::{self, StoredDevice};
+use super::validate;
 
 use super::driver::{Driver, TokenTarget};
 use super::request::{Request, RuntimeKey};
@@ -185,6 +186,18 @@ impl Driver {
                     .ok_or(EngineError::NoSuchJob(id));
                 let _ = reply.send(r);
             }
+            Request::JobTags(id, reply) => {
+                let _ = reply.send(self.job_tags(id));
+            }
+            Request::TagJob(id, tags, reply) => {
+                let _ = reply.send(self.tag_job(id, tags));
+            }
+            Request::UntagJob(id, keys, reply) => {
+                let _ = reply.send(self.untag_job(id, keys));
+            }
+            Request::EligibleDevices(package, version, component, reply) => {
+                let _ = reply.send(self.eligible_devices(&package, &version, &component));
+            }
             Request::ListJobs(reply) => {
                 self.drop_expired_jobs();
                 let _ = reply.send(Ok(self.jobs.values().map(|j| j.report()).collect()));
@@ -213,7 +226,31 @@ impl Driver {
         self.create_deployment(req, package, &Default::default(), None, None)
     }
 
+    /// The registered devices a package's component can be deployed on.
+    fn eligible_devices(
+        &self,
+        package: &str,
+        version: &Version,
+        component: &str,
+    ) -> Result<Vec<Device>, EngineError> {
+        let p = self.catalog.get(package, version).ok_or_else(|| {
+            super::CatalogError::NotFound {
+                name: package.to_owned(),
+                version: version.to_string(),
+            }
+        })?;
+        let c = p
+            .component(component)
+            .ok_or_else(|| EngineError::NoSuchComponent {
+                package: package.to_owned(),
+                version: version.clone(),
+                component: component.to_owned(),
+            })?;
+        Ok(self.devices.eligible(c).cloned().collect())
+    }
+
     fn add_fleet(&mut self, fleet: Fleet) -> Result<(), EngineError> {
+        validate::check_fleet(&fleet)?;
         for r in &fleet.robots {
             if self.devices.get(&r.name).is_none() {
                 return Err(super::DeviceError::NotFound(r.name.clone()).into());
@@ -227,6 +264,7 @@ impl Driver {
     }
 
     fn add_package(&mut self, package: Package) -> Result<bool, EngineError> {
+        validate::check_package(&package)?;
         let key = format!("{}@{}", package.name, package.version);
         let value = persist::to_json(&package);
         let (name, version) = (package.name.clone(), package.version.clone());
@@ -276,6 +314,9 @@ impl Driver {
         &mut self,
         devices: Vec<(Device, Arc<dyn Runtime>)>,
     ) -> Result<Vec<bool>, EngineError> {
+        for (device, _) in &devices {
+            validate::check_device(device)?;
+        }
         let mut added = Vec::with_capacity(devices.len());
         let mut fresh: Vec<(Device, Arc<dyn Runtime>)> = Vec::new();
         // Names in this batch, and where in `fresh` each went.

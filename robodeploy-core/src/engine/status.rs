@@ -1,5 +1,7 @@
 //! What the engine reports: deployment and job snapshots, and the events it publishes.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
@@ -115,6 +117,9 @@ pub struct JobReport {
     pub failure_threshold: u32,
     /// Every robot, in fleet order.
     pub robots: Vec<RobotReport>,
+    /// The job's tags (key/value metadata; see [`Engine::tag_job`](super::Engine::tag_job)).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
     /// Created at.
     pub created_at: Time,
     /// Expires (is dropped) at.

@@ -1,10 +1,62 @@
-//! Requests checked against what the engine knows, at the boundary where they enter.
+//! Requests checked at the boundary where they enter the engine, by the same validator as
+//! manifests ([`crate::validate`]): a refused request is [`EngineError::Invalid`] with the
+//! validation report (every problem, each naming its field path, the value and the rule), and
+//! nothing is stored or changed.
+//!
+//! | request | checked by |
+//! |---|---|
+//! | `add_package` | [`validate_package`] |
+//! | `add_device`, `add_devices` (each entry) | [`validate_device`] |
+//! | `add_fleet` | [`validate_fleet`] |
+//! | `deploy` | [`ValidationContext::validate_deployment`] against the catalog, the registry and the live deployments |
+//! | `create_job` | [`validate_job`] (its fleet and application version are looked up by the engine) |
+//! | `tag_job`, `untag_job` | the tag rules of a job (`spec.tags`) |
 
-use crate::model::{DeploymentRequest, Package};
-use crate::validate::ValidationContext;
+use std::collections::BTreeMap;
+
+use crate::model::{DeploymentJobRequest, DeploymentRequest, Device, Fleet, Package};
+use crate::validate::{
+    Report, ValidationContext, validate_device, validate_fleet, validate_job, validate_package,
+    validate_tag_keys, validate_tags,
+};
 
 use super::EngineError;
 use super::driver::Driver;
+
+fn refuse_errors(report: Report) -> Result<(), EngineError> {
+    report.into_result()?;
+    Ok(())
+}
+
+/// A package entering the catalog.
+pub(crate) fn check_package(package: &Package) -> Result<(), EngineError> {
+    refuse_errors(validate_package(package))
+}
+
+/// A device entering the registry.
+pub(crate) fn check_device(device: &Device) -> Result<(), EngineError> {
+    refuse_errors(validate_device(device))
+}
+
+/// A fleet being registered.
+pub(crate) fn check_fleet(fleet: &Fleet) -> Result<(), EngineError> {
+    refuse_errors(validate_fleet(fleet))
+}
+
+/// A deployment job being created (its fields; the engine looks its references up).
+pub(crate) fn check_job(job: &DeploymentJobRequest) -> Result<(), EngineError> {
+    refuse_errors(validate_job(job))
+}
+
+/// A job's tags as they would be after a tag or untag call.
+pub(crate) fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), EngineError> {
+    refuse_errors(validate_tags(tags))
+}
+
+/// Tag keys to remove from a job.
+pub(crate) fn check_tag_keys(keys: &[String]) -> Result<(), EngineError> {
+    refuse_errors(validate_tag_keys(keys.iter().map(String::as_str)))
+}
 
 impl Driver {
     /// Validates a deployment request against the catalog, the registry and the live

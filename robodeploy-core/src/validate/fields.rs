@@ -91,20 +91,25 @@ pub(super) fn tags(f: &mut Findings, path: FieldPath, tags: &BTreeMap<String, St
         });
     }
     for (k, v) in tags {
-        let key_len = k.chars().count();
-        let reserved = k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:"));
-        if !(1..=MAX_TAG_KEY_LEN).contains(&key_len) || !k.chars().all(is_tag_char) || reserved {
-            f.error(E::InvalidTagKey {
-                path: path.key(k),
-                key: k.clone(),
-            });
-        }
+        tag_key(f, path.key(k), k);
         if v.chars().count() > MAX_TAG_VALUE_LEN || !v.chars().all(is_tag_char) {
             f.error(E::InvalidTagValue {
                 path: path.key(k),
                 value: v.clone(),
             });
         }
+    }
+}
+
+/// RoboMaker's tag key rule: 1..=128 tag characters, not starting with `aws:` (any case).
+pub(super) fn tag_key(f: &mut Findings, path: FieldPath, k: &str) {
+    let key_len = k.chars().count();
+    let reserved = k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:"));
+    if !(1..=MAX_TAG_KEY_LEN).contains(&key_len) || !k.chars().all(is_tag_char) || reserved {
+        f.error(E::InvalidTagKey {
+            path,
+            key: k.to_owned(),
+        });
     }
 }
 

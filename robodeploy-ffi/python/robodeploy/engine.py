@@ -106,7 +106,13 @@ class Engine:
     # -- catalog ----------------------------------------------------------------------------
 
     def add_package(self, package: JsonLike) -> None:
-        """Adds a package version (the model's ``Package`` as a dict or JSON text)."""
+        """Adds a package version (the model's ``Package`` as a dict or JSON text).
+
+        Raises:
+            ValidationError: the package breaks a rule (an empty name, duplicate component
+                names, an executable without a command, …); its report names each field.
+            ConflictError: a different package has this name and version.
+        """
         _lib.check(self._lib.rd_engine_add_package(self.handle, _lib.dumps(package)))
 
     def add_memory_device(self, device: JsonLike) -> None:
@@ -181,6 +187,19 @@ class Engine:
         """Registers a fleet; its robots must be registered devices."""
         _lib.check(self._lib.rd_engine_add_fleet(self.handle, _lib.dumps(fleet)))
 
+    def eligible_devices(self, package: str, version: str, component: str) -> List[Dict[str, Any]]:
+        """The registered devices a component of a package version can be deployed on: the
+        online devices with its architecture and device runtime (and ROS distro, for a ROS
+        component), as the model's ``Device`` dicts; ``[]`` for a cloud component.
+
+        Raises:
+            NotFoundError: no such package version, or no such component in it.
+        """
+        return _lib.call_json(
+            self._lib.rd_engine_eligible_devices, self.handle, _lib.encode(package),
+            _lib.encode(version), _lib.encode(component),
+        )
+
     # -- deployments and jobs ----------------------------------------------------------------
 
     def deploy(self, request: JsonLike, token: Optional[str] = None) -> "Deployment":
@@ -196,11 +215,50 @@ class Engine:
         return Deployment(self, ident)
 
     def create_job(self, job: JsonLike, token: Optional[str] = None) -> "Job":
-        """Creates and starts a deployment job (a rollout to a fleet)."""
+        """Creates and starts a deployment job (a rollout to a fleet).
+
+        Raises:
+            ValidationError: the job breaks a rule (an environment variable name that is not
+                ``[A-Z_][A-Z0-9_]*`` or begins with ``AWS``, a value outside 1..=1024
+                characters, …); its :attr:`~robodeploy.errors.ValidationError.report` names
+                each field. Nothing starts.
+            NotFoundError: no such fleet or application version.
+        """
         ident = _lib.call_string(
             self._lib.rd_engine_create_job, self.handle, _lib.dumps(job), _lib.encode(token)
         )
         return Job(self, ident)
+
+    def job_tags(self, job: Union["Job", str]) -> Dict[str, str]:
+        """A job's tags (by :class:`Job` or id)."""
+        return _lib.call_json(self._lib.rd_engine_job_tags, self.handle, _lib.encode(_job_id(job)))
+
+    def tag_job(self, job: Union["Job", str], tags: Mapping[str, str]) -> None:
+        """Adds tags to a job, overwriting the values of keys it has. The tags afterwards must
+        follow RoboMaker's rules (keys of 1..=128 characters not beginning with ``aws:``,
+        values of at most 256 characters, at most 50 tags); they are stored with the job.
+
+        Raises:
+            ValidationError: a tag breaks a rule (its report names ``spec.tags.KEY``); nothing
+                changes.
+            NotFoundError: no such job.
+        """
+        _lib.check(
+            self._lib.rd_engine_tag_job(self.handle, _lib.encode(_job_id(job)), _lib.dumps(dict(tags)))
+        )
+
+    def untag_job(self, job: Union["Job", str], keys: List[str]) -> None:
+        """Removes tags from a job by key; keys it does not have are ignored.
+
+        Raises:
+            ValidationError: a key breaks the tag key rule; nothing changes.
+            NotFoundError: no such job.
+        """
+        if isinstance(keys, str):
+            raise TypeError("keys must be a list of tag keys, not one string")
+        _lib.check(
+            self._lib.rd_engine_untag_job(self.handle, _lib.encode(_job_id(job)), _lib.dumps(list(keys)))
+        )
 
     # -- events ------------------------------------------------------------------------------
 
@@ -227,6 +285,10 @@ class Engine:
         _lib.check(self._lib.rd_engine_set_event_callback(self.handle, c_callback, None))
         # Kept alive for as long as the library may call it.
         self._callback = c_callback
+
+
+def _job_id(job: Union["Job", str]) -> str:
+    return job.id if isinstance(job, Job) else job
 
 
 class Deployment:
