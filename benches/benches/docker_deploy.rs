@@ -1,4 +1,4 @@
-//! Deploying 20 busybox `sleep` executables until all run, then stopping and removing them, on
+//! Deploying 20 `sleep` executables until all run, then stopping and removing them, on
 //! the local Docker engine, three ways side by side in one run:
 //!
 //! - `robodeploy_engine`: the engine, as an application uses it: a package of one component with
@@ -37,12 +37,12 @@ use std::sync::Arc;
 use robodeploy_core::engine::{Engine, EngineConfig, Until};
 use robodeploy_core::lifecycle::LifecycleConfig;
 use robodeploy_core::model::{
-    Architecture, Component, DeploymentId, DeploymentRequest, Device, DeviceRuntime, Executable,
-    Package, Placement as ComponentPlacement, RestartPolicy, Version,
+    Architecture, DeploymentId, DeploymentRequest, Device, DeviceRuntime, Package, RestartPolicy,
 };
 use robodeploy_core::runtime::{InstanceSpec, InstanceState, Runtime, labels};
-use robodeploy_docker::test_image::{DEFAULT_BUSYBOX, ensure_busybox_image};
+use robodeploy_docker::test_image::ensure_image;
 use robodeploy_docker::{DockerRuntime, Placement};
+use robodeploy_testkit::model as kit;
 
 const EXECUTABLES: usize = 20;
 const REPO: &str = "robodeploy-test/busybox";
@@ -72,49 +72,13 @@ const DEVICE: &str = "bench-robot";
 const WAIT: Duration = Duration::from_secs(300);
 
 fn package(name: &str) -> Package {
-    Package {
-        name: name.into(),
-        version: Version::new("1"),
-        description: None,
-        labels: Default::default(),
-        components: vec![Component {
-            name: "main".into(),
-            placement: ComponentPlacement::Device {
-                runtime: DeviceRuntime::Docker,
-                architecture: Architecture::Amd64,
-            },
-            ros: None,
-            restart_policy: RestartPolicy::Always,
-            shared: false,
-            executables: (0..EXECUTABLES)
-                .map(|i| Executable {
-                    name: format!("exe{i:02}"),
-                    image: Some(image()),
-                    command: vec!["sleep".into(), "600".into()],
-                    shell: false,
-                    working_dir: None,
-                    env: Default::default(),
-                    ports: vec![],
-                    mounts: vec![],
-                })
-                .collect(),
-        }],
-    }
+    let executables = (0..EXECUTABLES)
+        .map(|i| kit::exe(&format!("exe{i:02}"), ["sleep", "600"]).with_image(image()));
+    kit::package_on(name, "1", kit::DOCKER, RestartPolicy::Always, executables)
 }
 
 fn request(name: &str, package: &str) -> DeploymentRequest {
-    DeploymentRequest {
-        name: name.into(),
-        package: package.into(),
-        version: Version::new("1"),
-        labels: Default::default(),
-        devices: [("main".to_owned(), DEVICE.to_owned())].into(),
-        depends_on: vec![],
-        volumes: vec![],
-        routed_network: None,
-        restart_policy: None,
-        env: Default::default(),
-    }
+    kit::request(name, package, "1", DEVICE)
 }
 
 /// An engine with one Docker device and the 20-executable package; stops use no grace period,
@@ -186,30 +150,48 @@ async fn robodeploy_cycle(rt: &DockerRuntime) -> Duration {
     t.elapsed()
 }
 
+/// Creates and starts `spec`'s container directly with bollard; its id.
+async fn bollard_start(docker: &Docker, spec: &InstanceSpec) -> String {
+    let body = ContainerCreateBody {
+        image: Some(image()),
+        cmd: Some(spec.command.clone()),
+        labels: Some(spec.labels.clone().into_iter().collect()),
+        host_config: Some(HostConfig::default()),
+        ..ContainerCreateBody::default()
+    };
+    let options = CreateContainerOptions {
+        name: Some(spec.name.clone()),
+        ..CreateContainerOptions::default()
+    };
+    let id = docker
+        .create_container(Some(options), body)
+        .await
+        .expect("create")
+        .id;
+    docker.start_container(&id, None).await.expect("start");
+    id
+}
+
+/// Stops (no grace) and removes container `id` directly with bollard.
+async fn bollard_remove(docker: &Docker, id: &str) {
+    let stop = StopContainerOptions {
+        t: Some(0),
+        signal: None,
+    };
+    docker.stop_container(id, Some(stop)).await.expect("stop");
+    docker
+        .remove_container(id, None::<RemoveContainerOptions>)
+        .await
+        .expect("remove");
+}
+
 async fn bollard_cycle(docker: &Docker) -> Duration {
     let dep = DeploymentId::new_random();
     let specs = specs(dep);
     let t = Instant::now();
     let mut ids = Vec::with_capacity(EXECUTABLES);
     for s in &specs {
-        let body = ContainerCreateBody {
-            image: Some(image()),
-            cmd: Some(s.command.clone()),
-            labels: Some(s.labels.clone().into_iter().collect()),
-            host_config: Some(HostConfig::default()),
-            ..ContainerCreateBody::default()
-        };
-        let options = CreateContainerOptions {
-            name: Some(s.name.clone()),
-            ..CreateContainerOptions::default()
-        };
-        let id = docker
-            .create_container(Some(options), body)
-            .await
-            .expect("create")
-            .id;
-        docker.start_container(&id, None).await.expect("start");
-        ids.push(id);
+        ids.push(bollard_start(docker, s).await);
     }
     let filters = HashMap::from([(
         "label".to_owned(),
@@ -225,20 +207,7 @@ async fn bollard_cycle(docker: &Docker) -> Duration {
         .expect("list");
     assert_eq!(listed.len(), EXECUTABLES);
     for id in &ids {
-        docker
-            .stop_container(
-                id,
-                Some(StopContainerOptions {
-                    t: Some(0),
-                    signal: None,
-                }),
-            )
-            .await
-            .expect("stop");
-        docker
-            .remove_container(id, None::<RemoveContainerOptions>)
-            .await
-            .expect("remove");
+        bollard_remove(docker, id).await;
     }
     t.elapsed()
 }
@@ -247,39 +216,8 @@ async fn bollard_concurrent_cycle(docker: &Docker) -> Duration {
     let dep = DeploymentId::new_random();
     let specs = specs(dep);
     let t = Instant::now();
-    let ids: Vec<String> = join_all(specs.iter().map(|s| async move {
-        let body = ContainerCreateBody {
-            image: Some(image()),
-            cmd: Some(s.command.clone()),
-            labels: Some(s.labels.clone().into_iter().collect()),
-            host_config: Some(HostConfig::default()),
-            ..ContainerCreateBody::default()
-        };
-        let options = CreateContainerOptions {
-            name: Some(s.name.clone()),
-            ..CreateContainerOptions::default()
-        };
-        let id = docker
-            .create_container(Some(options), body)
-            .await
-            .expect("create")
-            .id;
-        docker.start_container(&id, None).await.expect("start");
-        id
-    }))
-    .await;
-    join_all(ids.iter().map(|id| async move {
-        let stop = StopContainerOptions {
-            t: Some(0),
-            signal: None,
-        };
-        docker.stop_container(id, Some(stop)).await.expect("stop");
-        docker
-            .remove_container(id, None::<RemoveContainerOptions>)
-            .await
-            .expect("remove");
-    }))
-    .await;
+    let ids: Vec<String> = join_all(specs.iter().map(|s| bollard_start(docker, s))).await;
+    join_all(ids.iter().map(|id| bollard_remove(docker, id))).await;
     t.elapsed()
 }
 
@@ -316,12 +254,7 @@ fn docker_deploy(c: &mut Criterion) {
         return;
     }
     tokio
-        .block_on(ensure_busybox_image(
-            &rt,
-            REPO,
-            TAG,
-            Path::new(DEFAULT_BUSYBOX),
-        ))
+        .block_on(ensure_image(&rt, REPO, TAG))
         .expect("test image");
     let docker = tokio
         .block_on(

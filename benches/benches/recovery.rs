@@ -27,38 +27,14 @@ use robodeploy_core::engine::{Engine, EngineConfig, EngineEvent, RecoveryAction}
 use robodeploy_core::model::*;
 use robodeploy_core::runtime::{MemoryRuntime, Runtime};
 use robodeploy_core::store::{MemoryStore, RedbStore, Store, Table, WriteBatch};
+use robodeploy_testkit::model as kit;
 
 const DEVICES: usize = 100;
 const PER_DEVICE: usize = 100;
 const ROBOTS: usize = 100_000;
 
 fn package(name: &str) -> Package {
-    Package {
-        name: name.into(),
-        version: Version::new("1"),
-        description: None,
-        labels: Default::default(),
-        components: vec![Component {
-            name: "main".into(),
-            placement: Placement::Device {
-                runtime: DeviceRuntime::Preinstalled,
-                architecture: Architecture::Amd64,
-            },
-            ros: None,
-            restart_policy: RestartPolicy::Always,
-            shared: false,
-            executables: vec![Executable {
-                name: "node".into(),
-                image: None,
-                command: vec!["/usr/bin/node".into()],
-                shell: false,
-                working_dir: None,
-                env: Default::default(),
-                ports: vec![],
-                mounts: vec![],
-            }],
-        }],
-    }
+    kit::package(name, "1", RestartPolicy::Always, [kit::fake_exe("node")])
 }
 
 /// Health checks out of the way; room for every event of the restore.
@@ -69,7 +45,7 @@ fn config() -> EngineConfig {
 }
 
 fn device(name: &str) -> Device {
-    Device::new(name, Architecture::Amd64, DeviceRuntime::Preinstalled)
+    kit::device(name, DeviceRuntime::Preinstalled)
 }
 
 struct Fleet100k {
@@ -94,18 +70,7 @@ async fn populate(store: Arc<MemoryStore>) -> Fleet100k {
     }
     let mut events = engine.subscribe();
     for i in 0..DEVICES * PER_DEVICE {
-        let req = DeploymentRequest {
-            name: format!("dep-{i}"),
-            package: "app".into(),
-            version: Version::new("1"),
-            labels: Default::default(),
-            devices: [("main".to_owned(), devices[i % DEVICES].0.clone())].into(),
-            depends_on: vec![],
-            volumes: vec![],
-            routed_network: None,
-            restart_policy: None,
-            env: Default::default(),
-        };
+        let req = kit::request(&format!("dep-{i}"), "app", "1", &devices[i % DEVICES].0);
         engine.deploy(req, None).await.unwrap();
     }
     let mut running = std::collections::HashSet::new();
@@ -139,32 +104,8 @@ async fn populate(store: Arc<MemoryStore>) -> Fleet100k {
         fleet.push(d);
         robots.push((name, rt));
     }
-    engine
-        .add_fleet(robodeploy_core::model::Fleet {
-            name: "fleet".into(),
-            labels: Default::default(),
-            robots: fleet,
-        })
-        .await
-        .unwrap();
-    let job = DeploymentJobRequest {
-        fleet: "fleet".into(),
-        application: "app".into(),
-        application_version: Version::new("1"),
-        launch_config: LaunchConfig {
-            package_name: "app".into(),
-            launch_file: "app.launch".into(),
-            pre_launch_file: Some("/opt/pre.sh".into()),
-            post_launch_file: None,
-            environment_variables: Default::default(),
-        },
-        deployment_config: DeploymentConfig {
-            concurrent_deployment_percentage: 10,
-            failure_threshold_percentage: 5,
-            ..DeploymentConfig::default()
-        },
-        tags: Default::default(),
-    };
+    engine.add_fleet(kit::fleet("fleet", fleet)).await.unwrap();
+    let job = kit::job("fleet", "app", Some("/opt/pre.sh".into()), None, 10, 5);
     let id = engine.create_job(job, None).await.unwrap();
     loop {
         let r = engine.job(id).await.unwrap();

@@ -9,54 +9,29 @@ use robodeploy_core::lifecycle::LifecycleConfig;
 use robodeploy_core::model::*;
 use robodeploy_core::runtime::{MemoryRuntime, Runtime};
 use robodeploy_core::store::{MemoryStore, Store, StoreError, Table, WriteBatch};
+use robodeploy_testkit::engine::add_package_and_fleet;
+use robodeploy_testkit::model as kit;
 
 const T: Duration = Duration::from_secs(30);
 
 fn package(name: &str, version: &str, exes: &[&str], policy: RestartPolicy) -> Package {
-    Package {
-        name: name.into(),
-        version: Version::new(version),
-        description: None,
-        labels: Default::default(),
-        components: vec![Component {
-            name: "main".into(),
-            placement: Placement::Device {
-                runtime: DeviceRuntime::Preinstalled,
-                architecture: Architecture::Amd64,
-            },
-            ros: None,
-            restart_policy: policy,
-            shared: false,
-            executables: exes
-                .iter()
-                .map(|e| Executable {
-                    name: (*e).into(),
-                    image: None,
-                    command: vec![format!("/usr/bin/{e}")],
-                    shell: false,
-                    working_dir: None,
-                    env: Default::default(),
-                    ports: vec![],
-                    mounts: vec![],
-                })
-                .collect(),
-        }],
-    }
+    kit::package(name, version, policy, exes.iter().map(|e| kit::fake_exe(e)))
 }
 
 fn request(name: &str, pkg: &str, version: &str, device: &str) -> DeploymentRequest {
-    DeploymentRequest {
-        name: name.into(),
-        package: pkg.into(),
-        version: Version::new(version),
-        labels: Default::default(),
-        devices: [("main".to_owned(), device.to_owned())].into(),
-        depends_on: vec![],
-        volumes: vec![],
-        routed_network: None,
-        restart_policy: None,
-        env: Default::default(),
-    }
+    kit::request(name, pkg, version, device)
+}
+
+/// Adds package `demo` 1 (`exes` under `policy`) and deploys it as `d1` on robot `r1`.
+async fn demo(engine: &Engine, exes: &[&str], policy: RestartPolicy) -> DeploymentId {
+    engine
+        .add_package(package("demo", "1", exes, policy))
+        .await
+        .unwrap();
+    engine
+        .deploy(request("d1", "demo", "1", "r1"), None)
+        .await
+        .unwrap()
 }
 
 async fn engine_with(devices: &[&str]) -> (Engine, Vec<Arc<MemoryRuntime>>) {
@@ -82,14 +57,7 @@ async fn engine_with(devices: &[&str]) -> (Engine, Vec<Arc<MemoryRuntime>>) {
 #[tokio::test(start_paused = true)]
 async fn deploy_reaches_running_and_deprovision_stops_everything() {
     let (engine, rts) = engine_with(&["r1"]).await;
-    engine
-        .add_package(package("demo", "1", &["a", "b"], RestartPolicy::Always))
-        .await
-        .unwrap();
-    let id = engine
-        .deploy(request("d1", "demo", "1", "r1"), None)
-        .await
-        .unwrap();
+    let id = demo(&engine, &["a", "b"], RestartPolicy::Always).await;
     let s = engine.wait_for(id, Until::Running, T).await.unwrap();
     assert_eq!(s.phase, Phase::Succeeded);
     assert_eq!(s.executables.len(), 2);
@@ -104,14 +72,7 @@ async fn deploy_reaches_running_and_deprovision_stops_everything() {
 #[tokio::test(start_paused = true)]
 async fn a_crash_under_always_is_restarted_and_counted() {
     let (engine, rts) = engine_with(&["r1"]).await;
-    engine
-        .add_package(package("demo", "1", &["a"], RestartPolicy::Always))
-        .await
-        .unwrap();
-    let id = engine
-        .deploy(request("d1", "demo", "1", "r1"), None)
-        .await
-        .unwrap();
+    let id = demo(&engine, &["a"], RestartPolicy::Always).await;
     let s = engine.wait_for(id, Until::Running, T).await.unwrap();
     let name = s.executables[0].instance.clone().unwrap();
     // Let it run past the minimum uptime, then crash.
@@ -131,14 +92,7 @@ async fn a_crash_under_always_is_restarted_and_counted() {
 #[tokio::test(start_paused = true)]
 async fn never_policy_leaves_a_failed_executable_in_error() {
     let (engine, rts) = engine_with(&["r1"]).await;
-    engine
-        .add_package(package("demo", "1", &["a"], RestartPolicy::Never))
-        .await
-        .unwrap();
-    let id = engine
-        .deploy(request("d1", "demo", "1", "r1"), None)
-        .await
-        .unwrap();
+    let id = demo(&engine, &["a"], RestartPolicy::Never).await;
     let s = engine.wait_for(id, Until::Running, T).await.unwrap();
     tokio::time::sleep(Duration::from_secs(60)).await;
     rts[0].exit(s.executables[0].instance.as_deref().unwrap(), 3);
@@ -163,14 +117,7 @@ async fn never_policy_leaves_a_failed_executable_in_error() {
 async fn a_missing_binary_fails_to_start_with_e161_and_is_not_retried() {
     let (engine, rts) = engine_with(&["r1"]).await;
     rts[0].set_missing("/usr/bin/ghost", true);
-    engine
-        .add_package(package("demo", "1", &["ghost"], RestartPolicy::Always))
-        .await
-        .unwrap();
-    let id = engine
-        .deploy(request("d1", "demo", "1", "r1"), None)
-        .await
-        .unwrap();
+    let id = demo(&engine, &["ghost"], RestartPolicy::Always).await;
     let s = engine
         .wait_for(id, Until::Phase(Phase::FailedToStart), T)
         .await
@@ -184,14 +131,7 @@ async fn a_missing_binary_fails_to_start_with_e161_and_is_not_retried() {
 #[tokio::test(start_paused = true)]
 async fn an_unreachable_device_shows_e151_and_recovers() {
     let (engine, rts) = engine_with(&["r1"]).await;
-    engine
-        .add_package(package("demo", "1", &["a"], RestartPolicy::Always))
-        .await
-        .unwrap();
-    let id = engine
-        .deploy(request("d1", "demo", "1", "r1"), None)
-        .await
-        .unwrap();
+    let id = demo(&engine, &["a"], RestartPolicy::Always).await;
     engine.wait_for(id, Until::Running, T).await.unwrap();
     rts[0].set_reachable(false);
     let s = engine
@@ -285,36 +225,12 @@ async fn a_job_with_failing_pre_launch_scripts_breaches_its_threshold() {
     for rt in &rts {
         rt.set_task_exit("/opt/pre.sh", 1);
     }
-    engine
-        .add_package(package("app", "1", &["node"], RestartPolicy::Always))
-        .await
-        .unwrap();
-    engine
-        .add_fleet(Fleet {
-            name: "fleet".into(),
-            labels: Default::default(),
-            robots: engine.devices().await.unwrap(),
-        })
-        .await
-        .unwrap();
-    let job = DeploymentJobRequest {
-        fleet: "fleet".into(),
-        application: "app".into(),
-        application_version: Version::new("1"),
-        launch_config: LaunchConfig {
-            package_name: "app".into(),
-            launch_file: "app.launch".into(),
-            pre_launch_file: Some("/opt/pre.sh".into()),
-            post_launch_file: None,
-            environment_variables: Default::default(),
-        },
-        deployment_config: DeploymentConfig {
-            concurrent_deployment_percentage: 10,
-            failure_threshold_percentage: 10,
-            ..DeploymentConfig::default()
-        },
-        tags: Default::default(),
-    };
+    add_package_and_fleet(
+        &engine,
+        package("app", "1", &["node"], RestartPolicy::Always),
+    )
+    .await;
+    let job = kit::job("fleet", "app", Some("/opt/pre.sh".into()), None, 10, 10);
     let id = engine.create_job(job, None).await.unwrap();
     let report = engine.wait_for_job(id, T).await.unwrap();
     assert_eq!(report.status, JobStatus::Failed);
@@ -337,36 +253,19 @@ async fn a_job_deploys_every_robot_and_reports_in_sync() {
     let names: Vec<String> = (0..10).map(|i| format!("robot-{i:02}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let (engine, rts) = engine_with(&refs).await;
-    engine
-        .add_package(package("app", "1", &["node"], RestartPolicy::Always))
-        .await
-        .unwrap();
-    engine
-        .add_fleet(Fleet {
-            name: "fleet".into(),
-            labels: Default::default(),
-            robots: engine.devices().await.unwrap(),
-        })
-        .await
-        .unwrap();
-    let job = DeploymentJobRequest {
-        fleet: "fleet".into(),
-        application: "app".into(),
-        application_version: Version::new("1"),
-        launch_config: LaunchConfig {
-            package_name: "app".into(),
-            launch_file: "app.launch".into(),
-            pre_launch_file: Some("/opt/pre.sh".into()),
-            post_launch_file: Some("/opt/post.sh".into()),
-            environment_variables: Default::default(),
-        },
-        deployment_config: DeploymentConfig {
-            concurrent_deployment_percentage: 30,
-            failure_threshold_percentage: 50,
-            ..DeploymentConfig::default()
-        },
-        tags: Default::default(),
-    };
+    add_package_and_fleet(
+        &engine,
+        package("app", "1", &["node"], RestartPolicy::Always),
+    )
+    .await;
+    let job = kit::job(
+        "fleet",
+        "app",
+        Some("/opt/pre.sh".into()),
+        Some("/opt/post.sh".into()),
+        30,
+        50,
+    );
     let id = engine
         .create_job(job.clone(), Some("job-token"))
         .await
@@ -398,14 +297,7 @@ async fn a_job_deploys_every_robot_and_reports_in_sync() {
 async fn detach_leaves_executables_running_where_dropping_the_handles_stops_them() {
     for detach in [true, false] {
         let (engine, rts) = engine_with(&["r1"]).await;
-        engine
-            .add_package(package("demo", "1", &["a", "b"], RestartPolicy::Always))
-            .await
-            .unwrap();
-        let id = engine
-            .deploy(request("d1", "demo", "1", "r1"), None)
-            .await
-            .unwrap();
+        let id = demo(&engine, &["a", "b"], RestartPolicy::Always).await;
         engine.wait_for(id, Until::Running, T).await.unwrap();
         if detach {
             let other = engine.clone();

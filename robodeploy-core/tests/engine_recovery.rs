@@ -12,58 +12,35 @@ use robodeploy_core::engine::{
 use robodeploy_core::model::*;
 use robodeploy_core::runtime::MemoryRuntime;
 use robodeploy_core::store::{MemoryStore, Store, StoreError, Table, WriteBatch};
+use robodeploy_testkit::engine::add_package_and_fleet;
+use robodeploy_testkit::model as kit;
 
 const T: Duration = Duration::from_secs(60);
 
 fn package(name: &str, version: &str, exes: &[&str], policy: RestartPolicy) -> Package {
-    Package {
-        name: name.into(),
-        version: Version::new(version),
-        description: None,
-        labels: Default::default(),
-        components: vec![Component {
-            name: "main".into(),
-            placement: Placement::Device {
-                runtime: DeviceRuntime::Preinstalled,
-                architecture: Architecture::Amd64,
-            },
-            ros: None,
-            restart_policy: policy,
-            shared: false,
-            executables: exes
-                .iter()
-                .map(|e| Executable {
-                    name: (*e).into(),
-                    image: None,
-                    command: vec![format!("/usr/bin/{e}")],
-                    shell: false,
-                    working_dir: None,
-                    env: Default::default(),
-                    ports: vec![],
-                    mounts: vec![],
-                })
-                .collect(),
-        }],
-    }
+    kit::package(name, version, policy, exes.iter().map(|e| kit::fake_exe(e)))
 }
 
 fn request(name: &str, device: &str) -> DeploymentRequest {
-    DeploymentRequest {
-        name: name.into(),
-        package: "demo".into(),
-        version: Version::new("1"),
-        labels: Default::default(),
-        devices: [("main".to_owned(), device.to_owned())].into(),
-        depends_on: vec![],
-        volumes: vec![],
-        routed_network: None,
-        restart_policy: None,
-        env: Default::default(),
-    }
+    kit::request(name, "demo", "1", device)
 }
 
 fn device(name: &str) -> Device {
-    Device::new(name, Architecture::Amd64, DeviceRuntime::Preinstalled)
+    kit::device(name, DeviceRuntime::Preinstalled)
+}
+
+/// Adds package `demo` 1 (`exes` under `policy`) and deploys it as `d1` on robot `r1`.
+async fn demo(
+    engine: &Engine,
+    exes: &[&str],
+    policy: RestartPolicy,
+    token: Option<&str>,
+) -> DeploymentId {
+    engine
+        .add_package(package("demo", "1", exes, policy))
+        .await
+        .unwrap();
+    engine.deploy(request("d1", "r1"), token).await.unwrap()
 }
 
 fn engine_on(store: &Arc<MemoryStore>) -> Engine {
@@ -95,14 +72,7 @@ async fn a_restarted_engine_adopts_what_runs_and_keeps_restart_counts() {
     let rt = Arc::new(MemoryRuntime::new("r1"));
     let engine = engine_on(&store);
     engine.add_device(device("r1"), rt.clone()).await.unwrap();
-    engine
-        .add_package(package("demo", "1", &["a", "b"], RestartPolicy::Always))
-        .await
-        .unwrap();
-    let id = engine
-        .deploy(request("d1", "r1"), Some("tok"))
-        .await
-        .unwrap();
+    let id = demo(&engine, &["a", "b"], RestartPolicy::Always, Some("tok")).await;
     let s = engine.wait_for(id, Until::Running, T).await.unwrap();
     let a = s.executables[0].instance.clone().unwrap();
     tokio::time::sleep(Duration::from_secs(60)).await;
@@ -178,11 +148,7 @@ async fn what_died_while_the_engine_was_away_follows_its_restart_policy() {
     let rt = Arc::new(MemoryRuntime::new("r1"));
     let engine = engine_on(&store);
     engine.add_device(device("r1"), rt.clone()).await.unwrap();
-    engine
-        .add_package(package("demo", "1", &["a"], RestartPolicy::OnFailure))
-        .await
-        .unwrap();
-    let id = engine.deploy(request("d1", "r1"), None).await.unwrap();
+    let id = demo(&engine, &["a"], RestartPolicy::OnFailure, None).await;
     let s = engine.wait_for(id, Until::Running, T).await.unwrap();
     let a = s.executables[0].instance.clone().unwrap();
     engine.detach().await.unwrap();
@@ -214,11 +180,7 @@ async fn a_deprovision_under_way_is_finished_after_a_restart() {
     let rt = Arc::new(MemoryRuntime::new("r1"));
     let engine = engine_on(&store);
     engine.add_device(device("r1"), rt.clone()).await.unwrap();
-    engine
-        .add_package(package("demo", "1", &["a", "b"], RestartPolicy::Always))
-        .await
-        .unwrap();
-    let id = engine.deploy(request("d1", "r1"), None).await.unwrap();
+    let id = demo(&engine, &["a", "b"], RestartPolicy::Always, None).await;
     engine.wait_for(id, Until::Running, T).await.unwrap();
     // The stops are decided and stored, and the runtime stalls: the engine dies before any
     // stop is answered.
@@ -245,24 +207,15 @@ async fn a_deprovision_under_way_is_finished_after_a_restart() {
 }
 
 fn job_request() -> DeploymentJobRequest {
-    DeploymentJobRequest {
-        fleet: "fleet".into(),
-        application: "demo".into(),
-        application_version: Version::new("1"),
-        launch_config: LaunchConfig {
-            package_name: "demo".into(),
-            launch_file: "demo.launch".into(),
-            pre_launch_file: Some("/opt/pre.sh".into()),
-            post_launch_file: Some("/opt/post.sh".into()),
-            environment_variables: Default::default(),
-        },
-        deployment_config: DeploymentConfig {
-            concurrent_deployment_percentage: 20,
-            failure_threshold_percentage: 50,
-            ..DeploymentConfig::default()
-        },
-        tags: Default::default(),
-    }
+    let script = |path: &str| Some(path.to_owned());
+    kit::job(
+        "fleet",
+        "demo",
+        script("/opt/pre.sh"),
+        script("/opt/post.sh"),
+        20,
+        50,
+    )
 }
 
 /// Runs a 10-robot job where robots 3 and 7 fail their pre-launch script, interrupting the
@@ -286,18 +239,11 @@ async fn job_run(
     for (n, rt) in names.iter().zip(&rts) {
         engine.add_device(device(n), rt.clone()).await.unwrap();
     }
-    engine
-        .add_package(package("demo", "1", &["node"], RestartPolicy::Always))
-        .await
-        .unwrap();
-    engine
-        .add_fleet(Fleet {
-            name: "fleet".into(),
-            labels: Default::default(),
-            robots: engine.devices().await.unwrap(),
-        })
-        .await
-        .unwrap();
+    add_package_and_fleet(
+        &engine,
+        package("demo", "1", &["node"], RestartPolicy::Always),
+    )
+    .await;
     let id = engine.create_job(job_request(), Some("job")).await.unwrap();
     if let Some(n) = interrupt_after {
         let mut events = engine.subscribe();
@@ -424,18 +370,11 @@ async fn a_job_past_its_retention_is_removed_from_the_store_and_not_recovered() 
         .add_device(device("robot-0"), rt.clone())
         .await
         .unwrap();
-    engine
-        .add_package(package("demo", "1", &["node"], RestartPolicy::Always))
-        .await
-        .unwrap();
-    engine
-        .add_fleet(Fleet {
-            name: "fleet".into(),
-            labels: Default::default(),
-            robots: engine.devices().await.unwrap(),
-        })
-        .await
-        .unwrap();
+    add_package_and_fleet(
+        &engine,
+        package("demo", "1", &["node"], RestartPolicy::Always),
+    )
+    .await;
     let id = engine.create_job(job_request(), None).await.unwrap();
     let report = engine.wait_for_job(id, T).await.unwrap();
     assert_eq!(report.status, JobStatus::Succeeded);

@@ -13,14 +13,7 @@ use robodeploy_core::model::{
 use robodeploy_core::time::Time;
 
 fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(10_000)
-            .max(10_000),
-        ..ProptestConfig::default()
-    }
+    robodeploy_testkit::props::cases(10_000)
 }
 
 /// Small thresholds so that short histories reach backoff caps, resets and crash loops.

@@ -18,14 +18,7 @@ use robodeploy_core::rollout::{
 use robodeploy_core::time::Time;
 
 fn cases() -> ProptestConfig {
-    ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(10_000)
-            .max(10_000),
-        ..ProptestConfig::default()
-    }
+    robodeploy_testkit::props::cases(10_000)
 }
 
 const TIMEOUT_MS: i64 = 60_000;

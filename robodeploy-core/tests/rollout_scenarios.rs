@@ -246,24 +246,10 @@ fn a_robot_times_out_exactly_at_its_deadline() {
 fn offline_robots_never_hold_a_slot_and_fail_only_after_their_deadline() {
     let mut c = config(50, 100);
     c.offline_deadline = Some(Duration::from_secs(3600));
-    let robots = vec![
-        RobotInit {
-            online: false,
-            previous_version: None,
-        },
-        RobotInit {
-            online: true,
-            previous_version: None,
-        },
-        RobotInit {
-            online: false,
-            previous_version: None,
-        },
-        RobotInit {
-            online: true,
-            previous_version: None,
-        },
-    ];
+    let robots = Vec::from([false, true, false, true].map(|online| RobotInit {
+        online,
+        previous_version: None,
+    }));
     let mut job = started_with(&c, robots);
     assert_eq!(job.in_flight_limit(), 2);
     assert_eq!(
@@ -402,11 +388,7 @@ fn waves_run_one_after_another_with_soak_and_manual_resume() {
 #[test]
 fn a_failing_canary_halts_the_job() {
     let mut c = config(10, 5);
-    c.waves = vec![Wave {
-        size: WaveSize::Robots(1),
-        soak: None,
-        manual_resume: false,
-    }];
+    c.waves = vec![Wave::new(WaveSize::Robots(1))];
     let mut job = started(&c, 200);
     assert_eq!(deploys(&commands(&mut job)), vec![0]);
     job.handle_robot_failed(RobotIndex(0), FailureCode::LaunchFailure, t(MIN))

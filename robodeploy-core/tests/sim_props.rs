@@ -10,14 +10,7 @@ use robodeploy_core::rollout::RobotIndex;
 use robodeploy_core::sim::{Dist, FleetModel, SimOptions, Simulation, TimelineDetail};
 
 fn cases() -> ProptestConfig {
-    ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(10_000)
-            .max(10_000),
-        ..ProptestConfig::default()
-    }
+    robodeploy_testkit::props::cases(10_000)
 }
 
 fn config(concurrency: u8, threshold: u8) -> DeploymentConfig {
@@ -100,11 +93,7 @@ fn a_cancel_mid_job_aborts_and_rolls_back() {
 #[test]
 fn a_manual_wave_nobody_resumes_stops_the_run_unfinished() {
     let mut c = config(10, 100);
-    c.waves = vec![Wave {
-        size: WaveSize::Robots(5),
-        soak: None,
-        manual_resume: true,
-    }];
+    c.waves = vec![Wave::new(WaveSize::Robots(5)).with_manual_resume(true)];
     let out = Simulation::new(&c, 50, None, FleetModel::default(), SimOptions::default())
         .unwrap()
         .run();

@@ -20,24 +20,23 @@
 //! run prints the kill instants it used.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptions};
-use robodeploy_core::engine::{Engine, EngineConfig, EngineEvent};
-use robodeploy_core::lifecycle::LifecycleConfig;
-use robodeploy_core::model::Placement as ComponentPlacement;
-use robodeploy_core::model::*;
+use robodeploy_core::model::{DeviceRuntime, RestartPolicy};
 use robodeploy_core::runtime::{Runtime, labels};
-use robodeploy_core::store::{RedbStore, Store, Table};
-use robodeploy_docker::test_image::{DEFAULT_BUSYBOX, busybox_rootfs_with};
+use robodeploy_docker::test_image::rootfs_with;
 use robodeploy_docker::{DockerConfig, DockerRuntime, Endpoint, Placement, TASK_LABEL};
+use robodeploy_testkit::engine::add_package_and_fleet;
+use robodeploy_testkit::kill::{
+    AGENT_ROOT, Outcome, Rng, agent_engine, run_agents, run_job, stored_deployments,
+};
+use robodeploy_testkit::model::{DOCKER, device, exe, job, package_on};
 
-/// Set in the child: the directory of the store it runs its engine on.
-const AGENT_ROOT: &str = "ROBODEPLOY_TEST_AGENT_ROOT";
 /// Set in the child: the package (application) name of this run.
 const AGENT_PACKAGE: &str = "ROBODEPLOY_TEST_AGENT_PACKAGE";
 /// Set in the child: the image the application and its scripts run in.
@@ -76,144 +75,29 @@ fn robot(i: usize) -> String {
 /// (or, after a restart, finds again by its token) the job, waits for its end, prints the outcome
 /// as lines and exits leaving the containers running.
 async fn agent(root: PathBuf, package: String, image: String) {
-    let store = Arc::new(RedbStore::open(root.join("store.redb")).expect("store"));
-    let config = EngineConfig::default()
-        .with_health_interval(Duration::from_millis(200))
-        .with_lifecycle(LifecycleConfig {
-            stop_grace: Duration::from_secs(1),
-            ..LifecycleConfig::default()
-        });
-    let engine = Engine::builder()
-        .config(config)
-        .store(store)
-        .try_start()
-        .expect("engine");
-    // What this agent saw, for a failure's post-mortem (the test prints the logs it kept).
-    let mut events = engine.subscribe();
-    tokio::spawn(async move {
-        while let Ok(e) = events.recv().await {
-            match e {
-                EngineEvent::Recovery(a) => println!("event {a:?}"),
-                EngineEvent::Deployment(s) if !s.errors.is_empty() => {
-                    println!(
-                        "event {} {:?} {:?} {:?}",
-                        s.name, s.phase, s.status, s.errors
-                    )
-                }
-                _ => {}
-            }
-        }
-    });
-    let mut devices = Vec::new();
+    let engine = agent_engine(&root);
     for i in 0..ROBOTS {
         let rt = DockerRuntime::local(Placement::Device).expect("runtime");
-        let device = Device::new(robot(i), Architecture::Amd64, DeviceRuntime::Docker);
+        let device = device(&robot(i), DeviceRuntime::Docker);
         engine
-            .add_device(device.clone(), Arc::new(rt))
+            .add_device(device, Arc::new(rt))
             .await
             .expect("device");
-        devices.push(device);
     }
-    engine
-        .add_package(app(&package, &image))
-        .await
-        .expect("package");
-    engine
-        .add_fleet(Fleet {
-            name: "fleet".into(),
-            labels: Default::default(),
-            robots: devices,
-        })
-        .await
-        .expect("fleet");
-    let id = engine
-        .create_job(job(&package), Some("kill-test-job"))
-        .await
-        .expect("job");
-    let report = engine
-        .wait_for_job(id, Duration::from_secs(180))
-        .await
-        .expect("job end");
-    println!("job {:?}", report.status);
-    for r in &report.robots {
-        println!("robot {} {:?} {:?}", r.robot, r.status, r.failure);
-        if let Some(d) = &r.failure_detail {
-            println!("detail {}: {d}", r.robot);
-        }
-    }
-    // After a restart, deployments come back once their runtimes have been listed: wait for
-    // those of the robots in sync (each has one) before printing them.
-    let in_sync = report
-        .robots
-        .iter()
-        .filter(|r| r.status == RobotStatus::InSync)
-        .count();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut deployments = engine.deployments().await.expect("deployments");
-    while deployments.len() < in_sync && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        deployments = engine.deployments().await.expect("deployments");
-    }
-    for d in deployments {
-        println!(
-            "deployment {} {} {}",
-            d.id,
-            d.executables[0].device.clone().unwrap_or_default(),
-            d.restart_count
-        );
-    }
-    engine.detach().await.expect("detach");
-}
-
-/// A long-running container; Docker enforces its restart policy.
-fn app(package: &str, image: &str) -> Package {
-    Package {
-        name: package.into(),
-        version: Version::new("1"),
-        description: None,
-        labels: Default::default(),
-        components: vec![Component {
-            name: "main".into(),
-            placement: ComponentPlacement::Device {
-                runtime: DeviceRuntime::Docker,
-                architecture: Architecture::Amd64,
-            },
-            ros: None,
-            restart_policy: RestartPolicy::Always,
-            shared: false,
-            executables: vec![Executable {
-                name: "node".into(),
-                image: Some(image.into()),
-                command: vec!["sleep".into(), "600".into()],
-                shell: false,
-                working_dir: None,
-                env: Default::default(),
-                ports: vec![],
-                mounts: vec![],
-            }],
-        }],
-    }
-}
-
-fn job(package: &str) -> DeploymentJobRequest {
-    DeploymentJobRequest {
-        fleet: "fleet".into(),
-        application: package.into(),
-        application_version: Version::new("1"),
-        launch_config: LaunchConfig {
-            package_name: package.into(),
-            launch_file: "app.launch".into(),
-            pre_launch_file: Some("/scripts/pre.sh".into()),
-            post_launch_file: Some("/scripts/post.sh".into()),
-            environment_variables: Default::default(),
-        },
-        deployment_config: DeploymentConfig {
-            concurrent_deployment_percentage: 34,
-            failure_threshold_percentage: 50,
-            ..DeploymentConfig::default()
-        },
-        tags: Default::default(),
-    }
+    // A long-running container; Docker enforces its restart policy.
+    let node = exe("node", ["sleep", "600"]).with_image(image);
+    let app = package_on(&package, "1", DOCKER, RestartPolicy::Always, [node]);
+    add_package_and_fleet(&engine, app).await;
+    let script = |path: &str| Some(path.to_owned());
+    let job = job(
+        "fleet",
+        &package,
+        script("/scripts/pre.sh"),
+        script("/scripts/post.sh"),
+        34,
+        50,
+    );
+    run_job(engine, job, Duration::from_secs(180)).await;
 }
 
 /// The job's scripts, baked into the image: pre-launch takes a moment and fails on the FAILING
@@ -231,7 +115,7 @@ fn scripts() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-/// The test image (busybox plus the scripts), tagged by a digest of the scripts so an image of
+/// The test image (the host's commands plus the scripts), tagged by a digest of the scripts so an image of
 /// older scripts is never reused. Built once; later runs find it.
 async fn ensure_image(rt: &DockerRuntime) -> String {
     let files = scripts();
@@ -245,29 +129,12 @@ async fn ensure_image(rt: &DockerRuntime) -> String {
     let image = format!("{IMAGE_REPO}:{tag}");
     if !rt.has_image(&image).await.expect("asking for the image") {
         let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, d)| (*p, d.as_slice())).collect();
-        let tar = busybox_rootfs_with(Path::new(DEFAULT_BUSYBOX), &refs)
-            .expect("reading busybox (apt-get install busybox-static)");
+        let tar = rootfs_with(&refs).expect("making the test image's root filesystem");
         rt.import_rootfs(IMAGE_REPO, &tag, tar)
             .await
             .expect("importing the test image");
     }
     image
-}
-
-/// A small deterministic generator (xorshift64*), so kill instants replay from a seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo)
-    }
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -393,120 +260,14 @@ async fn containers_of(docker: &Docker, package: &str) -> (Vec<Container>, Vec<S
     (apps, tasks)
 }
 
-struct Outcome {
-    /// What every agent printed.
-    text: String,
-    /// robot → "Status Failure".
-    robots: BTreeMap<String, String>,
-    /// robot → restart count of its deployment.
-    restarts: BTreeMap<String, u64>,
-}
-
-/// Starts an agent whose output goes to `root/agent-N.log` (N counts the agents of a root).
-fn spawn_agent(fleet: &TestFleet, image: &str) -> std::process::Child {
-    let n = std::fs::read_dir(&fleet.root)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("agent-"))
-        })
-        .count();
-    let log = std::fs::File::create(fleet.root.join(format!("agent-{n}.log"))).unwrap();
-    std::process::Command::new(std::env::current_exe().unwrap())
-        .env(AGENT_ROOT, &fleet.root)
-        .env(AGENT_PACKAGE, &fleet.package)
-        .env(AGENT_IMAGE, image)
-        .stdout(log)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-/// Every agent's log under `root`, in order.
-fn agent_logs(root: &Path) -> String {
-    let mut out = String::new();
-    for n in 0.. {
-        let Ok(text) = std::fs::read_to_string(root.join(format!("agent-{n}.log"))) else {
-            break;
-        };
-        out.push_str(&format!("--- agent {n}\n{text}"));
-    }
-    out
-}
-
-fn parse(out: &str) -> (BTreeMap<String, String>, BTreeMap<String, u64>) {
-    let mut robots = BTreeMap::new();
-    let mut restarts = BTreeMap::new();
-    for line in out.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["robot", name, rest @ ..] => {
-                robots.insert((*name).to_owned(), rest.join(" "));
-            }
-            ["deployment", _, device, count] => {
-                restarts.insert((*device).to_owned(), count.parse().unwrap());
-            }
-            _ => {}
-        }
-    }
-    (robots, restarts)
-}
-
 /// Runs the job on a fresh fleet, killing the agent at each of `kills` (delays after its start),
 /// then lets a last agent run to the end. Returns the outcome it printed.
 async fn run(fleet: &TestFleet, image: &str, kills: &[u64]) -> Outcome {
-    for &delay in kills {
-        let mut child = spawn_agent(fleet, image);
-        tokio::time::sleep(Duration::from_millis(delay)).await;
-        // SIGKILL: no destructor, no flush, nothing of the engine's runs after this.
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let mut child = spawn_agent(fleet, image);
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
-    let text = agent_logs(&fleet.root);
-    assert!(status.success(), "the last agent failed: {text}");
-    let agents: Vec<&str> = text.split("--- agent").skip(1).collect();
-    let mid_job = agents[..kills.len()]
-        .iter()
-        .filter(|a| !a.contains("\njob "))
-        .count();
-    if !kills.is_empty() {
-        println!(
-            "  {mid_job} of {} kills landed before the job ended",
-            kills.len()
-        );
-    }
-    let last = text.rsplit("--- agent").next().unwrap_or_default();
-    assert!(last.contains("job Succeeded"), "{text}");
-    let (robots, restarts) = parse(last);
-    Outcome {
-        text,
-        robots,
-        restarts,
-    }
-}
-
-/// Deployment ids per robot in the store: a live deployment keeps its request under its id, one
-/// that ended keeps its last status under `id/final`. Both count.
-fn stored_deployments(root: &Path) -> BTreeMap<String, BTreeSet<String>> {
-    let store = RedbStore::open(root.join("store.redb")).unwrap();
-    let mut per_robot: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (key, value) in store.scan(Table::Deployments).unwrap() {
-        let v: serde_json::Value = serde_json::from_slice(&value).unwrap();
-        let (id, device) = match key.split_once('/') {
-            None => (key.clone(), v["request"]["devices"]["main"].as_str()),
-            Some((id, "final")) => (id.to_owned(), v["executables"][0]["device"].as_str()),
-            Some(_) => continue,
-        };
-        per_robot
-            .entry(device.unwrap().to_owned())
-            .or_default()
-            .insert(id);
-    }
-    per_robot
+    let env = [
+        (AGENT_PACKAGE, fleet.package.as_str()),
+        (AGENT_IMAGE, image),
+    ];
+    run_agents(&fleet.root, &env, kills).await
 }
 
 /// Checks the store and the engine's containers once the job ended (see the module docs).

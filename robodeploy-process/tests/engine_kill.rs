@@ -18,15 +18,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{SHIM, TempRoot};
-use robodeploy_core::engine::{Engine, EngineConfig, EngineEvent};
-use robodeploy_core::lifecycle::LifecycleConfig;
-use robodeploy_core::model::*;
+use robodeploy_core::model::{DeviceRuntime, RestartPolicy};
 use robodeploy_core::runtime::{InstanceState, Runtime, labels};
-use robodeploy_core::store::{RedbStore, Store, Table};
 use robodeploy_process::{ProcessRuntime, Shim};
+use robodeploy_testkit::engine::add_package_and_fleet;
+use robodeploy_testkit::kill::{
+    AGENT_ROOT, Outcome, Rng, agent_engine, run_agents, run_job, stored_deployments,
+};
+use robodeploy_testkit::model::{device, exe, job, package};
 
-/// Set in the child: the directory of the fleet and store it runs its engine on.
-const AGENT_ROOT: &str = "ROBODEPLOY_TEST_AGENT_ROOT";
 const ROBOTS: usize = 10;
 /// Robots whose pre-launch script fails.
 const FAILING: [usize; 2] = [3, 8];
@@ -53,135 +53,34 @@ fn robot(i: usize) -> String {
 
 /// The child: an engine on `root/store.redb` with one process runtime per robot, which
 /// creates (or, after a restart, finds again by its token) the job, waits for its end, prints
-/// the outcome as JSON lines and exits leaving the executables running.
+/// the outcome as lines and exits leaving the executables running.
 async fn agent(root: PathBuf) {
-    let store = Arc::new(RedbStore::open(root.join("store.redb")).expect("store"));
-    let config = EngineConfig::default()
-        .with_health_interval(Duration::from_millis(200))
-        .with_lifecycle(LifecycleConfig {
-            stop_grace: Duration::from_secs(1),
-            ..LifecycleConfig::default()
-        });
-    let engine = Engine::builder()
-        .config(config)
-        .store(store)
-        .try_start()
-        .expect("engine");
-    // What this agent saw, for a failure's post-mortem (the test prints the logs it kept).
-    let mut events = engine.subscribe();
-    tokio::spawn(async move {
-        while let Ok(e) = events.recv().await {
-            match e {
-                EngineEvent::Recovery(a) => println!("event {a:?}"),
-                EngineEvent::Deployment(s) if !s.errors.is_empty() => {
-                    println!(
-                        "event {} {:?} {:?} {:?}",
-                        s.name, s.phase, s.status, s.errors
-                    )
-                }
-                _ => {}
-            }
-        }
-    });
-    let mut devices = Vec::new();
+    let engine = agent_engine(&root);
     for i in 0..ROBOTS {
-        let rt = ProcessRuntime::builder(root.join("robots").join(robot(i)))
-            .shim(Shim::Program(SHIM.into()))
-            .build()
-            .expect("runtime");
-        let device = Device::new(robot(i), Architecture::Amd64, DeviceRuntime::Preinstalled);
+        let device = device(&robot(i), DeviceRuntime::Preinstalled);
         engine
-            .add_device(device.clone(), Arc::new(rt))
+            .add_device(device, Arc::new(runtime(&root, i)))
             .await
             .expect("device");
-        devices.push(device);
     }
-    engine.add_package(app()).await.expect("package");
-    engine
-        .add_fleet(Fleet {
-            name: "fleet".into(),
-            labels: Default::default(),
-            robots: devices,
-        })
-        .await
-        .expect("fleet");
-    let id = engine
-        .create_job(job(&root), Some("kill-test-job"))
-        .await
-        .expect("job");
-    let report = engine
-        .wait_for_job(id, Duration::from_secs(120))
-        .await
-        .expect("job end");
-    println!("job {:?}", report.status);
-    for r in &report.robots {
-        println!("robot {} {:?} {:?}", r.robot, r.status, r.failure);
-        if let Some(d) = &r.failure_detail {
-            println!("detail {}: {d}", r.robot);
-        }
-    }
-    for d in engine.deployments().await.expect("deployments") {
-        println!(
-            "deployment {} {} {}",
-            d.id,
-            d.executables
-                .first()
-                .and_then(|e| e.device.clone())
-                .unwrap_or_else(|| format!("(waiting: {:?})", d.status)),
-            d.restart_count
-        );
-    }
-    engine.detach().await.expect("detach");
+    let app = package(
+        "app",
+        "1",
+        RestartPolicy::Always,
+        [exe("node", ["sleep", "600"])],
+    );
+    add_package_and_fleet(&engine, app).await;
+    let script = |name: &str| Some(root.join(name).display().to_string());
+    let job = job("fleet", "app", script("pre.sh"), script("post.sh"), 30, 50);
+    run_job(engine, job, Duration::from_secs(120)).await;
 }
 
-fn app() -> Package {
-    Package {
-        name: "app".into(),
-        version: Version::new("1"),
-        description: None,
-        labels: Default::default(),
-        components: vec![Component {
-            name: "main".into(),
-            placement: Placement::Device {
-                runtime: DeviceRuntime::Preinstalled,
-                architecture: Architecture::Amd64,
-            },
-            ros: None,
-            restart_policy: RestartPolicy::Always,
-            shared: false,
-            executables: vec![Executable {
-                name: "node".into(),
-                image: None,
-                command: vec!["sleep".into(), "600".into()],
-                shell: false,
-                working_dir: None,
-                env: Default::default(),
-                ports: vec![],
-                mounts: vec![],
-            }],
-        }],
-    }
-}
-
-fn job(root: &Path) -> DeploymentJobRequest {
-    DeploymentJobRequest {
-        fleet: "fleet".into(),
-        application: "app".into(),
-        application_version: Version::new("1"),
-        launch_config: LaunchConfig {
-            package_name: "app".into(),
-            launch_file: "app.launch".into(),
-            pre_launch_file: Some(root.join("pre.sh").display().to_string()),
-            post_launch_file: Some(root.join("post.sh").display().to_string()),
-            environment_variables: Default::default(),
-        },
-        deployment_config: DeploymentConfig {
-            concurrent_deployment_percentage: 30,
-            failure_threshold_percentage: 50,
-            ..DeploymentConfig::default()
-        },
-        tags: Default::default(),
-    }
+/// Robot `i`'s process runtime under `root/robots`.
+fn runtime(root: &Path, i: usize) -> ProcessRuntime {
+    ProcessRuntime::builder(root.join("robots").join(robot(i)))
+        .shim(Shim::Program(SHIM.into()))
+        .build()
+        .expect("runtime")
 }
 
 /// Writes the fleet's scripts: pre-launch takes a moment and fails on the FAILING robots.
@@ -201,109 +100,11 @@ fn prepare(root: &Path) {
     }
 }
 
-/// A small deterministic generator (xorshift64*), so kill instants replay from a seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo)
-    }
-}
-
-struct Outcome {
-    /// What the last agent printed.
-    text: String,
-    /// robot → "Status Failure".
-    robots: BTreeMap<String, String>,
-    /// robot → restart count of its deployment.
-    restarts: BTreeMap<String, u64>,
-}
-
-/// Starts an agent whose output goes to `root/agent-N.log` (N counts the agents of a root).
-fn spawn_agent(root: &Path) -> std::process::Child {
-    let n = std::fs::read_dir(root)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("agent-"))
-        })
-        .count();
-    let log = std::fs::File::create(root.join(format!("agent-{n}.log"))).unwrap();
-    std::process::Command::new(std::env::current_exe().unwrap())
-        .env(AGENT_ROOT, root)
-        .stdout(log)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-/// Every agent's log under `root`, in order.
-fn agent_logs(root: &Path) -> String {
-    let mut out = String::new();
-    for n in 0.. {
-        let Ok(text) = std::fs::read_to_string(root.join(format!("agent-{n}.log"))) else {
-            break;
-        };
-        out.push_str(&format!("--- agent {n}\n{text}"));
-    }
-    out
-}
-
-fn parse(out: &str) -> Outcome {
-    let mut robots = BTreeMap::new();
-    let mut restarts = BTreeMap::new();
-    for line in out.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["robot", name, rest @ ..] => {
-                robots.insert((*name).to_owned(), rest.join(" "));
-            }
-            ["deployment", _, device, count] => {
-                restarts.insert((*device).to_owned(), count.parse().unwrap());
-            }
-            _ => {}
-        }
-    }
-    Outcome {
-        text: out.to_owned(),
-        robots,
-        restarts,
-    }
-}
-
 /// Runs the job on a fresh fleet under `root`, killing the agent at each of `kills` (delays
 /// after its start), then lets a last agent run to the end. Returns the outcome it printed.
 async fn run(root: &Path, kills: &[u64]) -> Outcome {
     prepare(root);
-    for &delay in kills {
-        let mut child = spawn_agent(root);
-        tokio::time::sleep(Duration::from_millis(delay)).await;
-        let pid = child.id() as i32;
-        // SIGKILL: no destructor, no flush, nothing of the engine's runs after this.
-        let _ = rustix::process::kill_process(
-            rustix::process::Pid::from_raw(pid).unwrap(),
-            rustix::process::Signal::KILL,
-        );
-        let _ = child.wait();
-    }
-    let mut child = spawn_agent(root);
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
-    let text = agent_logs(root);
-    assert!(status.success(), "the last agent failed: {text}");
-    let last = text.rsplit("--- agent").next().unwrap_or_default();
-    assert!(last.contains("job Succeeded"), "{text}");
-    let mut outcome = parse(last);
-    outcome.text = text;
-    outcome
+    run_agents(root, &[], kills).await
 }
 
 /// What the store and the runtimes hold once the job ended: deployments per robot, instances
@@ -311,28 +112,10 @@ async fn run(root: &Path, kills: &[u64]) -> Outcome {
 async fn inspect_fleet(
     root: &Path,
 ) -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, usize>) {
-    let store = RedbStore::open(root.join("store.redb")).unwrap();
-    let mut per_robot: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    // A live deployment keeps its request under its id; one that ended keeps its last status
-    // under `id/final`. Both count.
-    for (key, value) in store.scan(Table::Deployments).unwrap() {
-        let v: serde_json::Value = serde_json::from_slice(&value).unwrap();
-        let (id, device) = match key.split_once('/') {
-            None => (key.clone(), v["request"]["devices"]["main"].as_str()),
-            Some((id, "final")) => (id.to_owned(), v["executables"][0]["device"].as_str()),
-            Some(_) => continue,
-        };
-        per_robot
-            .entry(device.unwrap().to_owned())
-            .or_default()
-            .insert(id);
-    }
+    let per_robot = stored_deployments(root);
     let mut running = BTreeMap::new();
     for i in 0..ROBOTS {
-        let rt = ProcessRuntime::builder(root.join("robots").join(robot(i)))
-            .shim(Shim::Program(SHIM.into()))
-            .build()
-            .unwrap();
+        let rt = runtime(root, i);
         let all = rt
             .list(&BTreeMap::from([(
                 labels::MANAGED.to_owned(),
@@ -352,10 +135,7 @@ async fn inspect_fleet(
 /// Stops every instance the fleet runs, then checks no process of it is left.
 async fn tear_down(root: &Path) {
     for i in 0..ROBOTS {
-        let rt = ProcessRuntime::builder(root.join("robots").join(robot(i)))
-            .shim(Shim::Program(SHIM.into()))
-            .build()
-            .unwrap();
+        let rt = runtime(root, i);
         for inst in rt.list(&BTreeMap::new()).await.unwrap() {
             rt.stop(&inst.id, Duration::from_secs(2)).await.unwrap();
             rt.remove(&inst.id).await.unwrap();

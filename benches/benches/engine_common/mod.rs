@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use robodeploy_core::model::*;
 use robodeploy_process::{ProcessRuntime, Shim};
+use robodeploy_testkit::model as kit;
 
 /// The name of the one device the benches deploy to.
 pub(crate) const DEVICE: &str = "robot";
@@ -35,55 +36,17 @@ pub(crate) fn device_runtime(tag: &str) -> Arc<ProcessRuntime> {
 
 /// The device [`DEVICE`] as the engine registers it.
 pub(crate) fn device() -> Device {
-    Device::new(DEVICE, Architecture::Amd64, DeviceRuntime::Preinstalled)
+    kit::device(DEVICE, DeviceRuntime::Preinstalled)
 }
 
 /// Package `name` version 1: one device component `main` with `exes` executables running
 /// `argv`.
 pub(crate) fn package(name: &str, policy: RestartPolicy, exes: usize, argv: &[String]) -> Package {
-    let executables = (0..exes)
-        .map(|i| Executable {
-            name: format!("e{i}"),
-            image: None,
-            command: argv.to_vec(),
-            shell: false,
-            working_dir: None,
-            env: Default::default(),
-            ports: vec![],
-            mounts: vec![],
-        })
-        .collect();
-    Package {
-        name: name.into(),
-        version: Version::new("1"),
-        description: None,
-        labels: Default::default(),
-        components: vec![Component {
-            name: "main".into(),
-            placement: Placement::Device {
-                runtime: DeviceRuntime::Preinstalled,
-                architecture: Architecture::Amd64,
-            },
-            ros: None,
-            restart_policy: policy,
-            shared: false,
-            executables,
-        }],
-    }
+    let executables = (0..exes).map(|i| kit::exe(&format!("e{i}"), argv.iter().cloned()));
+    kit::package(name, "1", policy, executables)
 }
 
 /// A request deploying `package` on [`DEVICE`] as `name`.
 pub(crate) fn request(name: String, package: &Package) -> DeploymentRequest {
-    DeploymentRequest {
-        name,
-        package: package.name.clone(),
-        version: package.version.clone(),
-        labels: Default::default(),
-        devices: [("main".to_owned(), DEVICE.to_owned())].into(),
-        depends_on: vec![],
-        volumes: vec![],
-        routed_network: None,
-        restart_policy: None,
-        env: Default::default(),
-    }
+    kit::request(&name, &package.name, package.version.as_str(), DEVICE)
 }

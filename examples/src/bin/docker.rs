@@ -4,7 +4,8 @@
 //! Docker runtime on the local engine (honouring `DOCKER_HOST`), deploys the talker, then the
 //! listener that depends on it, waits until both run, prints a few lines of the listener's log,
 //! and deprovisions both. No registry is needed: when the engine lacks `busybox:latest`, the
-//! example imports one from the host's static busybox (`apt-get install busybox-static`).
+//! example imports one under that name, from the host's static busybox where one is installed
+//! (`apt-get install busybox-static`), else from the host's own `sh`, `sleep` and `echo`.
 //!
 //! Run: `cargo run -p robodeploy-examples --bin docker`.
 
@@ -29,14 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for robot in &fleet.robots {
         let runtime = DockerRuntime::local(Placement::Device)?;
         if robot.name == "dock-001" && !runtime.has_image("busybox:latest").await? {
-            println!("importing busybox:latest from /bin/busybox (no registry needed)");
-            robodeploy_docker::test_image::ensure_busybox_image(
-                &runtime,
-                "busybox",
-                "latest",
-                Path::new("/bin/busybox"),
-            )
-            .await?;
+            import_busybox(&runtime).await?;
         }
         engine.add_device(robot.clone(), Arc::new(runtime)).await?;
     }
@@ -92,5 +86,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{name}: {}", status.phase);
     }
     engine.shutdown().await?;
+    Ok(())
+}
+
+/// Imports `busybox:latest`: from the host's static busybox when there is one, else from the
+/// host's own commands (the manifest's scripts need only `sh`, `echo` and `sleep`).
+async fn import_busybox(runtime: &DockerRuntime) -> Result<(), Box<dyn std::error::Error>> {
+    use robodeploy_docker::test_image::{DEFAULT_BUSYBOX, ensure_busybox_image, ensure_image};
+    let busybox = Path::new(DEFAULT_BUSYBOX);
+    if busybox.exists() {
+        println!("importing busybox:latest from {DEFAULT_BUSYBOX} (no registry needed)");
+        ensure_busybox_image(runtime, "busybox", "latest", busybox).await?;
+    } else {
+        println!("importing busybox:latest from the host's own commands (no registry needed)");
+        ensure_image(runtime, "busybox", "latest").await?;
+    }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! Every type reads and writes JSON and YAML through serde with the same field names as the
 //! manifests (`camelCase`); types read from user input refuse unknown fields.
 
+mod builders;
 mod deployment;
 mod device;
 mod error_code;

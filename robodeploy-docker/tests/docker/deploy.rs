@@ -24,7 +24,7 @@ async fn multi_executable_deployment_reaches_running_and_deprovisions_cleanly() 
     web.working_dir = Some("/tmp".into());
     let specs = [
         spec(dep, "ros", "talker", &["sleep", "600"]),
-        spec(dep, "ros", "listener", &["busybox", "sleep", "600"]),
+        spec(dep, "ros", "listener", &["/bin/sleep", "600"]),
         web,
     ];
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use robodeploy_core::engine::{DeploymentStatus, Engine, EngineConfig, EngineEvent, Until};
 use robodeploy_core::model::*;
+use robodeploy_testkit::model as kit;
 use tokio::sync::broadcast;
 
 use crate::proxy::{Proxy, through};
@@ -18,47 +19,12 @@ const T: Duration = Duration::from_secs(60);
 const DEVICE: &str = "dock-cut";
 
 fn package(name: &str) -> Package {
-    Package {
-        name: name.into(),
-        version: Version::new("1"),
-        description: None,
-        labels: Default::default(),
-        components: vec![Component {
-            name: "main".into(),
-            placement: Placement::Device {
-                runtime: DeviceRuntime::Docker,
-                architecture: Architecture::Amd64,
-            },
-            ros: None,
-            restart_policy: RestartPolicy::Always,
-            shared: false,
-            executables: vec![Executable {
-                name: "sleeper".into(),
-                image: Some(image()),
-                command: vec!["sleep".into(), "600".into()],
-                shell: false,
-                working_dir: None,
-                env: Default::default(),
-                ports: vec![],
-                mounts: vec![],
-            }],
-        }],
-    }
+    let sleeper = kit::exe("sleeper", ["sleep", "600"]).with_image(image());
+    kit::package_on(name, "1", kit::DOCKER, RestartPolicy::Always, [sleeper])
 }
 
 fn request(name: &str) -> DeploymentRequest {
-    DeploymentRequest {
-        name: name.into(),
-        package: name.into(),
-        version: Version::new("1"),
-        labels: Default::default(),
-        devices: [("main".to_owned(), DEVICE.to_owned())].into(),
-        depends_on: vec![],
-        volumes: vec![],
-        routed_network: None,
-        restart_policy: None,
-        env: Default::default(),
-    }
+    kit::request(name, name, "1", DEVICE)
 }
 
 fn offline(s: &DeploymentStatus) -> bool {

@@ -1,9 +1,8 @@
-//! What every Docker test needs: a runtime on the local engine (or a loud skip), the busybox
+//! What every Docker test needs: a runtime on the local engine (or a loud skip), the test
 //! image, specs with unique deployment ids, event waits, and a guard that removes whatever a
 //! failed test left behind.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::time::Duration;
 
 use bollard::Docker;
@@ -14,7 +13,7 @@ use robodeploy_core::model::{DeploymentId, RestartPolicy};
 use robodeploy_core::runtime::{
     EventReceiver, InstanceId, InstanceSpec, Runtime, RuntimeEvent, RuntimeEventKind, labels,
 };
-use robodeploy_docker::test_image::{DEFAULT_BUSYBOX, ensure_busybox_image};
+use robodeploy_docker::test_image::ensure_image;
 use robodeploy_docker::{CREATED_BY_LABEL, DockerRuntime, Placement};
 use tokio::sync::OnceCell;
 
@@ -47,13 +46,9 @@ pub async fn local_runtime(placement: Placement) -> Option<DockerRuntime> {
         return None;
     }
     IMAGE_READY
-        .get_or_try_init(|| async {
-            ensure_busybox_image(&rt, IMAGE_REPO, IMAGE_TAG, Path::new(DEFAULT_BUSYBOX))
-                .await
-                .map(|_| ())
-        })
+        .get_or_try_init(|| async { ensure_image(&rt, IMAGE_REPO, IMAGE_TAG).await.map(|_| ()) })
         .await
-        .expect("building the busybox test image");
+        .expect("building the test image");
     Some(rt)
 }
 

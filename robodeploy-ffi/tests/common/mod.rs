@@ -22,12 +22,12 @@ pub(crate) fn docker_required() -> bool {
     std::env::var("ROBODEPLOY_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
 }
 
-/// The busybox test image on the local Docker engine (built from `/bin/busybox` when missing,
+/// The test image on the local Docker engine (made from the host's own commands when missing,
 /// as robodeploy-docker's own tests do), or `None` after a loud message when no engine
 /// answers. With `ROBODEPLOY_REQUIRE_DOCKER=1` a missing engine panics: the test fails.
 pub(crate) fn docker_image() -> Option<String> {
     use robodeploy_core::runtime::Runtime;
-    use robodeploy_docker::test_image::{DEFAULT_BUSYBOX, ensure_busybox_image};
+    use robodeploy_docker::test_image::ensure_image;
     use robodeploy_docker::{DockerRuntime, Placement};
 
     const REPO: &str = "robodeploy-test/busybox";
@@ -60,9 +60,9 @@ pub(crate) fn docker_image() -> Option<String> {
                 return None;
             }
         };
-        ensure_busybox_image(&docker, REPO, TAG, Path::new(DEFAULT_BUSYBOX))
+        ensure_image(&docker, REPO, TAG)
             .await
-            .expect("building the busybox test image");
+            .expect("building the test image");
         Some(format!("{REPO}:{TAG}"))
     })
 }

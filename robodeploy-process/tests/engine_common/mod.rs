@@ -12,6 +12,7 @@ use robodeploy_core::engine::{DeploymentStatus, Engine, EngineConfig, EngineEven
 use robodeploy_core::lifecycle::LifecycleConfig;
 use robodeploy_core::model::*;
 use robodeploy_process::ProcessRuntime;
+use robodeploy_testkit::model as kit;
 use tokio::sync::broadcast;
 
 use crate::common::{TempRoot, builder, processes_with_argv, unique};
@@ -109,51 +110,13 @@ impl Harness {
 
 /// Package `name` version 1: one device component `main` with these executables.
 pub fn package(name: &str, policy: RestartPolicy, exes: &[(&str, Vec<String>)]) -> Package {
-    Package {
-        name: name.into(),
-        version: Version::new("1"),
-        description: None,
-        labels: Default::default(),
-        components: vec![Component {
-            name: "main".into(),
-            placement: Placement::Device {
-                runtime: DeviceRuntime::Preinstalled,
-                architecture: Architecture::Amd64,
-            },
-            ros: None,
-            restart_policy: policy,
-            shared: false,
-            executables: exes
-                .iter()
-                .map(|(name, argv)| Executable {
-                    name: (*name).into(),
-                    image: None,
-                    command: argv.clone(),
-                    shell: false,
-                    working_dir: None,
-                    env: Default::default(),
-                    ports: vec![],
-                    mounts: vec![],
-                })
-                .collect(),
-        }],
-    }
+    let executables = exes.iter().map(|(name, argv)| kit::exe(name, argv.clone()));
+    kit::package(name, "1", policy, executables)
 }
 
 /// A request deploying package `name` version 1 as deployment `name` on `device`.
 pub fn request(name: &str, device: &str) -> DeploymentRequest {
-    DeploymentRequest {
-        name: name.into(),
-        package: name.into(),
-        version: Version::new("1"),
-        labels: Default::default(),
-        devices: [("main".to_owned(), device.to_owned())].into(),
-        depends_on: vec![],
-        volumes: vec![],
-        routed_network: None,
-        restart_policy: None,
-        env: Default::default(),
-    }
+    kit::request(name, name, "1", device)
 }
 
 /// A marker no other process on the machine has: `sleep <marker>` is a process the tests can

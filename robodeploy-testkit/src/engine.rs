@@ -1,0 +1,20 @@
+//! Steps on a live engine that many tests take the same way.
+
+use robodeploy_core::engine::Engine;
+use robodeploy_core::model::Package;
+
+use crate::model::fleet;
+
+/// Adds `package` to the engine's catalog and a fleet named `fleet` of every device the engine
+/// has: what a job needs before it is created.
+pub async fn add_package_and_fleet(engine: &Engine, package: Package) {
+    engine
+        .add_package(package)
+        .await
+        .expect("adding the package");
+    let robots = engine.devices().await.expect("listing the devices");
+    engine
+        .add_fleet(fleet("fleet", robots))
+        .await
+        .expect("adding the fleet");
+}
