@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use robodeploy_core::runtime::{InstanceId, InstanceInfo, InstanceState, RuntimeError};
@@ -37,10 +38,20 @@ pub(crate) fn load_instance(
 
 pub(crate) fn inspect(inner: &Inner, id: &InstanceId) -> Result<InstanceInfo, RuntimeError> {
     let (dir, record) = load_instance(inner, id)?;
-    info(&dir, record)
+    // An exit this runtime was told of, though its exit.json is not written yet (the
+    // supervisor is waiting for room on a full disk).
+    let told = inner.live().get(&id.0).and_then(|live| {
+        let exit = *live.exit.borrow();
+        exit.map(|exit| (live.process.pid, exit))
+    });
+    info(&dir, record, told)
 }
 
-fn info(dir: &InstanceDir, record: InstanceRecord) -> Result<InstanceInfo, RuntimeError> {
+fn info(
+    dir: &InstanceDir,
+    record: InstanceRecord,
+    told: Option<(u32, ExitRecord)>,
+) -> Result<InstanceInfo, RuntimeError> {
     let exited = |exit: ExitRecord| InstanceState::Exited {
         exit_code: exit.exit_code,
         finished_at: exit.finished_at,
@@ -49,6 +60,10 @@ fn info(dir: &InstanceDir, record: InstanceRecord) -> Result<InstanceInfo, Runti
         Some(exit) => exited(exit),
         None => match read_record::<ProcessRecord>(&dir.process_file())? {
             None => InstanceState::Created,
+            Some(p) if told.is_some_and(|(pid, _)| pid == p.pid) => match told {
+                Some((_, exit)) => exited(exit),
+                None => InstanceState::Created,
+            },
             // The supervisor writes exit.json before it forgets an instance, so while it lives
             // the instance counts as running even if the executable has just ended.
             Some(p)
@@ -106,11 +121,18 @@ pub(crate) fn list(
     Ok(found)
 }
 
-/// The runtime is healthy when its root can be written.
+/// The runtime is healthy when files can be created in its root. The probe is an empty file,
+/// so a full disk is no unhealthy device (it is reported where it hurts: a start that cannot
+/// record what to run says the disk is full).
 pub(crate) fn health(inner: &Inner) -> Result<(), RuntimeError> {
     let probe = inner.root.join(".health");
-    fs::write(&probe, b"ok")
-        .and_then(|()| fs::remove_file(&probe))
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&probe)
+        .and_then(|_| fs::remove_file(&probe))
         .map_err(|e| RuntimeError::Unreachable {
             message: format!("root {} is not writable: {e}", inner.root.display()),
         })

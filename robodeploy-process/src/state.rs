@@ -11,6 +11,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use robodeploy_core::runtime::RuntimeError;
 use robodeploy_core::time::Time;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -61,20 +62,51 @@ pub(crate) struct ExitRecord {
     pub(crate) stopped_manually: bool,
 }
 
-/// Writes `value` as JSON to `path` atomically (temporary file, then rename), with `mode`.
+/// Writes `value` as JSON to `path` atomically (temporary file, then rename). The file is
+/// created with `mode` from the start (a temporary file left by a crash is replaced, never
+/// reused with its old mode); a write that fails (a full disk) leaves no temporary file.
 pub(crate) fn write_json(path: &Path, value: &impl Serialize, mode: u32) -> io::Result<()> {
     let bytes = serde_json::to_vec(value).map_err(io::Error::other)?;
     let tmp = path.with_extension("tmp");
+    match fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
     let mut file = fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(mode)
         .open(&tmp)?;
-    file.write_all(&bytes)?;
+    let written = file.write_all(&bytes);
     drop(file);
-    fs::rename(&tmp, path)
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(())
 }
+
+/// The error of a state file that could not be written, saying so plainly when the disk is
+/// full (the engine shows this as the executable's reason).
+pub(crate) fn write_failure(what: &str, path: &Path, e: io::Error) -> RuntimeError {
+    let full = matches!(e.raw_os_error(), Some(code) if code == ENOSPC || code == EDQUOT);
+    let message = if full {
+        format!(
+            "writing {what} ({}): {e}: the disk is full where the runtime keeps its state; \
+             free space there and the start can be retried",
+            path.display()
+        )
+    } else {
+        format!("writing {what} ({}): {e}", path.display())
+    };
+    RuntimeError::internal_from(message, e)
+}
+
+/// errno: no space left on device.
+const ENOSPC: i32 = 28;
+/// errno: disk quota exceeded.
+const EDQUOT: i32 = 122;
 
 /// Reads a JSON record; `Ok(None)` when the file does not exist.
 pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> io::Result<Option<T>> {

@@ -16,7 +16,7 @@ use crate::procfs;
 use crate::protocol::FailKind;
 use crate::runtime::Inner;
 use crate::signal::{KILL, signal_group};
-use crate::state::{InstanceRecord, ProcessRecord, read_json, write_json};
+use crate::state::{InstanceRecord, ProcessRecord, read_json, write_failure, write_json};
 
 /// Checks a spec and locates its binary.
 pub(crate) fn prepare(inner: &Inner, spec: &InstanceSpec) -> Result<Launch, RuntimeError> {
@@ -86,7 +86,7 @@ async fn hand_over(
     };
     // Small files are written inline: a blocking-pool round trip costs more than the write.
     write_json(&dir.instance_file(), &record, 0o600)
-        .map_err(|e| RuntimeError::internal_from("writing instance.json", e))?;
+        .map_err(|e| write_failure("instance.json", &dir.instance_file(), e))?;
     // A supervisor that dies before answering started nothing that still runs (see
     // `abandon`); the start is tried once more with a new one.
     for attempt in 0..2 {

@@ -1,6 +1,7 @@
 //! The embedded durable store: one redb file, ACID, crash-safe, checked on open.
 
 use std::ops::Bound;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{RwLock, RwLockReadGuard};
@@ -18,6 +19,11 @@ use super::{Store, StoreError, Table, Write, WriteBatch, prefix_end};
 /// schema is migrated and one of a newer schema refused (see [`SCHEMA_VERSION`](super::SCHEMA_VERSION)).
 /// A new store is created beside its path and moved into place once initialized, so an empty
 /// file at the path is always damage.
+///
+/// The store holds every environment value, so its file is owner-only: created with mode 0600
+/// from the start (opened with that mode, never widened by the umask or changed afterwards),
+/// and a store an older version left readable by others is set to 0600 when opened. The
+/// directory holding it is the caller's to create (0700 is advised).
 ///
 /// When the file system fails a write (full, read-only, I/O error), the operation returns
 /// [`StoreError::Io`] naming the operation and the file, the file keeps its last committed
@@ -115,6 +121,9 @@ impl RedbStore {
     }
 }
 
+/// The mode of a store file: read and write for its owner only.
+const OWNER_ONLY: u32 = 0o600;
+
 /// Opens the database at `path`, creating it if absent, verifying it, bringing it to `schema`.
 fn open_database(path: &Path, schema: &Schema<'_>) -> Result<Database, StoreError> {
     match std::fs::metadata(path) {
@@ -131,6 +140,11 @@ fn open_database(path: &Path, schema: &Schema<'_>) -> Result<Database, StoreErro
                 path: path.to_path_buf(),
                 reason: "the file is empty (truncated, or not a store)".into(),
             });
+        }
+        Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+            // Left readable by others (created before stores were owner-only): tightened.
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(OWNER_ONLY))
+                .map_err(|e| io_error(path, "restrict permissions of", e))?;
         }
         Ok(_) => {}
     }
@@ -154,7 +168,20 @@ fn create(path: &Path, schema: &Schema<'_>) -> Result<(), StoreError> {
     }
     // Errors name the store's path, not the staging file's: that is the file the caller knows.
     let result = (|| {
-        let db = Database::create(&staging).map_err(on(path, "create"))?;
+        // Owner-only from the first instant: the mode is given to open, not set afterwards.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(OWNER_ONLY)
+            .open(&staging)
+            .map_err(|e| io_error(path, "create", e))?;
+        // The umask can only take bits away; one that took the owner's is put right.
+        file.set_permissions(std::fs::Permissions::from_mode(OWNER_ONLY))
+            .map_err(|e| io_error(path, "create", e))?;
+        let db = redb::Builder::new()
+            .create_file(file)
+            .map_err(on(path, "create"))?;
         migrate::initialize(&db, path, schema)?;
         db.close().map_err(on(path, "create"))?;
         // A hard link never replaces a store another process created meanwhile; file systems

@@ -295,11 +295,11 @@ async fn record_later(
     loop {
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(RECORD_RETRY_MAX);
-        if !shared
+        if shared
             .state()
             .instances
             .get(name)
-            .is_some_and(|h| h.pid == pid)
+            .is_none_or(|h| h.pid != pid)
         {
             return;
         }
@@ -315,7 +315,7 @@ async fn record_later(
             Err(e) => {
                 failures += 1;
                 // One line per ten attempts is enough to show it is still stuck.
-                if failures % 10 == 0 {
+                if failures.is_multiple_of(10) {
                     diag!("{name}: exit.json: {e} ({failures} attempts)");
                 }
                 false
