@@ -84,7 +84,7 @@ fn package(name: &str) -> Package {
                 architecture: Architecture::Amd64,
             },
             ros: None,
-            restart_policy: RestartPolicy::Always,
+            restart_policy: Some(RestartPolicy::Always),
             shared: false,
             executables: (0..EXECUTABLES)
                 .map(|i| Executable {

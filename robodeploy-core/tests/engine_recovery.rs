@@ -28,7 +28,7 @@ fn package(name: &str, version: &str, exes: &[&str], policy: RestartPolicy) -> P
                 architecture: Architecture::Amd64,
             },
             ros: None,
-            restart_policy: policy,
+            restart_policy: Some(policy),
             shared: false,
             executables: exes
                 .iter()

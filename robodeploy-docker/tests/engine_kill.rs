@@ -179,7 +179,7 @@ fn app(package: &str, image: &str) -> Package {
                 architecture: Architecture::Amd64,
             },
             ros: None,
-            restart_policy: RestartPolicy::Always,
+            restart_policy: Some(RestartPolicy::Always),
             shared: false,
             executables: vec![Executable {
                 name: "node".into(),

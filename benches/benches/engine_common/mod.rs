@@ -65,7 +65,7 @@ pub(crate) fn package(name: &str, policy: RestartPolicy, exes: usize, argv: &[St
                 architecture: Architecture::Amd64,
             },
             ros: None,
-            restart_policy: policy,
+            restart_policy: Some(policy),
             shared: false,
             executables,
         }],

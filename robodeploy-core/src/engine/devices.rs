@@ -147,7 +147,7 @@ mod tests {
                 architecture: Architecture::Amd64,
             },
             ros: None,
-            restart_policy: RestartPolicy::Always,
+            restart_policy: Some(RestartPolicy::Always),
             shared: false,
             executables: vec![],
         };

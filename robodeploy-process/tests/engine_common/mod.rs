@@ -121,7 +121,7 @@ pub fn package(name: &str, policy: RestartPolicy, exes: &[(&str, Vec<String>)]) 
                 architecture: Architecture::Amd64,
             },
             ros: None,
-            restart_policy: policy,
+            restart_policy: Some(policy),
             shared: false,
             executables: exes
                 .iter()
