@@ -219,9 +219,13 @@ rd_result rd_engine_set_event_callback(const rd_engine *engine,
  * the engine's catalog. Adding the identical version again is `RD_OK`; a different package
  * under an existing numbered version is `RD_ERR_CONFLICT` (versions are immutable).
  *
+ * The package is checked by the manifest validator first: an empty or badly formed name,
+ * duplicate component or executable names, a preinstalled executable without a command, a
+ * version that is not numbered, … are `RD_ERR_VALIDATION`, whose message names the field
+ * (`spec.components[1].name`), the value and the rule, and nothing is added.
+ *
  * Returns `RD_OK`; `RD_ERR_VALIDATION` (details: the report), `RD_ERR_CONFLICT`,
- * `RD_ERR_INVALID_ARGUMENT` (a version that is not numbered), `RD_ERR_INVALID_JSON`,
- * `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
+ * `RD_ERR_INVALID_JSON`, `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
  *
  * # Safety
  * `engine` is NULL or a live engine; `package_json` is NULL or a NUL-terminated string.
@@ -234,7 +238,8 @@ rd_result rd_engine_add_package(const rd_engine *engine, const char *package_jso
  * at once and runs until stopped, and its log is one line naming its command. For trying
  * robodeploy and for testing orchestration built on it.
  *
- * Returns `RD_OK`; `RD_ERR_CONFLICT` (a different device with that name),
+ * Returns `RD_OK`; `RD_ERR_VALIDATION` (the device breaks a rule: its name, labels, ROS
+ * distro; details: the report), `RD_ERR_CONFLICT` (a different device with that name),
  * `RD_ERR_INVALID_JSON`, `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
  *
  * # Safety
@@ -256,7 +261,7 @@ rd_result rd_engine_add_memory_device(const rd_engine *engine, const char *devic
  * (this package).
  *
  * Returns `RD_OK`; `RD_ERR_SETUP` (the directory cannot be created or no shim is found: the
- * detail lists where it looked), `RD_ERR_CONFLICT`, `RD_ERR_INVALID_JSON`,
+ * detail lists where it looked), `RD_ERR_VALIDATION`, `RD_ERR_CONFLICT`, `RD_ERR_INVALID_JSON`,
  * `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
  *
  * # Safety
@@ -279,6 +284,25 @@ rd_result rd_engine_add_process_device(const rd_engine *engine,
  * `engine` is NULL or a live engine; `fleet_json` is NULL or a NUL-terminated string.
  */
 rd_result rd_engine_add_fleet(const rd_engine *engine, const char *fleet_json);
+
+/**
+ * The registered devices a component of a package version can be deployed on, as a JSON array
+ * of the model's `Device`: the online devices with the component's architecture and device
+ * runtime (and ROS distro, for a ROS component). `[]` for a cloud component.
+ *
+ * Returns `RD_OK` and writes `*devices_json_out` (free with `rd_string_free`);
+ * `RD_ERR_NOT_FOUND` (no such package version, or no such component in it),
+ * `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
+ *
+ * # Safety
+ * `engine` is NULL or a live engine; `package`, `version` and `component` are NULL or
+ * NUL-terminated strings; `devices_json_out` is NULL or writable.
+ */
+rd_result rd_engine_eligible_devices(const rd_engine *engine,
+                                     const char *package,
+                                     const char *version,
+                                     const char *component,
+                                     char **devices_json_out);
 
 /**
  * Deploys a package version. `request_json` is the model's `DeploymentRequest` (`name`,
@@ -486,6 +510,11 @@ void rd_events_free(rd_events *events);
  * `deploymentConfig`. `job_json` is the model's `DeploymentJobRequest`. With a `token` (NULL:
  * none), calling again with the same token returns the same id and starts nothing twice.
  *
+ * The job is checked by the manifest validator: environment variable names must be
+ * `[A-Z_][A-Z0-9_]*` and not begin with `AWS`, values 1..=1024 characters, and so on; a
+ * refusal is `RD_ERR_VALIDATION` with a message naming the field
+ * (`spec.launchConfig.environmentVariables.lower`), the value and the rule, and nothing starts.
+ *
  * Returns `RD_OK` and writes the job id to `*job_id_out` (free with `rd_string_free`);
  * `RD_ERR_VALIDATION` (details: the report), `RD_ERR_NOT_FOUND` (no such fleet or package),
  * `RD_ERR_INVALID_ARGUMENT` (a config the scheduler refuses), `RD_ERR_INVALID_JSON`,
@@ -515,8 +544,8 @@ rd_result rd_engine_cancel_job(const rd_engine *engine, const char *job_id);
 /**
  * A job's report now, as JSON: `id`, `fleet`, `application`, `version`, `status`
  * (`Pending`, `Preparing`, `InProgress`, `Failed`, `Succeeded`, `Canceled`), `failure`,
- * `inFlightLimit`, `failureThreshold`, and `robots` (each with `robot`, `status`, `step`,
- * `percentDone`, `failure`, `failureDetail`, `deployment`).
+ * `inFlightLimit`, `failureThreshold`, `tags` (an object of strings), and `robots` (each
+ * with `robot`, `status`, `step`, `percentDone`, `failure`, `failureDetail`, `deployment`).
  *
  * Returns `RD_OK` and writes `*report_json_out` (free with `rd_string_free`);
  * `RD_ERR_NOT_FOUND`, `RD_ERR_INVALID_ARGUMENT`, `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`,
@@ -542,6 +571,50 @@ rd_result rd_engine_wait_job(const rd_engine *engine,
                              const char *job_id,
                              uint64_t timeout_ms,
                              char **report_json_out);
+
+/**
+ * A job's tags, as a JSON object of strings (`{"team": "nav"}`; `{}` when it has none).
+ *
+ * Returns `RD_OK` and writes `*tags_json_out` (free with `rd_string_free`);
+ * `RD_ERR_NOT_FOUND` (no such job), `RD_ERR_INVALID_ARGUMENT` (not an id),
+ * `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
+ *
+ * # Safety
+ * `engine` is NULL or a live engine; `job_id` is NULL or a NUL-terminated string;
+ * `tags_json_out` is NULL or writable.
+ */
+rd_result rd_engine_job_tags(const rd_engine *engine, const char *job_id, char **tags_json_out);
+
+/**
+ * Adds tags to a job, overwriting the values of keys it has. `tags_json` is a JSON object of
+ * strings. The job's tags afterwards must follow RoboMaker's rules (keys of 1..=128
+ * characters not beginning with `aws:`, values of at most 256, at most 50 tags); they are
+ * stored with the job and survive a restart.
+ *
+ * Returns `RD_OK`; `RD_ERR_VALIDATION` (the message and the details name the tag, e.g.
+ * `spec.tags.aws:owner`, and nothing changes), `RD_ERR_NOT_FOUND`, `RD_ERR_INVALID_ARGUMENT`,
+ * `RD_ERR_INVALID_JSON`, `RD_ERR_STORE`, `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`,
+ * `RD_ERR_INVALID_UTF8`.
+ *
+ * # Safety
+ * `engine` is NULL or a live engine; `job_id` and `tags_json` are NULL or NUL-terminated
+ * strings.
+ */
+rd_result rd_engine_tag_job(const rd_engine *engine, const char *job_id, const char *tags_json);
+
+/**
+ * Removes tags from a job by key. `keys_json` is a JSON array of strings; keys the job does
+ * not have are ignored.
+ *
+ * Returns `RD_OK`; `RD_ERR_VALIDATION` (a key that breaks the tag key rule; nothing
+ * changes), `RD_ERR_NOT_FOUND`, `RD_ERR_INVALID_ARGUMENT`, `RD_ERR_INVALID_JSON`,
+ * `RD_ERR_STORE`, `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
+ *
+ * # Safety
+ * `engine` is NULL or a live engine; `job_id` and `keys_json` are NULL or NUL-terminated
+ * strings.
+ */
+rd_result rd_engine_untag_job(const rd_engine *engine, const char *job_id, const char *keys_json);
 
 /**
  * The message of the last failed call on this thread: what was wrong, naming the argument,

@@ -210,8 +210,7 @@ pub unsafe extern "C" fn rd_engine_untag_job(
         // SAFETY: the caller's contract.
         let id: JobId = unsafe { id_arg(job_id, "job_id") }?;
         // SAFETY: the caller's contract.
-        let keys: Vec<String> =
-            unsafe { json_arg(keys_json, "keys_json", "array of tag keys") }?;
+        let keys: Vec<String> = unsafe { json_arg(keys_json, "keys_json", "array of tag keys") }?;
         e.run(e.engine()?.untag_job(id, &keys))
     })
 }

@@ -36,10 +36,10 @@
 //! | manifests | `rd_manifest_to_json`, `rd_manifest_validate` |
 //! | dry-run | `rd_simulate` |
 //! | engine | `rd_engine_new` (store, threads, lifecycle: backoff, min uptime, crash loops), `rd_engine_shutdown`, `rd_engine_free` |
-//! | catalog | `rd_engine_add_package`, `rd_engine_add_memory_device`, `rd_engine_add_process_device`, `rd_engine_add_docker_device`, `rd_engine_add_fleet` |
+//! | catalog | `rd_engine_add_package`, `rd_engine_add_memory_device`, `rd_engine_add_process_device`, `rd_engine_add_docker_device`, `rd_engine_add_fleet`, `rd_engine_eligible_devices` |
 //! | deployments | `rd_engine_deploy`, `rd_engine_deprovision`, `rd_engine_status`, `rd_engine_wait` |
 //! | logs | `rd_engine_logs`, `rd_engine_logs_follow`, `rd_log_stream_next`, `rd_log_stream_free` |
-//! | jobs | `rd_engine_create_job`, `rd_engine_cancel_job`, `rd_engine_job`, `rd_engine_wait_job` |
+//! | jobs | `rd_engine_create_job`, `rd_engine_cancel_job`, `rd_engine_job`, `rd_engine_wait_job`, `rd_engine_job_tags`, `rd_engine_tag_job`, `rd_engine_untag_job` |
 //! | events | `rd_engine_set_event_callback`, `rd_engine_subscribe`, `rd_events_next`, `rd_events_free` |
 //!
 //! Called from Rust (as the benches do), every export is an `unsafe extern "C" fn`:
@@ -83,7 +83,7 @@ mod validation;
 pub use callback::{rd_engine_set_event_callback, rd_event_callback};
 pub use catalog::{
     rd_engine_add_fleet, rd_engine_add_memory_device, rd_engine_add_package,
-    rd_engine_add_process_device,
+    rd_engine_add_process_device, rd_engine_eligible_devices,
 };
 pub use deployments::{
     rd_engine_deploy, rd_engine_deprovision, rd_engine_status, rd_engine_wait, rd_until,
@@ -91,7 +91,10 @@ pub use deployments::{
 pub use docker_device::rd_engine_add_docker_device;
 pub use engine::{rd_engine, rd_engine_free, rd_engine_new, rd_engine_shutdown};
 pub use events::{rd_engine_subscribe, rd_events, rd_events_free, rd_events_next};
-pub use jobs::{rd_engine_cancel_job, rd_engine_create_job, rd_engine_job, rd_engine_wait_job};
+pub use jobs::{
+    rd_engine_cancel_job, rd_engine_create_job, rd_engine_job, rd_engine_job_tags,
+    rd_engine_tag_job, rd_engine_untag_job, rd_engine_wait_job,
+};
 pub use last_error::{rd_last_error, rd_last_error_code, rd_last_error_details};
 pub use logs::{
     rd_engine_logs, rd_engine_logs_follow, rd_log_stream, rd_log_stream_free, rd_log_stream_next,

@@ -79,7 +79,7 @@ fn run_with(exe: &Path, args: &[&str], docker_image: Option<&str>) -> String {
 fn suite(link: Link) {
     let build = Build::new(link);
     let image = docker_image();
-    for name in ["test_api", "test_negative"] {
+    for name in ["test_api", "test_negative", "test_validation"] {
         let src = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/c")
             .join(format!("{name}.c"));

@@ -302,3 +302,43 @@ async fn a_missing_binary_is_e161_failed_to_start_and_never_retried() {
     );
     h.engine.shutdown().await.unwrap();
 }
+
+/// The seed's default: "deployments that are running on devices do not automatically restart
+/// if exited due to an error or when devices are rebooted" — a device component with no
+/// restart policy (and no deployment override) whose process exits non-zero stays in Error,
+/// restart count 0, after a reboot too.
+#[tokio::test]
+async fn a_device_component_without_a_policy_is_not_restarted() {
+    let h = Harness::new(&["r1"], fast_lifecycle()).await;
+    let counter = h.file("default-policy");
+    let m = marker();
+    let later = format!("exec sleep {m}");
+    let argv = scripted(&counter, &["sleep 1.2; exit 4", &later]);
+    let mut p = engine_common::package("default", RestartPolicy::Always, &[("e", argv)]);
+    p.components[0].restart_policy = None;
+    h.engine.add_package(p).await.unwrap();
+    let id = h
+        .engine
+        .deploy(engine_common::request("default", "r1"), None)
+        .await
+        .unwrap();
+    let s = h
+        .engine
+        .wait_for(id, Until::Status(StatusKind::Error), engine_common::T)
+        .await
+        .unwrap();
+    assert_eq!(
+        exe(&s, "e").status,
+        ExecutableStatus::Error {
+            reason: Reason::Failed { exit_code: 4 }
+        }
+    );
+    assert_eq!(codes(&s), [ErrorCode::DeviceExecutableFailed]);
+    h.engine.device_rebooted("r1").await.unwrap();
+    tokio::time::sleep(SETTLE).await;
+    let s = h.engine.status(id).await.unwrap();
+    assert_eq!((s.restart_count, runs(&counter)), (0, 1));
+    assert_eq!(exe(&s, "e").restart_count, 0);
+    assert_eq!(sleepers(&m, 0).await, 0);
+    h.engine.shutdown().await.unwrap();
+}

@@ -44,7 +44,11 @@ impl DeviceRegistry {
     }
 
     /// Removes a device; `in_use_by` names a live deployment on it, if any.
-    pub(crate) fn remove(&mut self, name: &str, in_use_by: Option<&str>) -> Result<Device, DeviceError> {
+    pub(crate) fn remove(
+        &mut self,
+        name: &str,
+        in_use_by: Option<&str>,
+    ) -> Result<Device, DeviceError> {
         if !self.devices.contains_key(name) {
             return Err(DeviceError::NotFound(name.to_owned()));
         }
@@ -82,7 +86,12 @@ impl DeviceRegistry {
 
     /// Records the application version a device now runs (the fleet state later jobs roll back
     /// to).
-    pub(crate) fn set_installed(&mut self, name: &str, application: &str, version: crate::model::Version) {
+    pub(crate) fn set_installed(
+        &mut self,
+        name: &str,
+        application: &str,
+        version: crate::model::Version,
+    ) {
         if let Some(d) = self.devices.get_mut(name) {
             d.installed.insert(application.to_owned(), version);
         }
@@ -147,7 +156,7 @@ mod tests {
                 architecture: Architecture::Amd64,
             },
             ros: None,
-            restart_policy: RestartPolicy::Always,
+            restart_policy: Some(RestartPolicy::Always),
             shared: false,
             executables: vec![],
         };

@@ -17,13 +17,13 @@ use crate::runtime::{Capabilities, InstanceId, Runtime, RuntimeEvent};
 use crate::store::{Store, WriteBatch};
 use crate::time::Time;
 
+use super::catalog::Catalog;
 use super::clock::Clock;
 use super::deployment::DeploymentEntry;
+use super::devices::DeviceRegistry;
 use super::job::JobEntry;
 use super::recover::Recovery;
 use super::request::{Internal, Request, RuntimeKey};
-use super::catalog::Catalog;
-use super::devices::DeviceRegistry;
 use super::{EngineConfig, EngineEvent};
 
 /// At most this many runtime reports are handled before the machines settle and their

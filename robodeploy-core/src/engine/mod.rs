@@ -385,12 +385,7 @@ impl Engine {
         component: &str,
     ) -> Result<Vec<Device>, EngineError> {
         self.call(|r| {
-            Request::EligibleDevices(
-                package.to_owned(),
-                version.clone(),
-                component.to_owned(),
-                r,
-            )
+            Request::EligibleDevices(package.to_owned(), version.clone(), component.to_owned(), r)
         })
         .await
     }

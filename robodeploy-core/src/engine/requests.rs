@@ -233,12 +233,13 @@ impl Driver {
         version: &Version,
         component: &str,
     ) -> Result<Vec<Device>, EngineError> {
-        let p = self.catalog.get(package, version).ok_or_else(|| {
-            super::CatalogError::NotFound {
-                name: package.to_owned(),
-                version: version.to_string(),
-            }
-        })?;
+        let p =
+            self.catalog
+                .get(package, version)
+                .ok_or_else(|| super::CatalogError::NotFound {
+                    name: package.to_owned(),
+                    version: version.to_string(),
+                })?;
         let c = p
             .component(component)
             .ok_or_else(|| EngineError::NoSuchComponent {

@@ -59,7 +59,9 @@ impl Driver {
             } else {
                 RestartMode::EngineEnforced
             };
-            let requested = req.restart_policy.unwrap_or(component.restart_policy);
+            // The override, else the component's own policy, else the seed's default (Never
+            // on a device); cloud executables always restart (ExecutableSpec::cloud).
+            let requested = component.effective_restart_policy(req.restart_policy);
             let policy = match (&host, component.shared) {
                 (Host::Device(d), true) => self.shared.entry(d.clone()).or_default().register(
                     &component.name,

@@ -86,7 +86,7 @@ impl Component {
             name: name.into(),
             placement,
             ros: None,
-            restart_policy: RestartPolicy::default(),
+            restart_policy: None,
             shared: false,
             executables: Vec::new(),
         }
@@ -95,7 +95,7 @@ impl Component {
     /// With this restart policy.
     #[must_use]
     pub fn with_restart_policy(mut self, policy: RestartPolicy) -> Self {
-        self.restart_policy = policy;
+        self.restart_policy = Some(policy);
         self
     }
 

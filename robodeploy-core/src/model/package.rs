@@ -237,16 +237,50 @@ pub struct Component {
     /// ROS settings, when the component is a ROS component (`Is ROS`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ros: Option<Ros>,
-    /// The restart policy for a device component; a deployment may override it. Ignored for
-    /// cloud components, which always restart.
-    #[serde(default)]
-    pub restart_policy: RestartPolicy,
+    /// The restart policy for a device component, as written (`None`: not set); a deployment
+    /// may override it. Not set and not overridden, a device component does not restart
+    /// ([`RestartPolicy::Never`], the seed's default: "Unlike deployments running on the cloud,
+    /// which automatically restart if stopped due to an error, deployments that are running on
+    /// devices do not automatically restart if exited due to an error or when devices are
+    /// rebooted."). Ignored for cloud components, which always restart. See
+    /// [`Component::effective_restart_policy`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<RestartPolicy>,
     /// Marks a component shared between deployments on one device (the ROS master): the first
     /// deployment's restart policy stays in force for it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub shared: bool,
     /// The executables; at least one.
     pub executables: Vec<Executable>,
+}
+
+impl Component {
+    /// The policy its executables run under, given a deployment's override (`None`: none):
+    /// [`RestartPolicy::Always`] in the cloud; on a device the override, else its own policy,
+    /// else the seed's default, [`RestartPolicy::Never`].
+    ///
+    /// ```
+    /// use robodeploy_core::model::{Component, RestartPolicy};
+    /// let c: Component = serde_json::from_str(r#"{"name": "main",
+    ///     "placement": {"kind": "device", "runtime": "preinstalled", "architecture": "amd64"},
+    ///     "executables": [{"name": "main", "command": ["/usr/bin/app"]}]}"#).unwrap();
+    /// assert_eq!(c.restart_policy, None);
+    /// assert_eq!(c.effective_restart_policy(None), RestartPolicy::Never);
+    /// assert_eq!(c.effective_restart_policy(Some(RestartPolicy::Always)), RestartPolicy::Always);
+    /// // What the user wrote round-trips: no policy stays no policy.
+    /// assert!(!serde_json::to_string(&c).unwrap().contains("restartPolicy"));
+    /// ```
+    pub fn effective_restart_policy(
+        &self,
+        deployment_override: Option<RestartPolicy>,
+    ) -> RestartPolicy {
+        match self.placement {
+            Placement::Cloud => RestartPolicy::Always,
+            _ => deployment_override
+                .or(self.restart_policy)
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// A numbered version of a set of components.

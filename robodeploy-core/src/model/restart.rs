@@ -9,6 +9,13 @@ use serde::{Deserialize, Serialize};
 /// Spelled as Docker and Rapyuta's SDK spell them: `always`, `on-failure`, `no` (`never` is
 /// accepted too). Cloud components always restart whatever this says.
 ///
+/// **The default is [`Never`](RestartPolicy::Never)**, as the seed says: "Unlike deployments
+/// running on the cloud, which automatically restart if stopped due to an error, deployments
+/// that are running on devices do not automatically restart if exited due to an error or when
+/// devices are rebooted." A device component with no policy
+/// ([`Component::restart_policy`](super::Component::restart_policy) `None`) and no deployment
+/// override runs under it; set `always` or `on-failure` to have it restarted.
+///
 /// | policy | exits on its own, code 0 | exits non-zero | device reboots | stopped by hand |
 /// |---|---|---|---|---|
 /// | `always` | restart | restart | restart | not until the device reboots |
@@ -22,18 +29,21 @@ use serde::{Deserialize, Serialize};
 /// let p: RestartPolicy = serde_json::from_str("\"on-failure\"").unwrap();
 /// assert_eq!(p, RestartPolicy::OnFailure);
 /// assert!(p.restarts_after_exit(1) && !p.restarts_after_exit(0));
+/// assert_eq!(RestartPolicy::default(), RestartPolicy::Never);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum RestartPolicy {
     /// Restart whenever an executable stops on its own, and after a device reboot.
-    #[default]
     #[serde(rename = "always")]
     Always,
     /// Restart only after a non-zero exit.
     #[serde(rename = "on-failure")]
     OnFailure,
-    /// Never restart.
+    /// Never restart: the default of a device component (seed 000: "deployments that are
+    /// running on devices do not automatically restart if exited due to an error or when
+    /// devices are rebooted").
+    #[default]
     #[serde(rename = "no", alias = "never")]
     Never,
 }

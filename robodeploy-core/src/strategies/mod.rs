@@ -196,7 +196,7 @@ pub fn any_component() -> impl Strategy<Value = Component> {
         any_text(),
         any_placement(),
         option::of(any_ros_distro().prop_map(|distro| Ros { distro })),
-        any_restart_policy(),
+        option::of(any_restart_policy()),
         any::<bool>(),
         vec(any_executable(), 0..3),
     )

@@ -138,7 +138,7 @@ pub fn valid_component(name: String) -> impl Strategy<Value = Component> {
     (
         any_placement(),
         option::of(valid_ros_distro().prop_map(|distro| Ros { distro })),
-        any_restart_policy(),
+        option::of(any_restart_policy()),
         any::<bool>(),
         btree_set(valid_name(), 1..3),
     )

@@ -190,6 +190,30 @@ static void test_live_engine(rd_engine *e) {
     CHECK_CODE(rd_engine_wait_job(e, ID, 10, NULL), RD_ERR_NULL_ARGUMENT);
     CHECK_CODE(rd_engine_wait_job(e, "\xff", 10, &out), RD_ERR_INVALID_UTF8);
 
+    CHECK_CODE(rd_engine_job_tags(e, NULL, &out), RD_ERR_NULL_ARGUMENT);
+    CHECK_CODE(rd_engine_job_tags(e, ID, NULL), RD_ERR_NULL_ARGUMENT);
+    CHECK_LAST_ERROR("`tags_json_out`");
+    CHECK_CODE(rd_engine_job_tags(e, "\xff", &out), RD_ERR_INVALID_UTF8);
+    CHECK_CODE(rd_engine_tag_job(e, NULL, "{}"), RD_ERR_NULL_ARGUMENT);
+    CHECK_CODE(rd_engine_tag_job(e, ID, NULL), RD_ERR_NULL_ARGUMENT);
+    CHECK_LAST_ERROR("`tags_json`");
+    CHECK_CODE(rd_engine_tag_job(e, ID, BAD_UTF8), RD_ERR_INVALID_UTF8);
+    CHECK_CODE(rd_engine_tag_job(e, ID, TRUNCATED), RD_ERR_INVALID_JSON);
+    CHECK_CODE(rd_engine_untag_job(e, NULL, "[]"), RD_ERR_NULL_ARGUMENT);
+    CHECK_CODE(rd_engine_untag_job(e, ID, NULL), RD_ERR_NULL_ARGUMENT);
+    CHECK_LAST_ERROR("`keys_json`");
+    CHECK_CODE(rd_engine_untag_job(e, ID, "[\"\xff\"]"), RD_ERR_INVALID_UTF8);
+    CHECK_CODE(rd_engine_untag_job(e, ID, "[\"a\""), RD_ERR_INVALID_JSON);
+
+    CHECK_CODE(rd_engine_eligible_devices(e, NULL, "1", "c", &out), RD_ERR_NULL_ARGUMENT);
+    CHECK_CODE(rd_engine_eligible_devices(e, "p", NULL, "c", &out), RD_ERR_NULL_ARGUMENT);
+    CHECK_CODE(rd_engine_eligible_devices(e, "p", "1", NULL, &out), RD_ERR_NULL_ARGUMENT);
+    CHECK_LAST_ERROR("`component`");
+    CHECK_CODE(rd_engine_eligible_devices(e, "p", "1", "c", NULL), RD_ERR_NULL_ARGUMENT);
+    CHECK_LAST_ERROR("`devices_json_out`");
+    CHECK_CODE(rd_engine_eligible_devices(e, "p\xff", "1", "c", &out), RD_ERR_INVALID_UTF8);
+    CHECK_CODE(rd_engine_eligible_devices(e, "p", "1", "c", &out), RD_ERR_NOT_FOUND);
+
     CHECK_CODE(rd_engine_subscribe(e, NULL), RD_ERR_NULL_ARGUMENT);
     /* A NULL callback is allowed (it removes the registration), so is NULL user data. */
     CHECK_CODE(rd_engine_set_event_callback(e, NULL, NULL), RD_OK);
@@ -229,6 +253,10 @@ static void test_shut_down_engine(rd_engine *e) {
     CHECK_CODE(rd_engine_cancel_job(e, ID), RD_ERR_SHUT_DOWN);
     CHECK_CODE(rd_engine_job(e, ID, &out), RD_ERR_SHUT_DOWN);
     CHECK_CODE(rd_engine_wait_job(e, ID, 10, &out), RD_ERR_SHUT_DOWN);
+    CHECK_CODE(rd_engine_job_tags(e, ID, &out), RD_ERR_SHUT_DOWN);
+    CHECK_CODE(rd_engine_tag_job(e, ID, "{}"), RD_ERR_SHUT_DOWN);
+    CHECK_CODE(rd_engine_untag_job(e, ID, "[]"), RD_ERR_SHUT_DOWN);
+    CHECK_CODE(rd_engine_eligible_devices(e, "p", "1", "c", &out), RD_ERR_SHUT_DOWN);
     CHECK_CODE(rd_engine_subscribe(e, &ev), RD_ERR_SHUT_DOWN);
     CHECK_CODE(rd_engine_set_event_callback(e, callback, NULL), RD_ERR_SHUT_DOWN);
     CHECK_LAST_ERROR("shut down");
