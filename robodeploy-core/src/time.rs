@@ -14,7 +14,9 @@
 //! assert_eq!((t + Duration::from_secs(2)).since(t), Duration::from_secs(2));
 //! ```
 
+use std::cmp::Ordering;
 use std::fmt;
+use std::num::NonZeroI64;
 use std::ops::Add;
 use std::time::Duration;
 
@@ -23,34 +25,65 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// An instant in milliseconds since the Unix epoch, supplied by the caller.
 ///
 /// Serialised as RFC 3339 (`2026-11-21T10:00:00Z`) so stored state and reports read naturally.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Time(i64);
+///
+/// `Option<Time>` is as small as `Time` (8 bytes): the machines keep "not yet" as `None`, with
+/// no sentinel instant, at no cost per robot. The one millisecond given up for this is
+/// `i64::MIN`, which [`Time::from_millis`] rounds up to [`Time::MIN`], 292 million years before
+/// the epoch.
+///
+/// ```
+/// use robodeploy_core::time::Time;
+/// assert_eq!(std::mem::size_of::<Option<Time>>(), 8);
+/// assert_eq!(Time::from_millis(i64::MIN), Time::MIN);
+/// assert!(Time::MIN < Time::EPOCH && Time::EPOCH < Time::MAX);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Time(
+    /// The milliseconds with their sign bit flipped, so that `i64::MIN` is the zero `NonZeroI64`
+    /// leaves free for `None`.
+    NonZeroI64,
+);
 
 impl Time {
     /// The Unix epoch; the simulator starts its virtual clock here.
-    pub const EPOCH: Time = Time(0);
+    pub const EPOCH: Time = Time::from_millis(0);
+    /// The earliest representable instant: `i64::MIN + 1` milliseconds.
+    pub const MIN: Time = Time::from_millis(i64::MIN + 1);
     /// The latest representable instant; used as "never".
-    pub const MAX: Time = Time(i64::MAX);
+    pub const MAX: Time = Time::from_millis(i64::MAX);
 
-    /// An instant `ms` milliseconds after the Unix epoch.
+    /// An instant `ms` milliseconds after the Unix epoch (`i64::MIN` becomes [`Time::MIN`]).
     pub const fn from_millis(ms: i64) -> Self {
-        Time(ms)
+        let ms = if ms == i64::MIN { i64::MIN + 1 } else { ms };
+        match NonZeroI64::new(ms ^ i64::MIN) {
+            Some(bits) => Time(bits),
+            // ms ≠ i64::MIN, so its flipped form is never zero.
+            None => Time(NonZeroI64::MAX),
+        }
     }
 
     /// Milliseconds since the Unix epoch.
+    #[inline]
     pub const fn as_millis(self) -> i64 {
-        self.0
+        self.0.get() ^ i64::MIN
     }
 
     /// The time elapsed from `earlier` to `self`, zero when `earlier` is later.
     pub fn since(self, earlier: Time) -> Duration {
-        Duration::from_millis(self.0.saturating_sub(earlier.0).max(0) as u64)
+        Duration::from_millis(self.as_millis().saturating_sub(earlier.as_millis()).max(0) as u64)
     }
 
     /// `self` plus `d`, saturating at [`Time::MAX`].
     pub fn saturating_add(self, d: Duration) -> Time {
         let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        Time(self.0.saturating_add(ms))
+        Time::from_millis(self.as_millis().saturating_add(ms))
+    }
+
+    /// `self` plus `ms` milliseconds, saturating at the ends of the range: the machines' hot path
+    /// for adding a span they keep in milliseconds.
+    #[inline]
+    pub(crate) const fn plus_millis(self, ms: i64) -> Time {
+        Time::from_millis(self.as_millis().saturating_add(ms))
     }
 
     /// The current wall-clock time, for drivers and runtimes: the engine's clock, and a
@@ -59,6 +92,33 @@ impl Time {
     /// never calls it: its time is always handed in.
     pub fn now() -> Time {
         Time::from(jiff::Timestamp::now())
+    }
+}
+
+impl Default for Time {
+    /// The epoch.
+    fn default() -> Self {
+        Time::EPOCH
+    }
+}
+
+impl Ord for Time {
+    #[inline]
+    fn cmp(&self, other: &Time) -> Ordering {
+        self.as_millis().cmp(&other.as_millis())
+    }
+}
+
+impl PartialOrd for Time {
+    #[inline]
+    fn partial_cmp(&self, other: &Time) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Debug for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Time").field(&self.as_millis()).finish()
     }
 }
 
@@ -71,14 +131,15 @@ impl Add<Duration> for Time {
 
 impl From<jiff::Timestamp> for Time {
     fn from(ts: jiff::Timestamp) -> Self {
-        Time(ts.as_millisecond())
+        Time::from_millis(ts.as_millisecond())
     }
 }
 
 impl From<Time> for jiff::Timestamp {
     fn from(t: Time) -> Self {
         // Out-of-range instants (beyond year 9999) clamp to jiff's bounds.
-        jiff::Timestamp::from_millisecond(t.0).unwrap_or(if t.0 < 0 {
+        let ms = t.as_millis();
+        jiff::Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 {
             jiff::Timestamp::MIN
         } else {
             jiff::Timestamp::MAX
@@ -176,6 +237,19 @@ mod tests {
         let json = serde_json::to_string(&t).unwrap();
         assert_eq!(json, "\"2025-11-21T10:00:00.123Z\"");
         assert_eq!(serde_json::from_str::<Time>(&json).unwrap(), t);
+    }
+
+    #[test]
+    fn order_and_arithmetic_hold_across_the_epoch() {
+        let times = [i64::MIN + 1, -5, -1, 0, 1, 7, i64::MAX].map(Time::from_millis);
+        for w in times.windows(2) {
+            assert!(w[0] < w[1], "{:?} < {:?}", w[0], w[1]);
+        }
+        assert_eq!(Time::from_millis(-3).as_millis(), -3);
+        assert_eq!(Time::MAX.plus_millis(1), Time::MAX);
+        assert_eq!(Time::MIN.plus_millis(-1), Time::MIN);
+        assert_eq!(format!("{:?}", Time::from_millis(-2)), "Time(-2)");
+        assert_eq!(Time::default(), Time::EPOCH);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use robodeploy_core::model::{
     DeploymentConfig, FailureCode, ProgressStep, RobotStatus, Wave, WaveSize,
 };
 use robodeploy_core::rollout::{
-    Command, HaltReason, RobotIndex, RobotInit, Rollout, RolloutEvent, RolloutPhase,
+    Command, HaltReason, Input, RobotIndex, RobotInit, Rollout, RolloutEvent, RolloutPhase,
 };
 use robodeploy_core::time::Time;
 
@@ -172,7 +172,7 @@ impl Harness {
         });
         let mut job =
             Rollout::new(&case.config, robots, Time::EPOCH).expect("valid generated config");
-        job.start(Time::EPOCH);
+        job.handle(Input::Start, Time::EPOCH).unwrap();
         let _ = job.poll_command();
         Harness {
             job,
@@ -201,7 +201,12 @@ impl Harness {
                 if let Some(r) = self.pick(p) {
                     self.in_flight.remove(&r);
                     self.job
-                        .handle_robot_succeeded(RobotIndex(r), self.t())
+                        .handle(
+                            Input::RobotSucceeded {
+                                robot: RobotIndex(r),
+                            },
+                            self.t(),
+                        )
                         .unwrap();
                 }
             }
@@ -212,7 +217,13 @@ impl Harness {
                     let was_live =
                         self.job.robot_status(RobotIndex(r)).unwrap() == RobotStatus::Deploying;
                     self.job
-                        .handle_robot_failed(RobotIndex(r), code, self.t())
+                        .handle(
+                            Input::RobotFailed {
+                                robot: RobotIndex(r),
+                                code,
+                            },
+                            self.t(),
+                        )
                         .unwrap();
                     // A failure counts when the robot was still deploying when it arrived.
                     if deploying
@@ -226,7 +237,14 @@ impl Harness {
             Action::Progress(p, step, pct) => {
                 if let Some(r) = self.pick(p) {
                     self.job
-                        .handle_robot_progress(RobotIndex(r), step, pct, self.t())
+                        .handle(
+                            Input::RobotProgress {
+                                robot: RobotIndex(r),
+                                step,
+                                percent_done: pct,
+                            },
+                            self.t(),
+                        )
                         .unwrap();
                 }
             }
@@ -235,32 +253,42 @@ impl Harness {
                 self.online[r as usize] = false;
                 self.in_flight.remove(&r);
                 self.job
-                    .handle_robot_offline(RobotIndex(r), self.t())
+                    .handle(
+                        Input::RobotOffline {
+                            robot: RobotIndex(r),
+                        },
+                        self.t(),
+                    )
                     .unwrap();
             }
             Action::Online(r) => {
                 let r = r % n;
                 self.online[r as usize] = true;
                 self.job
-                    .handle_robot_online(RobotIndex(r), self.t())
+                    .handle(
+                        Input::RobotOnline {
+                            robot: RobotIndex(r),
+                        },
+                        self.t(),
+                    )
                     .unwrap();
             }
             Action::Wait(ms) => {
                 self.now += i64::from(ms);
-                self.job.handle_timeout(self.t());
+                self.job.handle(Input::Timeout, self.t()).unwrap();
             }
             Action::WakeOnTimer => {
                 if let Some(at) = self.job.poll_timeout() {
                     self.now = self.now.max(at.as_millis());
-                    self.job.handle_timeout(at);
+                    self.job.handle(Input::Timeout, at).unwrap();
                 }
             }
             Action::Backwards(ms) => {
                 let earlier = Time::from_millis(self.now - i64::from(ms));
-                self.job.handle_timeout(earlier);
+                self.job.handle(Input::Timeout, earlier).unwrap();
             }
-            Action::Cancel => self.job.handle_cancel(self.t()),
-            Action::Resume => self.job.handle_resume(self.t()),
+            Action::Cancel => self.job.handle(Input::Cancel, self.t()).unwrap(),
+            Action::Resume => self.job.handle(Input::Resume, self.t()).unwrap(),
         }
         self.after_call()
     }
@@ -430,7 +458,7 @@ impl Harness {
 
 fn run(case: Case, rule: Rule) -> Result<(), TestCaseError> {
     let mut h = Harness::new(&case, rule);
-    h.job.handle_prepared(h.t());
+    h.job.handle(Input::Prepared, h.t()).unwrap();
     h.after_call()?;
     for action in &case.history {
         h.apply(action)?;

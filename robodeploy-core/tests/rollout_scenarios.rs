@@ -8,8 +8,8 @@ use robodeploy_core::model::{
     Fleet, JobStatus, ProgressStep, RobotStatus, Version, Wave, WaveSize,
 };
 use robodeploy_core::rollout::{
-    Command, HaltReason, JobList, RobotIndex, RobotInit, RobotOutcome, RollbackOutcome, Rollout,
-    RolloutError, RolloutEvent, RolloutPhase,
+    Command, HaltReason, Input, JobList, RobotIndex, RobotInit, RobotOutcome, RollbackOutcome,
+    Rollout, RolloutError, RolloutEvent, RolloutPhase,
 };
 use robodeploy_core::time::Time;
 
@@ -43,10 +43,10 @@ fn started(config: &DeploymentConfig, robots: usize) -> Rollout {
 
 fn started_with(config: &DeploymentConfig, robots: Vec<RobotInit<'_>>) -> Rollout {
     let mut job = Rollout::new(config, robots, t(0)).unwrap();
-    job.start(t(0));
+    job.handle(Input::Start, t(0)).unwrap();
     assert_eq!(job.status(), JobStatus::Preparing);
     assert_eq!(job.poll_command(), Some(Command::Prepare));
-    job.handle_prepared(t(0));
+    job.handle(Input::Prepared, t(0)).unwrap();
     assert_eq!(job.status(), JobStatus::InProgress);
     job
 }
@@ -76,8 +76,13 @@ fn two_hundred_robots_at_ten_percent_deploy_twenty_at_once() {
     assert_eq!(deploys(&commands(&mut job)), (0..20).collect::<Vec<_>>());
     let mut next = 20;
     for r in 0..200u32 {
-        job.handle_robot_succeeded(RobotIndex(r), t(i64::from(r) + 1))
-            .unwrap();
+        job.handle(
+            Input::RobotSucceeded {
+                robot: RobotIndex(r),
+            },
+            t(i64::from(r) + 1),
+        )
+        .unwrap();
         let started = deploys(&commands(&mut job));
         if next < 200 {
             assert_eq!(started, vec![next], "one slot freed, one robot started");
@@ -109,13 +114,25 @@ fn a_threshold_below_the_concurrency_is_exceeded_by_up_to_the_concurrency() {
     assert_eq!(deploys(&commands(&mut job)).len(), 20);
     // Failures below the threshold free their slot for the next robot.
     for r in 0..4u32 {
-        job.handle_robot_failed(RobotIndex(r), FailureCode::PreLaunchFileFailure, t(1_000))
-            .unwrap();
+        job.handle(
+            Input::RobotFailed {
+                robot: RobotIndex(r),
+                code: FailureCode::PreLaunchFileFailure,
+            },
+            t(1_000),
+        )
+        .unwrap();
         assert_eq!(deploys(&commands(&mut job)), vec![20 + r]);
     }
     // The fifth reaches 5 %: the job halts in that very call, 19 robots still in flight.
-    job.handle_robot_failed(RobotIndex(4), FailureCode::PreLaunchFileFailure, t(2_000))
-        .unwrap();
+    job.handle(
+        Input::RobotFailed {
+            robot: RobotIndex(4),
+            code: FailureCode::PreLaunchFileFailure,
+        },
+        t(2_000),
+    )
+    .unwrap();
     assert!(commands(&mut job).is_empty());
     assert_eq!(
         job.halt_reason(),
@@ -130,8 +147,14 @@ fn a_threshold_below_the_concurrency_is_exceeded_by_up_to_the_concurrency() {
     }));
     // They all fail too: 5 + 19 = threshold + limit - 1, the most the seed's warning allows.
     for r in (5..24u32).rev() {
-        job.handle_robot_failed(RobotIndex(r), FailureCode::PostLaunchFileFailure, t(3_000))
-            .unwrap();
+        job.handle(
+            Input::RobotFailed {
+                robot: RobotIndex(r),
+                code: FailureCode::PostLaunchFileFailure,
+            },
+            t(3_000),
+        )
+        .unwrap();
         assert!(
             deploys(&commands(&mut job)).is_empty(),
             "robot {r}: nothing starts"
@@ -171,10 +194,30 @@ fn each_failure_code_is_reported_with_its_step() {
     ];
     for (code, step) in cases {
         let mut job = started(&config(100, 100), 2);
-        job.handle_robot_progress(RobotIndex(0), step, 40, t(10))
-            .unwrap();
-        job.handle_robot_failed(RobotIndex(0), code, t(20)).unwrap();
-        job.handle_robot_succeeded(RobotIndex(1), t(30)).unwrap();
+        job.handle(
+            Input::RobotProgress {
+                robot: RobotIndex(0),
+                step,
+                percent_done: 40,
+            },
+            t(10),
+        )
+        .unwrap();
+        job.handle(
+            Input::RobotFailed {
+                robot: RobotIndex(0),
+                code,
+            },
+            t(20),
+        )
+        .unwrap();
+        job.handle(
+            Input::RobotSucceeded {
+                robot: RobotIndex(1),
+            },
+            t(30),
+        )
+        .unwrap();
         assert_eq!(
             job.status(),
             JobStatus::Succeeded,
@@ -197,15 +240,20 @@ fn a_robot_times_out_exactly_at_its_deadline() {
     let mut job = started(&config(50, 100), 2);
     assert_eq!(deploys(&commands(&mut job)), vec![0]);
     assert_eq!(job.poll_timeout(), Some(t(10 * MIN)));
-    job.handle_timeout(t(10 * MIN - 1));
+    job.handle(Input::Timeout, t(10 * MIN - 1)).unwrap();
     assert_eq!(
         job.in_flight(),
         1,
         "a spurious early wake-up changes nothing"
     );
     // A success reported at the deadline is too late; the timer fires first.
-    job.handle_robot_succeeded(RobotIndex(0), t(10 * MIN))
-        .unwrap();
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(0),
+        },
+        t(10 * MIN),
+    )
+    .unwrap();
     assert_eq!(
         commands(&mut job),
         vec![
@@ -229,7 +277,7 @@ fn a_robot_times_out_exactly_at_its_deadline() {
     );
     assert_eq!(robot.ended_at, Some(t(10 * MIN)));
     // Woken late, the second robot still times out at its own deadline.
-    job.handle_timeout(t(25 * MIN));
+    job.handle(Input::Timeout, t(25 * MIN)).unwrap();
     assert_eq!(
         job.robot_report(RobotIndex(1)).unwrap().ended_at,
         Some(t(20 * MIN))
@@ -263,22 +311,44 @@ fn offline_robots_never_hold_a_slot_and_fail_only_after_their_deadline() {
         RobotStatus::PendingNewDeployment
     );
     // Robot 3 drops in flight: its slot is freed, its attempt abandoned.
-    job.handle_robot_offline(RobotIndex(3), t(MIN)).unwrap();
+    job.handle(
+        Input::RobotOffline {
+            robot: RobotIndex(3),
+        },
+        t(MIN),
+    )
+    .unwrap();
     assert_eq!(job.in_flight(), 1);
     assert!(
         commands(&mut job).is_empty(),
         "no online robot to take the slot"
     );
     // Robot 0 comes back and takes the free slot.
-    job.handle_robot_online(RobotIndex(0), t(2 * MIN)).unwrap();
+    job.handle(
+        Input::RobotOnline {
+            robot: RobotIndex(0),
+        },
+        t(2 * MIN),
+    )
+    .unwrap();
     assert_eq!(deploys(&commands(&mut job)), vec![0]);
-    job.handle_robot_succeeded(RobotIndex(0), t(3 * MIN))
-        .unwrap();
-    job.handle_robot_succeeded(RobotIndex(1), t(3 * MIN))
-        .unwrap();
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(0),
+        },
+        t(3 * MIN),
+    )
+    .unwrap();
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(1),
+        },
+        t(3 * MIN),
+    )
+    .unwrap();
     // Robot 2 never returns: NoResponse exactly one hour after its deferral at 0.
     assert_eq!(job.poll_timeout(), Some(t(60 * MIN)));
-    job.handle_timeout(t(60 * MIN));
+    job.handle(Input::Timeout, t(60 * MIN)).unwrap();
     assert_eq!(
         job.robot_status(RobotIndex(2)).unwrap(),
         RobotStatus::NoResponse
@@ -288,11 +358,21 @@ fn offline_robots_never_hold_a_slot_and_fail_only_after_their_deadline() {
         Some(t(60 * MIN))
     );
     // Robot 3 returns within its deadline and is deployed again from Validating.
-    job.handle_robot_online(RobotIndex(3), t(61 * MIN - 1))
-        .unwrap();
+    job.handle(
+        Input::RobotOnline {
+            robot: RobotIndex(3),
+        },
+        t(61 * MIN - 1),
+    )
+    .unwrap();
     assert_eq!(deploys(&commands(&mut job)), vec![3]);
-    job.handle_robot_succeeded(RobotIndex(3), t(62 * MIN))
-        .unwrap();
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(3),
+        },
+        t(62 * MIN),
+    )
+    .unwrap();
     assert_eq!(job.status(), JobStatus::Succeeded);
     let report = job.report();
     assert_eq!(report.robots[3].attempts, 2);
@@ -308,9 +388,15 @@ fn offline_robots_never_hold_a_slot_and_fail_only_after_their_deadline() {
 fn cancel_aborts_robots_in_flight_and_starts_no_more() {
     let mut job = started(&config(10, 100), 50);
     assert_eq!(deploys(&commands(&mut job)).len(), 5);
-    job.handle_robot_succeeded(RobotIndex(0), t(MIN)).unwrap();
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(0),
+        },
+        t(MIN),
+    )
+    .unwrap();
     assert_eq!(deploys(&commands(&mut job)), vec![5]);
-    job.handle_cancel(t(2 * MIN));
+    job.handle(Input::Cancel, t(2 * MIN)).unwrap();
     let aborted: Vec<_> = commands(&mut job)
         .into_iter()
         .map(|c| match c {
@@ -336,8 +422,13 @@ fn cancel_aborts_robots_in_flight_and_starts_no_more() {
         }
     );
     // Late reports of aborted robots are ignored.
-    job.handle_robot_succeeded(RobotIndex(3), t(3 * MIN))
-        .unwrap();
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(3),
+        },
+        t(3 * MIN),
+    )
+    .unwrap();
     assert_eq!(
         job.robot_status(RobotIndex(3)).unwrap(),
         RobotStatus::Failed
@@ -367,20 +458,31 @@ fn waves_run_one_after_another_with_soak_and_manual_resume() {
         .collect();
     assert_eq!(waves, vec![(0, 1), (1, 4), (4, 10)]);
     assert_eq!(deploys(&commands(&mut job)), vec![0], "the canary alone");
-    job.handle_robot_succeeded(RobotIndex(0), t(MIN)).unwrap();
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(0),
+        },
+        t(MIN),
+    )
+    .unwrap();
     assert_eq!(job.phase(), RolloutPhase::BetweenWaves);
     assert_eq!(job.poll_timeout(), Some(t(11 * MIN)));
-    job.handle_timeout(t(11 * MIN - 1));
+    job.handle(Input::Timeout, t(11 * MIN - 1)).unwrap();
     assert!(commands(&mut job).is_empty(), "soaking");
-    job.handle_timeout(t(11 * MIN));
+    job.handle(Input::Timeout, t(11 * MIN)).unwrap();
     assert_eq!(deploys(&commands(&mut job)), vec![1, 2, 3]);
     for r in 1..4 {
-        job.handle_robot_succeeded(RobotIndex(r), t(12 * MIN))
-            .unwrap();
+        job.handle(
+            Input::RobotSucceeded {
+                robot: RobotIndex(r),
+            },
+            t(12 * MIN),
+        )
+        .unwrap();
     }
     assert_eq!(job.phase(), RolloutPhase::BetweenWaves);
     assert_eq!(job.poll_timeout(), None, "waiting for a resume");
-    job.handle_resume(t(20 * MIN));
+    job.handle(Input::Resume, t(20 * MIN)).unwrap();
     assert_eq!(deploys(&commands(&mut job)), vec![4, 5, 6, 7, 8]);
     assert_eq!(job.current_wave(), 2);
 }
@@ -391,8 +493,14 @@ fn a_failing_canary_halts_the_job() {
     c.waves = vec![Wave::new(WaveSize::Robots(1))];
     let mut job = started(&c, 200);
     assert_eq!(deploys(&commands(&mut job)), vec![0]);
-    job.handle_robot_failed(RobotIndex(0), FailureCode::LaunchFailure, t(MIN))
-        .unwrap();
+    job.handle(
+        Input::RobotFailed {
+            robot: RobotIndex(0),
+            code: FailureCode::LaunchFailure,
+        },
+        t(MIN),
+    )
+    .unwrap();
     assert_eq!(job.status(), JobStatus::Failed);
     assert!(commands(&mut job).is_empty());
     assert_eq!(job.report().counts.not_deployed, 199);
@@ -416,34 +524,67 @@ fn a_threshold_breach_rolls_updated_robots_back_to_their_previous_version() {
     let mut job = started_with(&c, robots);
     assert_eq!((job.in_flight_limit(), job.failure_threshold()), (3, 3));
     assert_eq!(deploys(&commands(&mut job)), vec![0, 1, 2]);
-    job.handle_robot_succeeded(RobotIndex(0), t(MIN)).unwrap();
-    job.handle_robot_progress(RobotIndex(1), ProgressStep::ExecutingPostLaunch, 0, t(MIN))
-        .unwrap();
-    job.handle_robot_failed(
-        RobotIndex(1),
-        FailureCode::PostLaunchFileFailure,
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(0),
+        },
+        t(MIN),
+    )
+    .unwrap();
+    job.handle(
+        Input::RobotProgress {
+            robot: RobotIndex(1),
+            step: ProgressStep::ExecutingPostLaunch,
+            percent_done: 0,
+        },
+        t(MIN),
+    )
+    .unwrap();
+    job.handle(
+        Input::RobotFailed {
+            robot: RobotIndex(1),
+            code: FailureCode::PostLaunchFileFailure,
+        },
         t(2 * MIN),
     )
     .unwrap();
     assert_eq!(deploys(&commands(&mut job)), vec![3, 4]);
-    job.handle_robot_failed(
-        RobotIndex(3),
-        FailureCode::DownloadConditionFailed,
+    job.handle(
+        Input::RobotFailed {
+            robot: RobotIndex(3),
+            code: FailureCode::DownloadConditionFailed,
+        },
         t(3 * MIN),
     )
     .unwrap();
     assert_eq!(deploys(&commands(&mut job)), vec![5]);
-    job.handle_robot_failed(RobotIndex(4), FailureCode::EtagMismatch, t(3 * MIN))
-        .unwrap();
+    job.handle(
+        Input::RobotFailed {
+            robot: RobotIndex(4),
+            code: FailureCode::EtagMismatch,
+        },
+        t(3 * MIN),
+    )
+    .unwrap();
     assert_eq!(
         job.halt_reason(),
         Some(HaltReason::FailureThresholdBreached)
     );
-    job.handle_robot_succeeded(RobotIndex(5), t(4 * MIN))
-        .unwrap();
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(5),
+        },
+        t(4 * MIN),
+    )
+    .unwrap();
     assert!(commands(&mut job).is_empty(), "robot 2 is still in flight");
-    job.handle_robot_succeeded(RobotIndex(2), t(4 * MIN))
-        .unwrap();
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(2),
+        },
+        t(4 * MIN),
+    )
+    .unwrap();
     // In sync robots 0, 2 and 5, and robot 1 that failed after launching, go back, three at a
     // time; 3 and 4 failed before anything changed.
     assert_eq!(
@@ -460,8 +601,13 @@ fn a_threshold_breach_rolls_updated_robots_back_to_their_previous_version() {
         Some(&versions[1])
     );
     assert_eq!(job.previous_version(RobotIndex(5)).unwrap(), None);
-    job.handle_robot_succeeded(RobotIndex(0), t(5 * MIN))
-        .unwrap();
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(0),
+        },
+        t(5 * MIN),
+    )
+    .unwrap();
     assert_eq!(
         commands(&mut job),
         vec![Command::RollbackRobot {
@@ -469,12 +615,19 @@ fn a_threshold_breach_rolls_updated_robots_back_to_their_previous_version() {
         }]
     );
     for r in [1, 5] {
-        job.handle_robot_succeeded(RobotIndex(r), t(5 * MIN))
-            .unwrap();
+        job.handle(
+            Input::RobotSucceeded {
+                robot: RobotIndex(r),
+            },
+            t(5 * MIN),
+        )
+        .unwrap();
     }
-    job.handle_robot_failed(
-        RobotIndex(2),
-        FailureCode::EnvironmentSetupError,
+    job.handle(
+        Input::RobotFailed {
+            robot: RobotIndex(2),
+            code: FailureCode::EnvironmentSetupError,
+        },
         t(5 * MIN),
     )
     .unwrap();
@@ -509,9 +662,15 @@ fn a_cancel_rolls_back_too_and_a_rollback_cannot_be_canceled() {
     ];
     let mut job = started_with(&c, robots);
     assert_eq!(deploys(&commands(&mut job)), vec![0, 1]);
-    job.handle_robot_succeeded(RobotIndex(0), t(MIN)).unwrap();
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(0),
+        },
+        t(MIN),
+    )
+    .unwrap();
     assert_eq!(deploys(&commands(&mut job)), vec![2]);
-    job.handle_cancel(t(2 * MIN));
+    job.handle(Input::Cancel, t(2 * MIN)).unwrap();
     assert_eq!(
         commands(&mut job),
         vec![
@@ -526,10 +685,15 @@ fn a_cancel_rolls_back_too_and_a_rollback_cannot_be_canceled() {
             },
         ]
     );
-    job.handle_cancel(t(2 * MIN));
+    job.handle(Input::Cancel, t(2 * MIN)).unwrap();
     assert_eq!(job.phase(), RolloutPhase::RollingBack);
-    job.handle_robot_succeeded(RobotIndex(0), t(3 * MIN))
-        .unwrap();
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(0),
+        },
+        t(3 * MIN),
+    )
+    .unwrap();
     assert_eq!(job.status(), JobStatus::Canceled);
     assert_eq!(job.rollback().unwrap().reason, HaltReason::Canceled);
 }
@@ -548,9 +712,15 @@ fn a_failed_preparation_fails_the_job_and_deploys_nothing() {
         t(0),
     )
     .unwrap();
-    job.start(t(0));
+    job.handle(Input::Start, t(0)).unwrap();
     let _ = commands(&mut job);
-    job.handle_prepare_failed(FailureCode::MissingRobotArchitecture, t(5));
+    job.handle(
+        Input::PrepareFailed {
+            code: FailureCode::MissingRobotArchitecture,
+        },
+        t(5),
+    )
+    .unwrap();
     assert_eq!(job.status(), JobStatus::Failed);
     assert_eq!(
         job.failure_code(),
@@ -569,19 +739,28 @@ fn a_failed_preparation_fails_the_job_and_deploys_nothing() {
 fn progress_gives_percent_done_and_etas() {
     let mut job = started(&config(50, 100), 4);
     let _ = commands(&mut job);
-    job.handle_robot_succeeded(RobotIndex(0), t(100_000))
-        .unwrap();
-    job.handle_robot_progress(
-        RobotIndex(1),
-        ProgressStep::DownloadingExtracting,
-        0,
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(0),
+        },
         t(100_000),
     )
     .unwrap();
-    job.handle_robot_progress(
-        RobotIndex(1),
-        ProgressStep::DownloadingExtracting,
-        25,
+    job.handle(
+        Input::RobotProgress {
+            robot: RobotIndex(1),
+            step: ProgressStep::DownloadingExtracting,
+            percent_done: 0,
+        },
+        t(100_000),
+    )
+    .unwrap();
+    job.handle(
+        Input::RobotProgress {
+            robot: RobotIndex(1),
+            step: ProgressStep::DownloadingExtracting,
+            percent_done: 25,
+        },
         t(110_000),
     )
     .unwrap();
@@ -601,8 +780,15 @@ fn progress_gives_percent_done_and_etas() {
         "robot 0 took 100 s; robot 1 started at 0, so it is late: now"
     );
     // A step going backwards is ignored.
-    job.handle_robot_progress(RobotIndex(1), ProgressStep::Validating, 90, t(111_000))
-        .unwrap();
+    job.handle(
+        Input::RobotProgress {
+            robot: RobotIndex(1),
+            step: ProgressStep::Validating,
+            percent_done: 90,
+        },
+        t(111_000),
+    )
+    .unwrap();
     assert_eq!(job.robot_progress(RobotIndex(1)).unwrap().percent_done, 25);
 }
 
@@ -610,9 +796,20 @@ fn progress_gives_percent_done_and_etas() {
 fn time_going_backwards_is_clamped() {
     let mut job = started(&config(50, 100), 2);
     let _ = commands(&mut job);
-    job.handle_robot_succeeded(RobotIndex(0), t(5 * MIN))
-        .unwrap();
-    job.handle_robot_succeeded(RobotIndex(1), t(MIN)).unwrap();
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(0),
+        },
+        t(5 * MIN),
+    )
+    .unwrap();
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(1),
+        },
+        t(MIN),
+    )
+    .unwrap();
     assert_eq!(job.now(), t(5 * MIN));
     assert_eq!(
         job.robot_report(RobotIndex(1)).unwrap().ended_at,
@@ -648,8 +845,8 @@ fn the_fleet_state_gives_online_flags_and_rollback_versions() {
         Some(&Version::new("3"))
     );
     assert_eq!(rollout.previous_version(RobotIndex(0)).unwrap(), None);
-    rollout.start(t(0));
-    rollout.handle_prepared(t(0));
+    rollout.handle(Input::Start, t(0)).unwrap();
+    rollout.handle(Input::Prepared, t(0)).unwrap();
     let cmds = commands(&mut rollout);
     assert_eq!(deploys(&cmds), vec![0, 2]);
     assert_eq!(
@@ -661,7 +858,12 @@ fn the_fleet_state_gives_online_flags_and_rollback_versions() {
     );
     assert_eq!(
         rollout
-            .handle_robot_succeeded(RobotIndex(9), t(1))
+            .handle(
+                Input::RobotSucceeded {
+                    robot: RobotIndex(9)
+                },
+                t(1)
+            )
             .unwrap_err()
             .to_string(),
         "robot index 9 is out of range: the fleet has 3 robots"

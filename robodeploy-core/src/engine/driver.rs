@@ -228,8 +228,7 @@ impl Driver {
                 }
                 TimerKey::Job(id) => {
                     if let Some(j) = self.jobs.get_mut(&id) {
-                        j.rollout
-                            .apply(super::journal::JobOp::Timeout(now.as_millis()));
+                        j.rollout.apply(now, crate::rollout::Input::Timeout, None);
                         self.dirty_jobs.insert(id);
                     }
                 }

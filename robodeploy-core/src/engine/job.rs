@@ -1,6 +1,8 @@
 //! Deployment jobs in the driver: the rollout machine's commands become robot pipelines
-//! (validate, download condition, download, pre-launch, launch, post-launch), and what the robots
-//! do goes back into the machine.
+//! ([`Pipeline`]: validate, content lock, download condition, download, pre-launch, launch,
+//! post-launch), whose commands the driver carries out on the robot's runtime; their outcomes go
+//! back into the pipeline, and what it reports into the rollout machine. Every robot that moves
+//! on (a step, a status, a failure) is published as [`EngineEvent::Robot`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,11 +14,14 @@ use crate::model::{
     DeploymentId, DeploymentJobRequest, DeploymentRequest, FailureCode, JobId, JobStatus, Package,
     Phase, Placement, ProgressStep, RobotStatus, StatusKind,
 };
-use crate::rollout::{Command as RolloutCommand, RobotIndex, RobotInit, Rollout};
+use crate::rollout::{
+    Command as RolloutCommand, Input, Pipeline, PipelineCommand, PipelinePlan, PipelineReport,
+    RobotIndex, RobotInit, Rollout, RolloutEvent, ScriptKind, StepOutcome,
+};
 use crate::runtime::{Runtime, TaskSpec};
 
 use super::driver::{Driver, Ready, TimerKey};
-use super::journal::{JobOp, Journaled};
+use super::journal::Journaled;
 use super::persist::{self, StoredJob};
 use super::request::{Internal, RobotUpdate, RuntimeKey};
 use super::{DeploymentStatus, EngineError, EngineEvent, JobReport, RobotReport};
@@ -29,10 +34,15 @@ pub(crate) struct RobotRun {
     pub(crate) attempt: u32,
     pub(crate) task: Option<AbortHandle>,
     pub(crate) deployment: Option<DeploymentId>,
-    /// The deployment runs and the post-launch script was started.
+    /// The deployment's status was acted on (it runs, or it failed to start): later statuses
+    /// of the same deployment do not move the robot again.
     pub(crate) post_launch: bool,
     pub(crate) rolling_back: bool,
     pub(crate) detail: Option<String>,
+    /// The deployment attempt under way; none while not deploying (or rolling back).
+    pub(crate) pipeline: Option<Pipeline>,
+    /// What was last published of the robot, to publish only when it moves on.
+    pub(crate) published: Option<(RobotStatus, ProgressStep, u8, Option<FailureCode>)>,
 }
 
 /// A live job.
@@ -43,6 +53,8 @@ pub(crate) struct JobEntry {
     pub(crate) rollout: Journaled,
     pub(crate) robots: Vec<String>,
     pub(crate) runs: Vec<RobotRun>,
+    /// The robot steps of the job.
+    pub(crate) plan: PipelinePlan,
     pub(crate) last_status: JobStatus,
     pub(crate) span: tracing::Span,
 }
@@ -136,13 +148,14 @@ impl Driver {
         batch.put(Table::Jobs, persist::job_key(id), persist::to_json(&stored));
         self.store.write(batch)?;
         let mut rollout = Journaled::new(rollout);
-        rollout.apply(JobOp::Start(now.as_millis()));
+        rollout.apply(now, Input::Start, None);
         let span = info_span!("job", id = %id, fleet = %req.fleet, application = %req.application);
         let n = robots.len();
         self.jobs.insert(
             id,
             JobEntry {
                 id,
+                plan: PipelinePlan::of(&req),
                 request: req,
                 package,
                 rollout,
@@ -162,10 +175,46 @@ impl Driver {
             return;
         };
         let mut commands = Vec::new();
+        let mut moved = std::mem::take(&mut job.rollout.moved);
         while let Some(c) = job.rollout.rollout.poll_command() {
+            if let RolloutCommand::DeployRobot { robot }
+            | RolloutCommand::AbortRobot { robot }
+            | RolloutCommand::RollbackRobot { robot } = c
+            {
+                moved.push(robot.0);
+            }
             commands.push(c);
         }
-        while job.rollout.rollout.poll_event().is_some() {}
+        while let Some(e) = job.rollout.rollout.poll_event() {
+            if let RolloutEvent::RobotDeferred { robot }
+            | RolloutEvent::RobotTimedOut { robot }
+            | RolloutEvent::RobotNoResponse { robot } = e
+            {
+                moved.push(robot.0);
+            }
+        }
+        moved.sort_unstable();
+        moved.dedup();
+        for r in moved {
+            let i = r as usize;
+            if i >= job.runs.len() {
+                continue;
+            }
+            let report = job.robot_report(i);
+            let key = (
+                report.status,
+                report.step,
+                report.percent_done,
+                report.failure,
+            );
+            if job.runs[i].published != Some(key) {
+                job.runs[i].published = Some(key);
+                let _ = self.events.send(EngineEvent::Robot {
+                    job: id,
+                    report: Box::new(report),
+                });
+            }
+        }
         let timeout = job.rollout.poll_timeout();
         if !job.rollout.pending.is_empty() {
             let ops = std::mem::take(&mut job.rollout.pending);
@@ -201,13 +250,14 @@ impl Driver {
             RolloutCommand::Prepare => {
                 // The package and fleet were resolved at creation; robot-level checks happen
                 // per robot (MissingRobotArchitecture at Validating).
-                job.rollout.apply(JobOp::Prepared(now.as_millis()));
+                job.rollout.apply(now, Input::Prepared, None);
                 self.dirty_jobs.insert(id);
             }
             RolloutCommand::DeployRobot { robot } => self.deploy_robot(id, robot),
             RolloutCommand::AbortRobot { robot } => {
                 let run = &mut job.runs[robot.get()];
                 run.attempt += 1;
+                run.pipeline = None;
                 if let Some(t) = run.task.take() {
                     t.abort();
                 }
@@ -221,7 +271,7 @@ impl Driver {
         }
     }
 
-    /// Starts a robot's pipeline up to the launch.
+    /// Starts a new attempt of a robot's pipeline.
     pub(crate) fn deploy_robot(&mut self, id: JobId, robot: RobotIndex) {
         let now = self.now();
         let Some(job) = self.jobs.get_mut(&id) else {
@@ -239,74 +289,175 @@ impl Driver {
             ));
             return;
         }
-        job.rollout.apply(JobOp::Progress(
-            now.as_millis(),
-            robot.0,
-            ProgressStep::Validating,
-            0,
-        ));
+        job.rollout.apply(
+            now,
+            Input::RobotProgress {
+                robot,
+                step: ProgressStep::Validating,
+                percent_done: 0,
+            },
+            None,
+        );
         self.dirty_jobs.insert(id);
-        // Validating: the robot must fit every device component of the application.
-        let device = self.devices.get(&name).cloned();
-        let fits = device.as_ref().is_some_and(|d| {
-            job.package.components.iter().all(|c| match c.placement {
-                Placement::Device {
-                    runtime,
-                    architecture,
-                } => d.architecture == architecture && d.runtime == runtime,
-                _ => true,
-            })
-        });
-        if !fits {
-            let detail = match &device {
-                Some(d) => format!(
-                    "robot {name} is {}/{}, which no device component of {} matches",
-                    d.architecture, d.runtime, job.package.name
-                ),
-                None => format!("robot {name} is not registered"),
-            };
-            job.runs[i].detail = Some(detail);
-            job.rollout.handle_robot_failed(
-                robot,
-                FailureCode::MissingRobotArchitecture,
-                now,
-                job.runs[i].detail.clone(),
-            );
-            return;
-        }
-        let Some(slot) = self.runtimes.get(&RuntimeKey::Device(name.clone())) else {
-            job.runs[i].detail = Some(format!("no runtime for robot {name}"));
-            job.rollout.handle_robot_failed(
-                robot,
-                FailureCode::EnvironmentSetupError,
-                now,
-                job.runs[i].detail.clone(),
-            );
-            return;
-        };
         let run = &mut job.runs[i];
         run.attempt += 1;
         run.post_launch = false;
         run.rolling_back = false;
         run.detail = None;
-        let attempt = run.attempt;
-        let plan = PipelinePlan {
-            job: id,
-            robot: robot.0,
-            attempt,
-            runtime: slot.runtime.clone(),
-            env: robot_env(&job.request, &name, id),
-            download_condition: job.request.deployment_config.download_condition.clone(),
-            pre_launch: job.request.launch_config.pre_launch_file.clone(),
-            package: job.package.clone(),
-            timeout: self.config.script_timeout,
-        };
-        let tx = self.internal_tx.clone();
-        let handle = tokio::spawn(async move { plan.run_before_launch(tx).await });
-        job.runs[i].task = Some(handle.abort_handle());
+        run.pipeline = Some(Pipeline::new(job.plan));
+        self.run_pipeline(id, robot);
     }
 
-    /// A robot's pipeline reported.
+    /// Carries out the robot pipeline's current command: checks at once, scripts and downloads
+    /// in a task that reports back ([`RobotUpdate::Outcome`]), the deployment through the
+    /// driver; waiting for Running is done by [`robot_deployment_changed`](Self::robot_deployment_changed).
+    fn run_pipeline(&mut self, id: JobId, robot: RobotIndex) {
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let i = robot.get();
+        let Some(command) = job.runs[i].pipeline.and_then(|p| p.command()) else {
+            return;
+        };
+        let name = job.robots[i].clone();
+        let runtime = self
+            .runtimes
+            .get(&RuntimeKey::Device(name.clone()))
+            .map(|slot| slot.runtime.clone());
+        match command {
+            PipelineCommand::Validate => {
+                // The robot must fit every device component of the application.
+                let device = self.devices.get(&name);
+                let fits = device.is_some_and(|d| {
+                    job.package.components.iter().all(|c| match c.placement {
+                        Placement::Device {
+                            runtime,
+                            architecture,
+                        } => d.architecture == architecture && d.runtime == runtime,
+                        _ => true,
+                    })
+                });
+                let (outcome, detail) = match (device, fits, &runtime) {
+                    (Some(_), true, Some(_)) => (StepOutcome::Done, None),
+                    (Some(_), true, None) => (
+                        StepOutcome::NoRuntime,
+                        Some(format!("no runtime for robot {name}")),
+                    ),
+                    (Some(d), _, _) => (
+                        StepOutcome::Failed,
+                        Some(format!(
+                            "robot {name} is {}/{}, which no device component of {} matches",
+                            d.architecture, d.runtime, job.package.name
+                        )),
+                    ),
+                    (None, _, _) => (
+                        StepOutcome::Failed,
+                        Some(format!("robot {name} is not registered")),
+                    ),
+                };
+                self.pipeline_outcome(id, robot, outcome, detail);
+            }
+            PipelineCommand::Deploy => self.launch_robot(id, robot, None),
+            PipelineCommand::WaitRunning => {}
+            command => {
+                let Some(runtime) = runtime else {
+                    let detail = Some(format!("no runtime for robot {name}"));
+                    return self.pipeline_outcome(id, robot, StepOutcome::NoRuntime, detail);
+                };
+                let task = StageTask {
+                    job: id,
+                    robot: robot.0,
+                    attempt: job.runs[i].attempt,
+                    runtime,
+                    env: robot_env(&job.request, &name, id),
+                    request: job.request.clone(),
+                    package: job.package.clone(),
+                    timeout: self.config.script_timeout,
+                };
+                let tx = self.internal_tx.clone();
+                let handle = tokio::spawn(async move { task.run(command, tx).await });
+                job.runs[i].task = Some(handle.abort_handle());
+            }
+        }
+    }
+
+    /// Feeds an outcome of the current command to the robot's pipeline, what it reports to the
+    /// rollout, and carries out its next command.
+    fn pipeline_outcome(
+        &mut self,
+        id: JobId,
+        robot: RobotIndex,
+        outcome: StepOutcome,
+        detail: Option<String>,
+    ) {
+        let now = self.now();
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let i = robot.get();
+        let Some(Ok(report)) = job.runs[i].pipeline.as_mut().map(|p| p.handle(outcome)) else {
+            return;
+        };
+        self.dirty_jobs.insert(id);
+        let run = &mut job.runs[i];
+        match report {
+            PipelineReport::Progress { .. } => {
+                job.rollout.apply(now, report.input(robot), None);
+                if outcome == StepOutcome::Done {
+                    self.run_pipeline(id, robot);
+                }
+            }
+            PipelineReport::Failed { .. } => {
+                run.detail = detail;
+                run.task = None;
+                run.pipeline = None;
+                let dep = run.deployment.take();
+                job.rollout
+                    .apply(now, report.input(robot), job.runs[i].detail.clone());
+                if let Some(dep) = dep {
+                    let _ = self.deprovision(dep);
+                }
+            }
+            PipelineReport::Succeeded => {
+                run.task = None;
+                run.pipeline = None;
+                let new = run.deployment;
+                job.rollout.apply(now, report.input(robot), None);
+                self.robot_installed(id, i, new, true);
+            }
+        }
+    }
+
+    /// The robot now runs `new` (the job's version, or the previous one after a rollback): the
+    /// deployment it replaces is stopped, and the device records the job's version.
+    fn robot_installed(
+        &mut self,
+        id: JobId,
+        i: usize,
+        new: Option<DeploymentId>,
+        job_version: bool,
+    ) {
+        let Some(job) = self.jobs.get(&id) else {
+            return;
+        };
+        let robot_name = job.robots[i].clone();
+        let app = job.request.application.clone();
+        let version = job.request.application_version.clone();
+        if let Some(new) = new
+            && let Some(old) = self
+                .installed
+                .insert((robot_name.clone(), app.clone()), new)
+            && old != new
+        {
+            let _ = self.deprovision(old);
+        }
+        if job_version {
+            self.devices.set_installed(&robot_name, &app, version);
+            self.persist_device(&robot_name);
+        }
+    }
+
+    /// A robot's task reported.
     pub(crate) fn handle_robot_update(
         &mut self,
         id: JobId,
@@ -323,56 +474,42 @@ impl Driver {
         if job.runs.get(i).is_none_or(|run| run.attempt != attempt) {
             return;
         }
-        self.dirty_jobs.insert(id);
         match update {
-            RobotUpdate::Step(step, pct) => {
-                job.rollout.handle_robot_progress(r, step, pct, now);
-            }
-            RobotUpdate::Output(_) => {}
-            RobotUpdate::Failed(code, detail) => {
-                job.runs[i].detail = Some(detail);
-                job.runs[i].task = None;
-                let dep = job.runs[i].deployment.take();
-                job.rollout
-                    .handle_robot_failed(r, code, now, job.runs[i].detail.clone());
-                if let Some(dep) = dep {
-                    let _ = self.deprovision(dep);
+            RobotUpdate::Outcome(outcome, detail) => {
+                if !matches!(outcome, StepOutcome::Progress { .. }) {
+                    job.runs[i].task = None;
                 }
+                self.pipeline_outcome(id, r, outcome, detail);
             }
-            RobotUpdate::ReadyToLaunch => {
-                job.runs[i].task = None;
-                job.rollout
-                    .handle_robot_progress(r, ProgressStep::Launching, 0, now);
-                self.launch_robot(id, r, None);
-            }
-            RobotUpdate::Done => {
-                job.runs[i].task = None;
-                let robot_name = job.robots[i].clone();
-                let app = job.request.application.clone();
-                let version = job.request.application_version.clone();
-                let rolling_back = job.runs[i].rolling_back;
-                let new = job.runs[i].deployment;
-                job.rollout.handle_robot_succeeded(r, now);
-                // The robot now runs this version: the deployment it replaces is stopped.
-                if let Some(new) = new
-                    && let Some(old) = self
-                        .installed
-                        .insert((robot_name.clone(), app.clone()), new)
-                    && old != new
-                {
-                    let _ = self.deprovision(old);
-                }
-                if !rolling_back {
-                    self.devices.set_installed(&robot_name, &app, version);
-                    self.persist_device(&robot_name);
+            RobotUpdate::RolledBack(result) => {
+                self.dirty_jobs.insert(id);
+                let run = &mut job.runs[i];
+                run.task = None;
+                match result {
+                    Ok(()) => {
+                        let new = run.deployment;
+                        job.rollout
+                            .apply(now, Input::RobotSucceeded { robot: r }, None);
+                        self.robot_installed(id, i, new, false);
+                    }
+                    Err(detail) => {
+                        run.detail = Some(detail);
+                        job.rollout.apply(
+                            now,
+                            Input::RobotFailed {
+                                robot: r,
+                                code: FailureCode::LaunchFailure,
+                            },
+                            job.runs[i].detail.clone(),
+                        );
+                    }
                 }
             }
         }
     }
 
-    /// Creates the robot's deployment of the job's version (or of `version` for a rollback).
+    /// Creates the robot's deployment of the job's version (or of `package` for a rollback).
     fn launch_robot(&mut self, id: JobId, robot: RobotIndex, package: Option<Package>) {
-        let now = self.now();
         let Some(job) = self.jobs.get_mut(&id) else {
             return;
         };
@@ -408,33 +545,41 @@ impl Driver {
             restart_policy: None,
             env: BTreeMap::new(),
         };
-        let attempt = job.runs[i].attempt;
         let rolling_back = job.runs[i].rolling_back;
         match self.create_deployment(req, package, &env, Some(&launch), Some((id, robot.0))) {
             Ok(dep) => {
                 if let Some(job) = self.jobs.get_mut(&id) {
                     job.runs[i].deployment = Some(dep);
                 }
+                if !rolling_back {
+                    self.pipeline_outcome(id, robot, StepOutcome::Done, None);
+                }
             }
             Err(e) => {
-                let code = if rolling_back {
-                    FailureCode::InternalServerError
+                let detail = format!("could not create the deployment: {e}");
+                if rolling_back {
+                    let now = self.now();
+                    if let Some(job) = self.jobs.get_mut(&id) {
+                        job.runs[i].detail = Some(detail);
+                        job.rollout.apply(
+                            now,
+                            Input::RobotFailed {
+                                robot,
+                                code: FailureCode::InternalServerError,
+                            },
+                            job.runs[i].detail.clone(),
+                        );
+                        self.dirty_jobs.insert(id);
+                    }
                 } else {
-                    FailureCode::EnvironmentSetupError
-                };
-                let _ = self.internal_tx.send(Internal::Robot(
-                    id,
-                    robot.0,
-                    attempt,
-                    RobotUpdate::Failed(code, format!("could not create the deployment: {e}")),
-                ));
-                let _ = now;
+                    self.pipeline_outcome(id, robot, StepOutcome::Failed, Some(detail));
+                }
             }
         }
     }
 
-    /// A job robot's deployment changed: Running moves the robot to post-launch; a failure to
-    /// start fails the robot.
+    /// A job robot's deployment changed: Running completes the launch (or the rollback); a
+    /// failure to start fails it.
     pub(crate) fn robot_deployment_changed(
         &mut self,
         id: JobId,
@@ -442,7 +587,6 @@ impl Driver {
         dep: DeploymentId,
         status: &DeploymentStatus,
     ) {
-        let now = self.now();
         let Some(job) = self.jobs.get_mut(&id) else {
             return;
         };
@@ -455,35 +599,8 @@ impl Driver {
         }
         let r = RobotIndex(robot);
         let attempt = run.attempt;
-        if status.phase == Phase::Succeeded && status.status == StatusKind::Running {
-            run.post_launch = true;
-            if run.rolling_back {
-                let _ =
-                    self.internal_tx
-                        .send(Internal::Robot(id, robot, attempt, RobotUpdate::Done));
-                return;
-            }
-            job.rollout
-                .handle_robot_progress(r, ProgressStep::ExecutingPostLaunch, 0, now);
-            self.dirty_jobs.insert(id);
-            let name = job.robots[i].clone();
-            let Some(slot) = self.runtimes.get(&RuntimeKey::Device(name.clone())) else {
-                return;
-            };
-            let plan = PipelinePlan {
-                job: id,
-                robot,
-                attempt,
-                runtime: slot.runtime.clone(),
-                env: robot_env(&job.request, &name, id),
-                download_condition: None,
-                pre_launch: job.request.launch_config.post_launch_file.clone(),
-                package: job.package.clone(),
-                timeout: self.config.script_timeout,
-            };
-            let tx = self.internal_tx.clone();
-            let handle = tokio::spawn(async move { plan.run_after_launch(tx).await });
-            job.runs[i].task = Some(handle.abort_handle());
+        let outcome = if status.phase == Phase::Succeeded && status.status == StatusKind::Running {
+            Ok(())
         } else if status.phase == Phase::FailedToStart || status.status == StatusKind::Error {
             let detail = status
                 .errors
@@ -494,16 +611,23 @@ impl Driver {
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            run.post_launch = true;
+            Err(format!("deployment {dep} did not reach Running: {detail}"))
+        } else {
+            return;
+        };
+        run.post_launch = true;
+        if run.rolling_back {
             let _ = self.internal_tx.send(Internal::Robot(
                 id,
                 robot,
                 attempt,
-                RobotUpdate::Failed(
-                    FailureCode::LaunchFailure,
-                    format!("deployment {dep} did not reach Running: {detail}"),
-                ),
+                RobotUpdate::RolledBack(outcome),
             ));
+            return;
+        }
+        match outcome {
+            Ok(()) => self.pipeline_outcome(id, r, StepOutcome::Done, None),
+            Err(detail) => self.pipeline_outcome(id, r, StepOutcome::Failed, Some(detail)),
         }
     }
 
@@ -520,6 +644,7 @@ impl Driver {
         run.attempt += 1;
         run.rolling_back = true;
         run.post_launch = false;
+        run.pipeline = None;
         if let Some(t) = run.task.take() {
             t.abort();
         }
@@ -532,7 +657,8 @@ impl Driver {
         };
         match previous {
             None => {
-                job.rollout.handle_robot_succeeded(robot, now);
+                job.rollout
+                    .apply(now, Input::RobotSucceeded { robot }, None);
                 self.dirty_jobs.insert(id);
             }
             Some(v) => match self.catalog.get(&app, &v).cloned() {
@@ -540,10 +666,12 @@ impl Driver {
                 None => {
                     job.runs[i].detail =
                         Some(format!("previous version {app}@{v} is not in the catalog"));
-                    job.rollout.handle_robot_failed(
-                        robot,
-                        FailureCode::InternalServerError,
+                    job.rollout.apply(
                         now,
+                        Input::RobotFailed {
+                            robot,
+                            code: FailureCode::InternalServerError,
+                        },
                         job.runs[i].detail.clone(),
                     );
                     self.dirty_jobs.insert(id);
@@ -558,11 +686,12 @@ impl Driver {
         for job in self.jobs.values_mut() {
             if let Some(i) = job.robots.iter().position(|r| r == device) {
                 let r = RobotIndex(i as u32);
-                if online {
-                    job.rollout.handle_robot_online(r, now);
+                let input = if online {
+                    Input::RobotOnline { robot: r }
                 } else {
-                    job.rollout.handle_robot_offline(r, now);
-                }
+                    Input::RobotOffline { robot: r }
+                };
+                job.rollout.apply(now, input, None);
                 self.dirty_jobs.insert(job.id);
             }
         }
@@ -582,22 +711,31 @@ fn robot_env(req: &DeploymentJobRequest, robot: &str, job: JobId) -> BTreeMap<St
     env
 }
 
-/// What a robot pipeline task needs.
-struct PipelinePlan {
+/// What a task carrying out one pipeline command on a robot needs.
+struct StageTask {
     job: JobId,
     robot: u32,
     attempt: u32,
     runtime: Arc<dyn Runtime>,
     env: BTreeMap<String, String>,
-    download_condition: Option<crate::model::DownloadCondition>,
-    pre_launch: Option<String>,
+    request: DeploymentJobRequest,
     package: Package,
     timeout: std::time::Duration,
 }
 
-impl PipelinePlan {
-    fn send(&self, tx: &tokio::sync::mpsc::UnboundedSender<Internal>, u: RobotUpdate) {
-        let _ = tx.send(Internal::Robot(self.job, self.robot, self.attempt, u));
+impl StageTask {
+    fn send(
+        &self,
+        tx: &tokio::sync::mpsc::UnboundedSender<Internal>,
+        outcome: StepOutcome,
+        detail: Option<String>,
+    ) {
+        let _ = tx.send(Internal::Robot(
+            self.job,
+            self.robot,
+            self.attempt,
+            RobotUpdate::Outcome(outcome, detail),
+        ));
     }
 
     /// Runs a script on the robot; `Err` holds the failure detail.
@@ -626,43 +764,48 @@ impl PipelinePlan {
         }
     }
 
-    async fn run_before_launch(self, tx: tokio::sync::mpsc::UnboundedSender<Internal>) {
-        if let Some(dc) = &self.download_condition {
-            self.send(
-                &tx,
-                RobotUpdate::Step(ProgressStep::ExecutingDownloadCondition, 0),
-            );
-            if let Some(lock) = &dc.digest {
-                match super::digest::file_digest(&dc.file).await {
-                    Ok(actual) if actual == *lock => {}
-                    Ok(actual) => {
-                        return self.send(
-                            &tx,
-                            RobotUpdate::Failed(
-                                FailureCode::EtagMismatch,
-                                format!("{} has digest {actual}, locked to {lock}", dc.file),
-                            ),
-                        );
-                    }
-                    Err(e) => {
-                        return self.send(
-                            &tx,
-                            RobotUpdate::Failed(FailureCode::DownloadConditionFailed, e),
-                        );
-                    }
+    /// Carries out `command` and reports its outcome.
+    async fn run(self, command: PipelineCommand, tx: tokio::sync::mpsc::UnboundedSender<Internal>) {
+        let dc = self.request.deployment_config.download_condition.as_ref();
+        let lc = &self.request.launch_config;
+        let (outcome, detail) = match command {
+            PipelineCommand::CheckContentLock => match dc {
+                Some(dc) => match (&dc.digest, super::digest::file_digest(&dc.file).await) {
+                    (None, _) => (StepOutcome::Done, None),
+                    (Some(lock), Ok(actual)) if actual == *lock => (StepOutcome::Done, None),
+                    (Some(lock), Ok(actual)) => (
+                        StepOutcome::LockMismatch,
+                        Some(format!("{} has digest {actual}, locked to {lock}", dc.file)),
+                    ),
+                    (Some(_), Err(e)) => (StepOutcome::Failed, Some(e)),
+                },
+                None => (StepOutcome::Done, None),
+            },
+            PipelineCommand::RunScript { kind } => {
+                let file = match kind {
+                    ScriptKind::DownloadCondition => dc.map(|d| d.file.as_str()),
+                    ScriptKind::PreLaunch => lc.pre_launch_file.as_deref(),
+                    ScriptKind::PostLaunch => lc.post_launch_file.as_deref(),
+                };
+                match file {
+                    Some(file) => match self.script(file).await {
+                        Ok(()) => (StepOutcome::Done, None),
+                        Err(e) => (StepOutcome::Failed, Some(e)),
+                    },
+                    None => (StepOutcome::Done, None),
                 }
             }
-            if let Err(e) = self.script(&dc.file).await {
-                return self.send(
-                    &tx,
-                    RobotUpdate::Failed(FailureCode::DownloadConditionFailed, e),
-                );
-            }
-        }
-        self.send(
-            &tx,
-            RobotUpdate::Step(ProgressStep::DownloadingExtracting, 0),
-        );
+            PipelineCommand::Download => self.download(&tx).await,
+            _ => return,
+        };
+        self.send(&tx, outcome, detail);
+    }
+
+    /// Prepares (downloads, extracts) every device executable, reporting the share done.
+    async fn download(
+        &self,
+        tx: &tokio::sync::mpsc::UnboundedSender<Internal>,
+    ) -> (StepOutcome, Option<String>) {
         let exes: Vec<_> = self
             .package
             .components
@@ -685,42 +828,17 @@ impl PipelinePlan {
             if (!spec.command.is_empty() || spec.image.is_some())
                 && let Err(err) = self.runtime.prepare(&spec).await
             {
-                return self.send(
-                    &tx,
-                    RobotUpdate::Failed(
-                        FailureCode::ExtractingBundleFailure,
-                        format!("{}/{}: {err}", c.name, e.name),
-                    ),
+                return (
+                    StepOutcome::Failed,
+                    Some(format!("{}/{}: {err}", c.name, e.name)),
                 );
             }
-            let pct = (((n + 1) * 100) / total) as u8;
-            self.send(
-                &tx,
-                RobotUpdate::Step(ProgressStep::DownloadingExtracting, pct),
-            );
-        }
-        if let Some(file) = &self.pre_launch {
-            self.send(&tx, RobotUpdate::Step(ProgressStep::ExecutingPreLaunch, 0));
-            if let Err(e) = self.script(file).await {
-                return self.send(
-                    &tx,
-                    RobotUpdate::Failed(FailureCode::PreLaunchFileFailure, e),
-                );
+            let percent_done = (((n + 1) * 100) / total) as u8;
+            if percent_done < 100 {
+                self.send(tx, StepOutcome::Progress { percent_done }, None);
             }
         }
-        self.send(&tx, RobotUpdate::ReadyToLaunch);
-    }
-
-    async fn run_after_launch(self, tx: tokio::sync::mpsc::UnboundedSender<Internal>) {
-        if let Some(file) = &self.pre_launch
-            && let Err(e) = self.script(file).await
-        {
-            return self.send(
-                &tx,
-                RobotUpdate::Failed(FailureCode::PostLaunchFileFailure, e),
-            );
-        }
-        self.send(&tx, RobotUpdate::Done);
+        (StepOutcome::Done, None)
     }
 }
 

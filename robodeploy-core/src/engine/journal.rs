@@ -3,88 +3,41 @@
 //! The rollout machine is deterministic, so replaying the journal into a machine built from the
 //! same request and fleet gives back the same machine: every robot's status, step, failure, the
 //! waves, the failure count and the rollback state. That is how a restarted engine carries a
-//! job on ([`replay`]). The engine feeds the machine only through [`Journaled::apply`], so what
-//! it journals is exactly what it fed, and writes the ops of a round before it acts on the
-//! commands they produced.
+//! job on ([`replay`]). The engine feeds the machine only through [`Journaled::apply`], which
+//! hands the pair to [`Rollout::handle`] exactly as the simulator does, so what it journals is
+//! exactly what it fed; it writes the entries of a round before it acts on the commands they
+//! produced.
+//!
+//! Stored as JSON, one array of [`JournalEntry`] per chunk:
+//! `{"at":"2026-12-03T08:00:00Z","input":{"input":"robotFailed","robot":3,"code":"PreLaunchFileFailure"},"detail":"pre.sh exited with 1: …"}`.
+//! Schema 1 stored compact positional ops (`{"f":[ms,robot,code,detail]}`);
+//! [`upgrade_v1_chunk`] rewrites them (store schema migration 1 → 2).
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::{FailureCode, ProgressStep};
-use crate::rollout::{Command, RobotIndex, Rollout};
+use crate::rollout::{Command, Input, RobotIndex, Rollout};
 use crate::time::Time;
 
-/// One input of a rollout machine. Compact on purpose: a 100,000-robot job journals about six
-/// per robot.
+/// One journaled input: when it happened and what it was, with the failure's detail (for
+/// reports) when the input is a robot failure.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum JobOp {
-    /// `start`.
-    #[serde(rename = "b")]
-    Start(i64),
-    /// `handle_prepared`.
-    #[serde(rename = "p")]
-    Prepared(i64),
-    /// `handle_robot_progress`.
-    #[serde(rename = "g")]
-    Progress(i64, u32, ProgressStep, u8),
-    /// `handle_robot_succeeded`.
-    #[serde(rename = "s")]
-    Succeeded(i64, u32),
-    /// `handle_robot_failed`, with the failure's detail for reports.
-    #[serde(rename = "f")]
-    Failed(i64, u32, FailureCode, Option<String>),
-    /// `handle_robot_offline`.
-    #[serde(rename = "x")]
-    Offline(i64, u32),
-    /// `handle_robot_online`.
-    #[serde(rename = "o")]
-    Online(i64, u32),
-    /// `handle_cancel`.
-    #[serde(rename = "c")]
-    Cancel(i64),
-    /// `handle_resume`.
-    #[serde(rename = "r")]
-    Resume(i64),
-    /// `handle_timeout`.
-    #[serde(rename = "t")]
-    Timeout(i64),
+pub(crate) struct JournalEntry {
+    pub(crate) at: Time,
+    pub(crate) input: Input,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) detail: Option<String>,
 }
 
-impl JobOp {
-    /// Feeds the op into `rollout`. Robot ops for unknown robots change nothing.
-    pub(crate) fn apply_to(&self, rollout: &mut Rollout) {
-        let t = Time::from_millis;
-        match *self {
-            JobOp::Start(at) => rollout.start(t(at)),
-            JobOp::Prepared(at) => rollout.handle_prepared(t(at)),
-            JobOp::Progress(at, r, step, pct) => {
-                let _ = rollout.handle_robot_progress(RobotIndex(r), step, pct, t(at));
-            }
-            JobOp::Succeeded(at, r) => {
-                let _ = rollout.handle_robot_succeeded(RobotIndex(r), t(at));
-            }
-            JobOp::Failed(at, r, code, _) => {
-                let _ = rollout.handle_robot_failed(RobotIndex(r), code, t(at));
-            }
-            JobOp::Offline(at, r) => {
-                let _ = rollout.handle_robot_offline(RobotIndex(r), t(at));
-            }
-            JobOp::Online(at, r) => {
-                let _ = rollout.handle_robot_online(RobotIndex(r), t(at));
-            }
-            JobOp::Cancel(at) => rollout.handle_cancel(t(at)),
-            JobOp::Resume(at) => rollout.handle_resume(t(at)),
-            JobOp::Timeout(at) => rollout.handle_timeout(t(at)),
-        }
-    }
-}
-
-/// A rollout machine and the ops fed to it that are not stored yet.
+/// A rollout machine and the inputs fed to it that are not stored yet.
 pub(crate) struct Journaled {
     pub(crate) rollout: Rollout,
-    /// Ops applied since the last write.
-    pub(crate) pending: Vec<JobOp>,
+    /// Entries applied since the last write.
+    pub(crate) pending: Vec<JournalEntry>,
     /// The sequence number of the next journal chunk.
     pub(crate) next_chunk: u64,
+    /// Robots named by the inputs applied since the driver last looked (to publish them).
+    pub(crate) moved: Vec<u32>,
 }
 
 impl Journaled {
@@ -93,13 +46,19 @@ impl Journaled {
             rollout,
             pending: Vec::new(),
             next_chunk: 0,
+            moved: Vec::new(),
         }
     }
 
-    /// Applies `op` and journals it.
-    pub(crate) fn apply(&mut self, op: JobOp) {
-        op.apply_to(&mut self.rollout);
-        self.pending.push(op);
+    /// Feeds `input`, which happened `at`, and journals it (with `detail`, a robot failure's
+    /// explanation). An input the machine refuses (a robot out of range) is not journaled.
+    pub(crate) fn apply(&mut self, at: Time, input: Input, detail: Option<String>) {
+        if self.rollout.handle(input, at).is_ok() {
+            if let Some(robot) = input.robot() {
+                self.moved.push(robot.0);
+            }
+            self.pending.push(JournalEntry { at, input, detail });
+        }
     }
 }
 
@@ -119,10 +78,10 @@ pub(crate) struct Replayed {
     pub(crate) details: Vec<Option<String>>,
 }
 
-/// Replays `ops` into `rollout`, discarding the commands (they were carried out before).
+/// Replays `entries` into `rollout`, discarding the commands (they were carried out before).
 pub(crate) fn replay(
     rollout: &mut Rollout,
-    ops: impl IntoIterator<Item = JobOp>,
+    entries: impl IntoIterator<Item = JournalEntry>,
     robots: usize,
 ) -> Replayed {
     let mut last = vec![None; robots];
@@ -142,12 +101,13 @@ pub(crate) fn replay(
         while rollout.poll_event().is_some() {}
     };
     drain(rollout, &mut last);
-    for op in ops {
-        op.apply_to(rollout);
-        if let JobOp::Failed(_, r, _, detail) = op
-            && let Some(slot) = details.get_mut(r as usize)
+    for entry in entries {
+        // An entry naming a robot out of range changes nothing (the machine refuses it).
+        let _ = rollout.handle(entry.input, entry.at);
+        if let Input::RobotFailed { robot, .. } = entry.input
+            && let Some(slot) = details.get_mut(robot.get())
         {
-            *slot = detail;
+            *slot = entry.detail;
         }
         drain(rollout, &mut last);
     }
@@ -163,46 +123,141 @@ impl std::ops::Deref for Journaled {
     }
 }
 
-impl Journaled {
-    /// `handle_robot_progress`, journaled.
-    pub(crate) fn handle_robot_progress(
-        &mut self,
-        robot: RobotIndex,
-        step: ProgressStep,
-        percent_done: u8,
-        now: Time,
-    ) {
-        self.apply(JobOp::Progress(
-            now.as_millis(),
-            robot.0,
-            step,
-            percent_done,
-        ));
-    }
+/// Schema 1's journal op: positional, keyed by a letter, times in milliseconds.
+#[derive(Deserialize)]
+enum V1Op {
+    #[serde(rename = "b")]
+    Start(i64),
+    #[serde(rename = "p")]
+    Prepared(i64),
+    #[serde(rename = "g")]
+    Progress(i64, u32, ProgressStep, u8),
+    #[serde(rename = "s")]
+    Succeeded(i64, u32),
+    #[serde(rename = "f")]
+    Failed(i64, u32, FailureCode, Option<String>),
+    #[serde(rename = "x")]
+    Offline(i64, u32),
+    #[serde(rename = "o")]
+    Online(i64, u32),
+    #[serde(rename = "c")]
+    Cancel(i64),
+    #[serde(rename = "r")]
+    Resume(i64),
+    #[serde(rename = "t")]
+    Timeout(i64),
+}
 
-    /// `handle_robot_succeeded`, journaled.
-    pub(crate) fn handle_robot_succeeded(&mut self, robot: RobotIndex, now: Time) {
-        self.apply(JobOp::Succeeded(now.as_millis(), robot.0));
+impl V1Op {
+    fn into_entry(self) -> JournalEntry {
+        let t = Time::from_millis;
+        let r = RobotIndex;
+        let (at, input, detail) = match self {
+            V1Op::Start(at) => (at, Input::Start, None),
+            V1Op::Prepared(at) => (at, Input::Prepared, None),
+            V1Op::Progress(at, robot, step, percent_done) => (
+                at,
+                Input::RobotProgress {
+                    robot: r(robot),
+                    step,
+                    percent_done,
+                },
+                None,
+            ),
+            V1Op::Succeeded(at, robot) => (at, Input::RobotSucceeded { robot: r(robot) }, None),
+            V1Op::Failed(at, robot, code, detail) => (
+                at,
+                Input::RobotFailed {
+                    robot: r(robot),
+                    code,
+                },
+                detail,
+            ),
+            V1Op::Offline(at, robot) => (at, Input::RobotOffline { robot: r(robot) }, None),
+            V1Op::Online(at, robot) => (at, Input::RobotOnline { robot: r(robot) }, None),
+            V1Op::Cancel(at) => (at, Input::Cancel, None),
+            V1Op::Resume(at) => (at, Input::Resume, None),
+            V1Op::Timeout(at) => (at, Input::Timeout, None),
+        };
+        JournalEntry {
+            at: t(at),
+            input,
+            detail,
+        }
     }
+}
 
-    /// `handle_robot_failed`, journaled with the failure's detail.
-    pub(crate) fn handle_robot_failed(
-        &mut self,
-        robot: RobotIndex,
-        code: FailureCode,
-        now: Time,
-        detail: Option<String>,
-    ) {
-        self.apply(JobOp::Failed(now.as_millis(), robot.0, code, detail));
-    }
+/// Rewrites one journal chunk of schema 1 (compact positional ops) as schema 2's entries.
+///
+/// # Errors
+/// The chunk is not a schema-1 chunk.
+pub(crate) fn upgrade_v1_chunk(chunk: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
+    let ops: Vec<V1Op> = serde_json::from_slice(chunk)?;
+    let entries: Vec<JournalEntry> = ops.into_iter().map(V1Op::into_entry).collect();
+    serde_json::to_vec(&entries)
+}
 
-    /// `handle_robot_online`, journaled.
-    pub(crate) fn handle_robot_online(&mut self, robot: RobotIndex, now: Time) {
-        self.apply(JobOp::Online(now.as_millis(), robot.0));
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// `handle_robot_offline`, journaled.
-    pub(crate) fn handle_robot_offline(&mut self, robot: RobotIndex, now: Time) {
-        self.apply(JobOp::Offline(now.as_millis(), robot.0));
+    #[test]
+    fn a_schema_1_chunk_becomes_entries_with_the_same_inputs() {
+        let v1 = br#"[{"b":0},{"p":10},{"g":[20,1,"ExecutingPreLaunch",50]},
+            {"f":[30,1,"PreLaunchFileFailure","pre.sh exited with 1: boom"]},
+            {"s":[40,0]},{"x":[50,2]},{"o":[60,2]},{"c":70},{"r":80},{"t":90}]"#;
+        let out = upgrade_v1_chunk(v1).unwrap();
+        let entries: Vec<JournalEntry> = serde_json::from_slice(&out).unwrap();
+        let t = Time::from_millis;
+        let plain = |at, input| JournalEntry {
+            at: t(at),
+            input,
+            detail: None,
+        };
+        assert_eq!(
+            entries,
+            vec![
+                plain(0, Input::Start),
+                plain(10, Input::Prepared),
+                plain(
+                    20,
+                    Input::RobotProgress {
+                        robot: RobotIndex(1),
+                        step: ProgressStep::ExecutingPreLaunch,
+                        percent_done: 50
+                    }
+                ),
+                JournalEntry {
+                    at: t(30),
+                    input: Input::RobotFailed {
+                        robot: RobotIndex(1),
+                        code: FailureCode::PreLaunchFileFailure
+                    },
+                    detail: Some("pre.sh exited with 1: boom".into()),
+                },
+                plain(
+                    40,
+                    Input::RobotSucceeded {
+                        robot: RobotIndex(0)
+                    }
+                ),
+                plain(
+                    50,
+                    Input::RobotOffline {
+                        robot: RobotIndex(2)
+                    }
+                ),
+                plain(
+                    60,
+                    Input::RobotOnline {
+                        robot: RobotIndex(2)
+                    }
+                ),
+                plain(70, Input::Cancel),
+                plain(80, Input::Resume),
+                plain(90, Input::Timeout),
+            ]
+        );
+        assert!(upgrade_v1_chunk(br#"[{"z":1}]"#).is_err());
     }
 }

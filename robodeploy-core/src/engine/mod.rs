@@ -95,7 +95,7 @@ mod digest;
 mod driver;
 mod error;
 mod job;
-mod journal;
+pub(crate) mod journal;
 mod launcher;
 mod persist;
 mod recover;

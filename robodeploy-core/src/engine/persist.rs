@@ -10,7 +10,7 @@
 //! | deployments | `id/exe/NNNN` | the [`ExecutableRecord`](crate::lifecycle::ExecutableRecord) of executable `NNNN` |
 //! | deployments | `id/final` | the last [`DeploymentStatus`](super::DeploymentStatus) of a deprovisioned deployment |
 //! | jobs | `id` | [`StoredJob`]: the request and the fleet as the job saw it |
-//! | jobs | `id/log/NNNNNNNNNN` | a chunk of the job's journal ([`JobOp`]s, in order) |
+//! | jobs | `id/log/NNNNNNNNNN` | a chunk of the job's journal (`(time, input)` entries, in order; see `journal.rs`) |
 //! | tokens | the token | `deployment/ID` or `job/ID` |
 //!
 //! Deployment executables are written one key each, and only when they change, so a status

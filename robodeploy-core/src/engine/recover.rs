@@ -33,7 +33,7 @@ use crate::store::{StoreError, Table};
 use super::deployment::DeploymentEntry;
 use super::driver::{Driver, TokenTarget};
 use super::job::{JobEntry, RobotRun};
-use super::journal::{JobOp, Journaled, LastCommand, replay};
+use super::journal::{JournalEntry, Journaled, LastCommand, replay};
 use super::persist::{MachineHeader, StoredDeployment, StoredDevice, StoredJob};
 use super::request::{Internal, RuntimeKey};
 use super::{EngineEvent, RecoveryAction};
@@ -169,7 +169,7 @@ impl Driver {
 
     fn load_jobs(&mut self) -> Result<(), StoreError> {
         let mut created: BTreeMap<JobId, StoredJob> = BTreeMap::new();
-        let mut logs: HashMap<JobId, Vec<JobOp>> = HashMap::new();
+        let mut logs: HashMap<JobId, Vec<JournalEntry>> = HashMap::new();
         let mut chunks: HashMap<JobId, u64> = HashMap::new();
         for (k, v) in self.store.scan(Table::Jobs)? {
             let mut parts = k.split('/');
@@ -181,7 +181,7 @@ impl Driver {
                     created.insert(id, decode(Table::Jobs, &k, &v)?);
                 }
                 Some("log") => {
-                    let ops: Vec<JobOp> = decode(Table::Jobs, &k, &v)?;
+                    let ops: Vec<JournalEntry> = decode(Table::Jobs, &k, &v)?;
                     logs.entry(id).or_default().extend(ops);
                     let seq = parts
                         .next()
@@ -246,6 +246,7 @@ impl Driver {
                 id,
                 JobEntry {
                     id,
+                    plan: crate::rollout::PipelinePlan::of(&job.request),
                     request: job.request,
                     package,
                     rollout: journal,
@@ -591,6 +592,8 @@ impl Driver {
                     run.deployment = Some(dep);
                     run.post_launch = false;
                     run.rolling_back = last == LastCommand::Rollback;
+                    run.pipeline =
+                        (!run.rolling_back).then(|| crate::rollout::Pipeline::launched(entry.plan));
                     // Its next status (the first after a restore is always published) moves
                     // the robot on.
                     if let Some(d) = self.deployments.get_mut(&dep) {

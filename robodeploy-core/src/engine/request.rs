@@ -8,10 +8,10 @@ use tokio::sync::oneshot;
 
 use crate::lifecycle::{ExecutableIndex, Failure};
 use crate::model::{
-    DeploymentId, DeploymentJobRequest, DeploymentRequest, Device, FailureCode, Fleet, JobId,
-    Package, ProgressStep, Version,
+    DeploymentId, DeploymentJobRequest, DeploymentRequest, Device, Fleet, JobId, Package, Version,
 };
-use crate::runtime::{ExecOutput, InstanceId, InstanceInfo, Runtime, RuntimeEvent};
+use crate::rollout::StepOutcome;
+use crate::runtime::{InstanceId, InstanceInfo, Runtime, RuntimeEvent};
 
 use super::{DeploymentStatus, EngineError, JobReport};
 
@@ -86,15 +86,10 @@ pub(crate) enum OpResult {
     Inspected(Result<InstanceInfo, Failure>),
 }
 
-/// What a robot pipeline reports.
+/// What a job robot's task reports.
 pub(crate) enum RobotUpdate {
-    Step(ProgressStep, u8),
-    /// Scripts before launch passed: launch the deployment.
-    ReadyToLaunch,
-    /// The post-launch script passed.
-    Done,
-    Failed(FailureCode, String),
-    /// A script's output, kept for the report.
-    #[allow(dead_code)]
-    Output(ExecOutput),
+    /// The robot pipeline's current command went this way; the detail explains a failure.
+    Outcome(StepOutcome, Option<String>),
+    /// A rollback's deployment runs (`Ok`) or did not reach Running (`Err` with the detail).
+    RolledBack(Result<(), String>),
 }

@@ -156,8 +156,7 @@ impl Driver {
             Request::CancelJob(id, reply) => {
                 let r = match self.jobs.get_mut(&id) {
                     Some(j) => {
-                        j.rollout
-                            .apply(super::journal::JobOp::Cancel(now.as_millis()));
+                        j.rollout.apply(now, crate::rollout::Input::Cancel, None);
                         self.dirty_jobs.insert(id);
                         Ok(())
                     }
@@ -168,8 +167,7 @@ impl Driver {
             Request::ResumeJob(id, reply) => {
                 let r = match self.jobs.get_mut(&id) {
                     Some(j) => {
-                        j.rollout
-                            .apply(super::journal::JobOp::Resume(now.as_millis()));
+                        j.rollout.apply(now, crate::rollout::Input::Resume, None);
                         self.dirty_jobs.insert(id);
                         Ok(())
                     }
@@ -472,8 +470,7 @@ impl Driver {
         let now = self.now();
         for j in self.jobs.values_mut() {
             if !j.rollout.status().is_terminal() && j.rollout.status() != JobStatus::Canceled {
-                j.rollout
-                    .apply(super::journal::JobOp::Cancel(now.as_millis()));
+                j.rollout.apply(now, crate::rollout::Input::Cancel, None);
                 self.dirty_jobs.insert(j.id);
             }
         }

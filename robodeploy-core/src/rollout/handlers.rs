@@ -1,18 +1,47 @@
-//! The events a driver feeds in. Each takes `now`; time that goes backwards is clamped to the
-//! latest seen, and timers due by `now` fire (each at its own deadline) before the event applies.
-//! Robot events that no longer apply (a success reported after the robot timed out, progress of a
-//! robot that was aborted) are ignored: such races are normal for a driver.
+//! The inputs a driver feeds in, through [`Rollout::handle`]. Each comes with `now`; time that
+//! goes backwards is clamped to the latest seen, and timers due by `now` fire (each at its own
+//! deadline) before the input applies. Robot inputs that no longer apply (a success reported
+//! after the robot timed out, progress of a robot that was aborted) are ignored: such races are
+//! normal for a driver.
 
 use super::machine::RolloutPhase;
 use super::robot::Phase;
-use super::{Command, HaltReason, RobotIndex, Rollout, RolloutError, RolloutEvent};
+use super::{Command, HaltReason, Input, RobotIndex, Rollout, RolloutError, RolloutEvent};
 use crate::model::{FailureCode, JobStatus, ProgressStep};
 use crate::time::Time;
 
 impl Rollout {
-    /// Starts a Pending job: it becomes Preparing and asks the driver to
-    /// [`Command::Prepare`]. Ignored in any other phase.
-    pub fn start(&mut self, now: Time) {
+    /// Feeds one [`Input`] that happened at `now` (see [`Input`] for what each does). Drain
+    /// [`poll_command`](Rollout::poll_command) and [`poll_event`](Rollout::poll_event) after it.
+    ///
+    /// # Errors
+    /// [`RolloutError::UnknownRobot`] when a robot input names a robot out of range; the input
+    /// is then not applied at all (time does not move either).
+    pub fn handle(&mut self, input: Input, now: Time) -> Result<(), RolloutError> {
+        if let Some(robot) = input.robot() {
+            self.robot(robot)?;
+        }
+        match input {
+            Input::Start => self.start(now),
+            Input::Prepared => self.on_prepared(now),
+            Input::PrepareFailed { code } => self.on_prepare_failed(code, now),
+            Input::RobotProgress {
+                robot,
+                step,
+                percent_done,
+            } => self.on_robot_progress(robot, step, percent_done, now),
+            Input::RobotSucceeded { robot } => self.on_robot_succeeded(robot, now),
+            Input::RobotFailed { robot, code } => self.on_robot_failed(robot, code, now),
+            Input::RobotOffline { robot } => self.on_robot_offline(robot, now),
+            Input::RobotOnline { robot } => self.on_robot_online(robot, now),
+            Input::Cancel => self.on_cancel(now),
+            Input::Resume => self.on_resume(now),
+            Input::Timeout => self.on_timeout(now),
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, now: Time) {
         self.advance(now);
         if self.stage == RolloutPhase::Pending {
             self.stage = RolloutPhase::Preparing;
@@ -22,20 +51,17 @@ impl Rollout {
         self.settle();
     }
 
-    /// The fleet and application checked out: the job is InProgress and its first wave starts.
-    pub fn handle_prepared(&mut self, now: Time) {
+    fn on_prepared(&mut self, now: Time) {
         self.advance(now);
         if self.stage == RolloutPhase::Preparing {
-            self.started = self.now;
+            self.started = Some(self.now);
             self.set_status(JobStatus::InProgress);
             self.start_wave(0);
         }
         self.settle();
     }
 
-    /// Preparing failed (for example MissingRobotArchitecture): the job fails with `code` and no
-    /// robot is deployed.
-    pub fn handle_prepare_failed(&mut self, code: FailureCode, now: Time) {
+    fn on_prepare_failed(&mut self, code: FailureCode, now: Time) {
         self.advance(now);
         if self.stage == RolloutPhase::Preparing {
             self.halt(HaltReason::PrepareFailed, code);
@@ -44,19 +70,13 @@ impl Rollout {
         self.settle();
     }
 
-    /// A robot in flight reached `step`, `percent_done` (0..=100, clamped) through it. Steps
-    /// only move forward within an attempt; an earlier step is ignored.
-    ///
-    /// # Errors
-    /// [`RolloutError::UnknownRobot`] when the index is out of range.
-    pub fn handle_robot_progress(
+    fn on_robot_progress(
         &mut self,
         robot: RobotIndex,
         step: ProgressStep,
         percent_done: u8,
         now: Time,
-    ) -> Result<(), RolloutError> {
-        self.robot(robot)?;
+    ) {
         // Progress changes no slot; only timers that fired on the way can.
         if self.advance(now) {
             self.settle();
@@ -70,19 +90,9 @@ impl Rollout {
             }
             r.percent = percent_done.min(100);
         }
-        Ok(())
     }
 
-    /// A robot finished what it was asked: its deployment (it is InSync) or its rollback.
-    ///
-    /// # Errors
-    /// [`RolloutError::UnknownRobot`] when the index is out of range.
-    pub fn handle_robot_succeeded(
-        &mut self,
-        robot: RobotIndex,
-        now: Time,
-    ) -> Result<(), RolloutError> {
-        self.robot(robot)?;
+    fn on_robot_succeeded(&mut self, robot: RobotIndex, now: Time) {
         self.advance(now);
         let (r, now) = (robot.0, self.now);
         match self.robots[robot.get()].phase {
@@ -90,8 +100,8 @@ impl Rollout {
                 let state = &mut self.robots[robot.get()];
                 state.step = Some(ProgressStep::Finished);
                 state.percent = 100;
-                state.ended = now;
-                self.in_sync_ms += now.saturating_sub(state.since).max(0) as u64;
+                state.ended = Some(now);
+                self.in_sync_ms += now.since(state.since).as_millis() as u64;
                 self.in_sync_n += 1;
                 self.set_phase(r, Phase::InSync);
             }
@@ -99,22 +109,9 @@ impl Rollout {
             _ => {}
         }
         self.settle();
-        Ok(())
     }
 
-    /// A robot's deployment (or rollback) failed with `code`, for example PreLaunchFileFailure.
-    /// A deployment failure counts toward the threshold and halts the job the moment the
-    /// threshold is reached.
-    ///
-    /// # Errors
-    /// [`RolloutError::UnknownRobot`] when the index is out of range.
-    pub fn handle_robot_failed(
-        &mut self,
-        robot: RobotIndex,
-        code: FailureCode,
-        now: Time,
-    ) -> Result<(), RolloutError> {
-        self.robot(robot)?;
+    fn on_robot_failed(&mut self, robot: RobotIndex, code: FailureCode, now: Time) {
         self.advance(now);
         let r = robot.0;
         match self.robots[robot.get()].phase {
@@ -126,20 +123,9 @@ impl Rollout {
             _ => {}
         }
         self.settle();
-        Ok(())
     }
 
-    /// A robot became unreachable. If it held a slot, the slot is freed and the attempt
-    /// abandoned; if its turn had come, it is deferred and its no-response deadline starts.
-    ///
-    /// # Errors
-    /// [`RolloutError::UnknownRobot`] when the index is out of range.
-    pub fn handle_robot_offline(
-        &mut self,
-        robot: RobotIndex,
-        now: Time,
-    ) -> Result<(), RolloutError> {
-        self.robot(robot)?;
+    fn on_robot_offline(&mut self, robot: RobotIndex, now: Time) {
         self.advance(now);
         let r = robot.0;
         self.robots[robot.get()].online = false;
@@ -152,7 +138,7 @@ impl Rollout {
             Phase::Deploying if self.halt.is_some() => {
                 let state = &mut self.robots[robot.get()];
                 state.code = Some(halt_code);
-                state.ended = self.now;
+                state.ended = Some(self.now);
                 self.set_phase(r, Phase::NotDeployed);
             }
             Phase::Ready | Phase::Deploying => self.defer(r, Phase::Deferred),
@@ -160,20 +146,9 @@ impl Rollout {
             _ => {}
         }
         self.settle();
-        Ok(())
     }
 
-    /// A robot is reachable again. A deferred robot becomes eligible and takes the next free
-    /// slot ahead of robots not yet tried.
-    ///
-    /// # Errors
-    /// [`RolloutError::UnknownRobot`] when the index is out of range.
-    pub fn handle_robot_online(
-        &mut self,
-        robot: RobotIndex,
-        now: Time,
-    ) -> Result<(), RolloutError> {
-        self.robot(robot)?;
+    fn on_robot_online(&mut self, robot: RobotIndex, now: Time) {
         self.advance(now);
         let r = robot.0;
         self.robots[robot.get()].online = true;
@@ -187,14 +162,9 @@ impl Rollout {
             self.ready.push_back(r);
         }
         self.settle();
-        Ok(())
     }
 
-    /// Cancels the job: no robot starts any more, robots in flight are aborted
-    /// (RobotDeploymentAborted) and, with automatic rollback, updated robots are rolled back.
-    /// Ignored once the job ended or while it rolls back (an interrupted rollback would leave
-    /// the fleet mixed).
-    pub fn handle_cancel(&mut self, now: Time) {
+    fn on_cancel(&mut self, now: Time) {
         self.advance(now);
         if matches!(self.stage, RolloutPhase::Done | RolloutPhase::RollingBack) {
             self.settle();
@@ -213,7 +183,7 @@ impl Rollout {
             if self.robots[r as usize].phase == Phase::Deploying {
                 let state = &mut self.robots[r as usize];
                 state.code = Some(FailureCode::RobotDeploymentAborted);
-                state.ended = self.now;
+                state.ended = Some(self.now);
                 self.set_phase(r, Phase::Failed);
                 self.failed_total += 1;
                 self.waves[self.wave as usize].failed += 1;
@@ -225,9 +195,7 @@ impl Rollout {
         self.settle();
     }
 
-    /// Resumes a job waiting for a manual resume between waves. Ignored otherwise (a resume is
-    /// not remembered for a wave that has not completed yet).
-    pub fn handle_resume(&mut self, now: Time) {
+    fn on_resume(&mut self, now: Time) {
         self.advance(now);
         if self.stage == RolloutPhase::BetweenWaves
             && self.waves[self.wave as usize].plan.manual_resume
@@ -237,8 +205,7 @@ impl Rollout {
         self.settle();
     }
 
-    /// Fires the timers due by `now`. Safe to call at any time, early or late.
-    pub fn handle_timeout(&mut self, now: Time) {
+    fn on_timeout(&mut self, now: Time) {
         self.advance(now);
         self.settle();
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::plan::{Plan, PlannedWave};
-use super::robot::{NEVER, NO_VERSION, Phase, RobotState};
+use super::robot::{NO_VERSION, Phase, RobotState};
 use super::timer::DeadlineQueue;
 use super::{Command, HaltReason, RobotIndex, RobotInit, RolloutError, RolloutEvent};
 use crate::model::{
@@ -115,11 +115,11 @@ pub struct Rollout {
     pub(super) robots: Vec<RobotState>,
     pub(super) versions: Vec<Version>,
     pub(super) phase_counts: [u32; 14],
-    pub(super) now: i64,
-    pub(super) created: i64,
-    pub(super) started: i64,
-    pub(super) ended: i64,
-    pub(super) expires: i64,
+    pub(super) now: Time,
+    pub(super) created: Time,
+    pub(super) started: Option<Time>,
+    pub(super) ended: Option<Time>,
+    pub(super) expires: Time,
     pub(super) stage: RolloutPhase,
     pub(super) status: JobStatus,
     pub(super) failure_code: Option<FailureCode>,
@@ -132,7 +132,7 @@ pub struct Rollout {
     pub(super) ready: VecDeque<u32>,
     pub(super) timeouts: DeadlineQueue,
     pub(super) offline: DeadlineQueue,
-    pub(super) soak_until: Option<i64>,
+    pub(super) soak_until: Option<Time>,
     pub(super) resume_requested: bool,
     pub(super) rollback: Option<RollbackRecord>,
     pub(super) rollback_cursor: u32,
@@ -165,7 +165,7 @@ impl Rollout {
                         (versions.len() - 1) as u32
                     })
                 });
-                RobotState::new(init.online, previous)
+                RobotState::new(init.online, previous, now)
             })
             .collect();
         let plan = Plan::new(config, robots.len())?;
@@ -183,16 +183,15 @@ impl Rollout {
             })
             .collect();
         let slots = plan.limit as usize;
-        let now = now.as_millis();
         Ok(Rollout {
             robots,
             versions,
             phase_counts,
             now,
             created: now,
-            started: NEVER,
-            ended: NEVER,
-            expires: (Time::from_millis(now) + DEFAULT_RETENTION).as_millis(),
+            started: None,
+            ended: None,
+            expires: now + DEFAULT_RETENTION,
             stage: RolloutPhase::Pending,
             status: JobStatus::Pending,
             failure_code: None,
@@ -238,7 +237,7 @@ impl Rollout {
 
     /// Keep the job for `retention` after its creation instead of [`DEFAULT_RETENTION`].
     pub fn with_retention(mut self, retention: Duration) -> Rollout {
-        self.expires = (Time::from_millis(self.created) + retention).as_millis();
+        self.expires = self.created + retention;
         self
     }
 
@@ -352,14 +351,14 @@ impl Rollout {
         let r = self.robot(robot)?;
         let in_flight = r.phase == Phase::Deploying;
         let step_eta = (in_flight && (1..100).contains(&r.percent)).then(|| {
-            let elapsed = self.now.saturating_sub(r.step_started).max(0);
+            let elapsed = self.now.since(r.step_started).as_millis() as i64;
             let remaining =
                 elapsed.saturating_mul(i64::from(100 - r.percent)) / i64::from(r.percent);
-            Time::from_millis(self.now.saturating_add(remaining))
+            self.now.plus_millis(remaining)
         });
         let eta = (in_flight && self.in_sync_n > 0).then(|| {
             let mean = (self.in_sync_ms / self.in_sync_n) as i64;
-            Time::from_millis(r.since.saturating_add(mean).max(self.now))
+            r.since.plus_millis(mean).max(self.now)
         });
         Ok(RobotProgress {
             status: r.phase.status(),
@@ -380,45 +379,48 @@ impl Rollout {
 
     /// When the job was created.
     pub fn created_at(&self) -> Time {
-        Time::from_millis(self.created)
+        self.created
     }
 
     /// When the job expires and a [`JobList`](super::JobList) drops it.
     pub fn expires_at(&self) -> Time {
-        Time::from_millis(self.expires)
+        self.expires
     }
 
     /// The latest time the rollout has seen.
     pub fn now(&self) -> Time {
-        Time::from_millis(self.now)
+        self.now
     }
 
-    /// The next command for the driver, in the order decided. Drain after every `handle_*`.
+    /// The next command for the driver, in the order decided. Drain after every
+    /// [`handle`](Rollout::handle).
     #[must_use]
     pub fn poll_command(&mut self) -> Option<Command> {
         self.commands.pop_front()
     }
 
-    /// The next event for observers. Drain after every `handle_*` (undrained events pile up).
+    /// The next event for observers. Drain after every [`handle`](Rollout::handle) (undrained
+    /// events pile up).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<RolloutEvent> {
         self.events.pop_front()
     }
 
-    /// When [`handle_timeout`](Rollout::handle_timeout) must next be called; none when no timer
+    /// When [`Input::Timeout`](super::Input::Timeout) must next be handled; none when no timer
     /// is armed.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Time> {
-        let next = self.next_deadline();
-        (next != i64::MAX).then(|| Time::from_millis(next))
+        self.next_deadline()
     }
 
-    /// The earliest armed deadline in milliseconds; `i64::MAX` when none is armed.
+    /// The earliest armed deadline.
     #[inline]
-    pub(super) fn next_deadline(&self) -> i64 {
-        let at = |q: &DeadlineQueue| q.front().map_or(i64::MAX, |(d, _)| d);
-        at(&self.timeouts)
-            .min(at(&self.offline))
-            .min(self.soak_until.unwrap_or(i64::MAX))
+    pub(super) fn next_deadline(&self) -> Option<Time> {
+        let at = |q: &DeadlineQueue| q.front().map(|(d, _)| d);
+        earliest(
+            earliest(at(&self.timeouts), at(&self.offline)),
+            self.soak_until,
+        )
     }
 
     /// Bytes this rollout holds on the heap (its own accounting of its tables' capacities).
@@ -451,5 +453,15 @@ impl Rollout {
 
     pub(super) fn count(&self, phase: Phase) -> u32 {
         self.phase_counts[phase as usize]
+    }
+}
+
+/// The earlier of two optional instants; none only when both are none.
+#[inline]
+fn earliest(a: Option<Time>, b: Option<Time>) -> Option<Time> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
     }
 }

@@ -111,7 +111,9 @@
 mod command;
 mod error;
 mod handlers;
+mod input;
 mod machine;
+mod pipeline;
 mod plan;
 mod registry;
 mod report;
@@ -122,8 +124,12 @@ mod timer;
 
 pub use command::{Command, HaltReason, RolloutEvent};
 pub use error::RolloutError;
+pub use input::Input;
 pub use machine::{
     RobotProgress, RollbackRecord, Rollout, RolloutCounts, RolloutPhase, WaveRecord,
+};
+pub use pipeline::{
+    Pipeline, PipelineCommand, PipelineError, PipelinePlan, PipelineReport, ScriptKind, StepOutcome,
 };
 pub use plan::{MAX_FLEET_SIZE, PlannedWave, percent_of};
 pub use registry::JobList;

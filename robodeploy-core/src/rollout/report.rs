@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::machine::{RollbackRecord, RolloutCounts, WaveRecord};
-use super::robot::{NEVER, Phase, RobotState};
+use super::robot::{Phase, RobotState};
 use super::{HaltReason, RobotIndex, Rollout};
 use crate::model::{FailureCode, JobStatus, ProgressStep, RobotStatus};
 use crate::time::Time;
@@ -114,10 +114,6 @@ pub struct RolloutReport {
     pub robots: Vec<RobotReport>,
 }
 
-fn time(ms: i64) -> Option<Time> {
-    (ms != NEVER).then(|| Time::from_millis(ms))
-}
-
 fn robot_report(index: usize, r: &RobotState) -> RobotReport {
     let deployed = |r: &RobotState| match r.code {
         None => RobotOutcome::InSync,
@@ -151,8 +147,8 @@ fn robot_report(index: usize, r: &RobotState) -> RobotReport {
         outcome,
         step: r.step,
         attempts: r.attempts,
-        started_at: time(r.first_started),
-        ended_at: time(r.ended),
+        started_at: r.first_started,
+        ended_at: r.ended,
         rollback,
     }
 }
@@ -164,10 +160,10 @@ impl Rollout {
             status: self.status,
             failure_code: self.failure_code,
             halt_reason: self.halt,
-            created_at: Time::from_millis(self.created),
-            started_at: time(self.started),
-            ended_at: time(self.ended),
-            expires_at: Time::from_millis(self.expires),
+            created_at: self.created,
+            started_at: self.started,
+            ended_at: self.ended,
+            expires_at: self.expires,
             fleet_size: self.plan.fleet,
             in_flight_limit: self.plan.limit,
             failure_threshold: self.plan.threshold,

@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{FailureCode, ProgressStep, RobotStatus, Version};
+use crate::time::Time;
 
 /// A robot's position in the fleet the rollout was created against (0-based).
 ///
@@ -103,22 +104,21 @@ impl Phase {
     }
 }
 
-/// "No time yet" in the millisecond fields.
-pub(crate) const NEVER: i64 = i64::MIN;
 /// "No previous version" in `previous`.
 pub(crate) const NO_VERSION: u32 = u32::MAX;
 
 /// One robot's state: 48 bytes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RobotState {
-    /// Start of the current attempt (in flight) or of the deferral (deferred), in ms.
-    pub(crate) since: i64,
-    /// When the current step began, for the ETA.
-    pub(crate) step_started: i64,
+    /// Start of its current phase: of the attempt (in flight), of the deferral (deferred); the
+    /// job's creation while it waits.
+    pub(crate) since: Time,
+    /// When the current step began, for the ETA (the job's creation before any step).
+    pub(crate) step_started: Time,
     /// When its first deployment attempt started.
-    pub(crate) first_started: i64,
+    pub(crate) first_started: Option<Time>,
     /// When its deployment outcome was reached.
-    pub(crate) ended: i64,
+    pub(crate) ended: Option<Time>,
     /// Index into the rollout's version table, [`NO_VERSION`] when none.
     pub(crate) previous: u32,
     /// Deployment attempts made (an attempt cut short by going offline counts).
@@ -136,12 +136,12 @@ pub(crate) struct RobotState {
 }
 
 impl RobotState {
-    pub(crate) fn new(online: bool, previous: u32) -> RobotState {
+    pub(crate) fn new(online: bool, previous: u32, created: Time) -> RobotState {
         RobotState {
-            since: NEVER,
-            step_started: NEVER,
-            first_started: NEVER,
-            ended: NEVER,
+            since: created,
+            step_started: created,
+            first_started: None,
+            ended: None,
             previous,
             attempts: 0,
             phase: Phase::Waiting,

@@ -5,7 +5,6 @@
 use super::machine::{RollbackRecord, RolloutPhase};
 use super::robot::Phase;
 use super::{Command, HaltReason, RobotIndex, Rollout, RolloutEvent};
-use crate::time::Time;
 
 impl Rollout {
     /// Begins the rollback; false when no robot needs one.
@@ -16,7 +15,7 @@ impl Rollout {
         }
         self.rollback = Some(RollbackRecord {
             reason,
-            started_at: Time::from_millis(self.now),
+            started_at: self.now,
             ended_at: None,
             robots,
         });
@@ -61,7 +60,7 @@ impl Rollout {
         self.robots[r as usize].since = self.now;
         self.set_phase(r, Phase::RollingBack);
         self.timeouts
-            .push(self.now.saturating_add(self.plan.timeout_ms), r);
+            .push(self.now.plus_millis(self.plan.timeout_ms), r);
         self.commands.push_back(Command::RollbackRobot {
             robot: RobotIndex(r),
         });
@@ -76,7 +75,7 @@ impl Rollout {
 
     pub(super) fn finish_rollback(&mut self) {
         if let Some(record) = &mut self.rollback {
-            record.ended_at = Some(Time::from_millis(self.now));
+            record.ended_at = Some(self.now);
         }
         let rolled_back = self.count(Phase::RolledBack);
         let failed = self.count(Phase::RollbackFailed) + self.count(Phase::RollbackNoResponse);

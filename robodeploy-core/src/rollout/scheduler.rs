@@ -1,5 +1,5 @@
 //! The scheduling core: firing timers, filling slots, moving between waves, halting and ending.
-//! Every public `handle_*` ends in [`Rollout::settle`], which applies the rules of the module
+//! Every input ([`Rollout::handle`]) ends in [`Rollout::settle`], which applies the rules of the module
 //! docs until nothing more can happen at this instant.
 
 use super::machine::RolloutPhase;
@@ -21,10 +21,10 @@ impl Rollout {
     /// deadline, earliest first.
     /// Returns whether a timer fired.
     pub(super) fn advance(&mut self, now: Time) -> bool {
-        self.now = self.now.max(now.as_millis());
+        self.now = self.now.max(now);
         // Every handler ends with the timer queues pruned, so their fronts are live deadlines:
         // when none is due, nothing fires and there is nothing to prune.
-        if self.next_deadline() > self.now {
+        if self.next_deadline().is_none_or(|d| d > self.now) {
             return false;
         }
         let mut fired = false;
@@ -61,9 +61,9 @@ impl Rollout {
     pub(super) fn prune_timers(&mut self) {
         let (robots, timeout, offline) = (&self.robots, self.plan.timeout_ms, self.plan.offline_ms);
         let live = |phases: [Phase; 2], span: i64| {
-            move |d: i64, r: u32| {
+            move |d: Time, r: u32| {
                 let robot: &RobotState = &robots[r as usize];
-                phases.contains(&robot.phase) && robot.since.saturating_add(span) == d
+                phases.contains(&robot.phase) && robot.since.plus_millis(span) == d
             }
         };
         self.timeouts
@@ -72,7 +72,7 @@ impl Rollout {
             .prune(live([Phase::Deferred, Phase::RollbackDeferred], offline));
     }
 
-    fn robot_timed_out(&mut self, r: u32, at: i64) {
+    fn robot_timed_out(&mut self, r: u32, at: Time) {
         let robot = RobotIndex(r);
         match self.robots[r as usize].phase {
             Phase::Deploying => self.fail_robot(r, FailureCode::RobotDeploymentTimeout, at),
@@ -86,12 +86,12 @@ impl Rollout {
         self.events.push_back(RolloutEvent::RobotTimedOut { robot });
     }
 
-    fn robot_no_response(&mut self, r: u32, at: i64) {
+    fn robot_no_response(&mut self, r: u32, at: Time) {
         match self.robots[r as usize].phase {
             Phase::Deferred => {
                 let robot = &mut self.robots[r as usize];
                 robot.code = Some(FailureCode::RobotDeploymentNoResponse);
-                robot.ended = at;
+                robot.ended = Some(at);
                 self.set_phase(r, Phase::NoResponse);
                 self.count_failure(r);
             }
@@ -108,10 +108,10 @@ impl Rollout {
     }
 
     /// A deployment in flight failed at `at`.
-    pub(super) fn fail_robot(&mut self, r: u32, code: FailureCode, at: i64) {
+    pub(super) fn fail_robot(&mut self, r: u32, code: FailureCode, at: Time) {
         let robot = &mut self.robots[r as usize];
         robot.code = Some(code);
-        robot.ended = at;
+        robot.ended = Some(at);
         self.set_phase(r, Phase::Failed);
         self.count_failure(r);
     }
@@ -148,7 +148,7 @@ impl Rollout {
             ) {
                 let robot = &mut self.robots[r as usize];
                 robot.code = Some(code);
-                robot.ended = self.now;
+                robot.ended = Some(self.now);
                 self.set_phase(r, Phase::NotDeployed);
                 skipped += 1;
             }
@@ -254,12 +254,9 @@ impl Rollout {
         robot.step_started = now;
         robot.percent = 0;
         robot.attempts = robot.attempts.saturating_add(1);
-        if robot.first_started == super::robot::NEVER {
-            robot.first_started = now;
-        }
+        robot.first_started.get_or_insert(now);
         self.set_phase(r, Phase::Deploying);
-        self.timeouts
-            .push(now.saturating_add(self.plan.timeout_ms), r);
+        self.timeouts.push(now.plus_millis(self.plan.timeout_ms), r);
         self.commands.push_back(Command::DeployRobot {
             robot: RobotIndex(r),
         });
@@ -270,7 +267,7 @@ impl Rollout {
         self.robots[r as usize].since = self.now;
         self.set_phase(r, phase);
         self.offline
-            .push(self.now.saturating_add(self.plan.offline_ms), r);
+            .push(self.now.plus_millis(self.plan.offline_ms), r);
         self.events.push_back(RolloutEvent::RobotDeferred {
             robot: RobotIndex(r),
         });
@@ -284,7 +281,7 @@ impl Rollout {
     }
 
     fn complete_wave(&mut self) {
-        let now = Time::from_millis(self.now);
+        let now = self.now;
         let record = &mut self.waves[self.wave as usize];
         record.completed_at = Some(now);
         let (failed, soak) = (record.failed, record.plan.soak);
@@ -297,14 +294,14 @@ impl Rollout {
         } else {
             self.stage = RolloutPhase::BetweenWaves;
             self.resume_requested = false;
-            self.soak_until = soak.map(|d| (now + d).as_millis());
+            self.soak_until = soak.map(|d| now + d);
         }
     }
 
     pub(super) fn start_wave(&mut self, wave: u32) {
         self.wave = wave;
         let record = &mut self.waves[wave as usize];
-        record.started_at = Some(Time::from_millis(self.now));
+        record.started_at = Some(self.now);
         self.cursor = record.plan.start;
         self.stage = RolloutPhase::Deploying;
         self.events.push_back(RolloutEvent::WaveStarted { wave });
@@ -318,7 +315,7 @@ impl Rollout {
             Some(_) => JobStatus::Failed,
         };
         self.stage = RolloutPhase::Done;
-        self.ended = self.now;
+        self.ended = Some(self.now);
         self.timeouts.clear();
         self.offline.clear();
         self.ready = Default::default();

@@ -9,10 +9,12 @@
 
 use std::collections::VecDeque;
 
+use crate::time::Time;
+
 /// Deadlines in creation order, each naming a robot.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct DeadlineQueue {
-    entries: VecDeque<(i64, u32)>,
+    entries: VecDeque<(Time, u32)>,
 }
 
 impl DeadlineQueue {
@@ -23,22 +25,22 @@ impl DeadlineQueue {
     }
 
     /// Arms a deadline; it must not be earlier than any armed before.
-    pub(crate) fn push(&mut self, deadline: i64, robot: u32) {
+    pub(crate) fn push(&mut self, deadline: Time, robot: u32) {
         debug_assert!(self.entries.back().is_none_or(|&(d, _)| d <= deadline));
         self.entries.push_back((deadline, robot));
     }
 
     /// The earliest armed deadline (live or not).
-    pub(crate) fn front(&self) -> Option<(i64, u32)> {
+    pub(crate) fn front(&self) -> Option<(Time, u32)> {
         self.entries.front().copied()
     }
 
-    pub(crate) fn pop(&mut self) -> Option<(i64, u32)> {
+    pub(crate) fn pop(&mut self) -> Option<(Time, u32)> {
         self.entries.pop_front()
     }
 
     /// Drops dead entries from the front so [`front`](Self::front) names a live deadline.
-    pub(crate) fn prune(&mut self, mut live: impl FnMut(i64, u32) -> bool) {
+    pub(crate) fn prune(&mut self, mut live: impl FnMut(Time, u32) -> bool) {
         while let Some(&(d, r)) = self.entries.front() {
             if live(d, r) {
                 break;
@@ -53,7 +55,7 @@ impl DeadlineQueue {
 
     /// Heap bytes held.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<(i64, u32)>()
+        self.entries.capacity() * std::mem::size_of::<(Time, u32)>()
     }
 }
 
@@ -73,18 +75,19 @@ mod tests {
     #[test]
     fn prune_drops_only_dead_fronts() {
         let mut q = DeadlineQueue::default();
+        let t = Time::from_millis;
         for (d, r) in [(10, 0), (20, 1), (30, 2)] {
-            q.push(d, r);
+            q.push(t(d), r);
         }
         q.prune(|_, r| r != 0);
-        assert_eq!(q.front(), Some((20, 1)));
+        assert_eq!(q.front(), Some((t(20), 1)));
         q.prune(|_, r| r != 2);
         assert_eq!(
             q.front(),
-            Some((20, 1)),
+            Some((t(20), 1)),
             "a dead entry behind a live one waits its turn"
         );
-        assert_eq!(q.pop(), Some((20, 1)));
+        assert_eq!(q.pop(), Some((t(20), 1)));
         q.prune(|_, r| r != 2);
         assert_eq!(q.front(), None);
     }

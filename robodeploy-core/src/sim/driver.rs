@@ -6,8 +6,11 @@ use std::time::Duration;
 use super::queue::{Entry, EventQueue, Kind};
 use super::timeline::{Happening, SimReport, SimStats, TimelineDetail, TimelineEntry};
 use super::{Dist, FleetModel, SimError, SplitMix64};
-use crate::model::{DeploymentConfig, DeploymentJobRequest, Fleet, ProgressStep, Version};
-use crate::rollout::{Command, RobotIndex, RobotInit, Rollout, RolloutPhase};
+use crate::model::{DeploymentConfig, DeploymentJobRequest, Fleet, Version};
+use crate::rollout::{
+    Command, Input, Pipeline, PipelineCommand, PipelinePlan, PipelineReport, RobotIndex, RobotInit,
+    Rollout, RolloutPhase, StepOutcome,
+};
 use crate::time::Time;
 
 /// How a simulation runs.
@@ -24,9 +27,11 @@ pub struct SimOptions {
     pub cancel_after: Option<Duration>,
 }
 
-/// What the simulator keeps per robot: 16 bytes.
+/// What the simulator keeps per robot: 24 bytes.
 #[derive(Clone, Copy, Debug)]
 struct SimRobot {
+    /// Its current attempt, through the same pipeline the engine runs.
+    pipeline: Pipeline,
     /// When the current attempt started (ms).
     started: i64,
     /// Bumped whenever the robot's pending event becomes stale (abort, offline, new command).
@@ -67,6 +72,8 @@ const NO_ROBOT: u32 = u32::MAX;
 pub struct Simulation {
     rollout: Rollout,
     model: FleetModel,
+    /// The robot steps the job has.
+    plan: PipelinePlan,
     options: SimOptions,
     robots: Vec<SimRobot>,
     queue: EventQueue,
@@ -99,7 +106,7 @@ impl Simulation {
             config,
             online,
             std::iter::repeat(previous_version),
-            model,
+            (model, PipelinePlan::ALL),
             options,
         )
     }
@@ -121,14 +128,21 @@ impl Simulation {
             .robots
             .iter()
             .map(|d| d.installed.get(&job.application));
-        Simulation::build_with(&job.deployment_config, online, previous, model, options)
+        let plan = PipelinePlan::of(job);
+        Simulation::build_with(
+            &job.deployment_config,
+            online,
+            previous,
+            (model, plan),
+            options,
+        )
     }
 
     fn build_with<'a>(
         config: &DeploymentConfig,
         online: impl Iterator<Item = bool>,
         previous: impl Iterator<Item = Option<&'a Version>>,
-        model: FleetModel,
+        (model, plan): (FleetModel, PipelinePlan),
         options: SimOptions,
     ) -> Result<Simulation, SimError> {
         let online: Vec<bool> = online.collect();
@@ -143,6 +157,7 @@ impl Simulation {
         let mut sim = Simulation {
             robots: vec![
                 SimRobot {
+                    pipeline: Pipeline::new(plan),
                     started: 0,
                     token: 0,
                     attempts: 0,
@@ -156,6 +171,7 @@ impl Simulation {
             },
             rollout,
             model,
+            plan,
             options,
             queue: EventQueue::new(),
             clock: 0,
@@ -169,7 +185,7 @@ impl Simulation {
             let at = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
             sim.schedule(at, NO_ROBOT, Kind::Cancel, 0);
         }
-        sim.rollout.start(Time::EPOCH);
+        sim.feed(Input::Start);
         sim.drain();
         Ok(sim)
     }
@@ -206,7 +222,7 @@ impl Simulation {
         self.stats.events += 1;
         if fire_timer {
             self.clock = self.clock.max(timer_next.unwrap_or(self.clock));
-            self.rollout.handle_timeout(Time::from_millis(self.clock));
+            self.feed(Input::Timeout);
         } else if let Some(entry) = self.queue.pop() {
             self.clock = self.clock.max(entry.at as i64);
             self.apply(entry);
@@ -280,9 +296,20 @@ impl Simulation {
         self.schedule(back, r, Kind::CameOnline, 0);
     }
 
-    /// Draws step `step` of robot `r`'s current attempt, starting now, and schedules its end.
-    fn schedule_step(&mut self, r: u32, step: u8) {
+    /// Draws the current step of robot `r`'s pipeline, starting now, and schedules its end. A
+    /// step is modelled as one span: the stages that share it with the stage after them (the
+    /// content lock before the download condition, creating the deployment before it runs)
+    /// complete at once, and the modelled failure falls on the last stage of the step.
+    fn schedule_step(&mut self, r: u32) {
         let seed = self.options.seed;
+        let pipeline = &mut self.robots[r as usize].pipeline;
+        while matches!(
+            pipeline.command(),
+            Some(PipelineCommand::CheckContentLock | PipelineCommand::Deploy)
+        ) {
+            let _ = pipeline.handle(StepOutcome::Done);
+        }
+        let step = pipeline.step() as u8;
         let robot = self.robots[r as usize];
         // A fixed speed draws nothing: skip keying a generator for it.
         let speed = match self.model.speed_percent {
@@ -323,67 +350,79 @@ impl Simulation {
         }
     }
 
+    /// Feeds the rollout one input at the virtual clock's time: the one way the simulator
+    /// drives it, as the engine's journal does. The rollout accepts every index the simulator
+    /// built it with, so robot inputs cannot fail; `let _` keeps the run going should that ever
+    /// change.
+    fn feed(&mut self, input: Input) {
+        let _ = self.rollout.handle(input, Time::from_millis(self.clock));
+    }
+
     fn apply(&mut self, e: Entry) {
-        let now = Time::from_millis(self.clock);
         let robot = RobotIndex(e.robot);
         let live = self
             .robots
             .get(e.robot as usize)
             .is_some_and(|r| r.token == e.token);
-        // The rollout accepts every index the simulator built it with, so robot events cannot
-        // fail; `let _` keeps the loop going should that ever change.
         match e.kind {
             Kind::Prepared => {
                 self.record(Happening::Prepared);
-                self.rollout.handle_prepared(now);
+                self.feed(Input::Prepared);
             }
             Kind::Resume => {
                 self.record(Happening::Resumed);
-                self.rollout.handle_resume(now);
+                self.feed(Input::Resume);
             }
             Kind::Cancel => {
                 self.record(Happening::Canceled);
-                self.rollout.handle_cancel(now);
+                self.feed(Input::Cancel);
             }
             _ if !live => {}
-            Kind::StepDone => match ProgressStep::ALL.get(e.step as usize + 1) {
-                Some(&ProgressStep::Finished) | None => {
-                    self.end_attempt(e.robot);
-                    self.record(Happening::RobotSucceeded { robot });
-                    let _ = self.rollout.handle_robot_succeeded(robot, now);
+            Kind::StepDone | Kind::StepFailed => {
+                let outcome = if e.kind == Kind::StepDone {
+                    StepOutcome::Done
+                } else {
+                    StepOutcome::Failed
+                };
+                let Ok(report) = self.robots[e.robot as usize].pipeline.handle(outcome) else {
+                    return;
+                };
+                match report {
+                    PipelineReport::Progress { step, .. } => {
+                        self.record(Happening::RobotStep { robot, step });
+                        self.schedule_step(e.robot);
+                    }
+                    PipelineReport::Succeeded => {
+                        self.end_attempt(e.robot);
+                        self.record(Happening::RobotSucceeded { robot });
+                    }
+                    PipelineReport::Failed { code } => {
+                        self.end_attempt(e.robot);
+                        self.record(Happening::RobotFailed { robot, code });
+                    }
                 }
-                Some(&next) => {
-                    self.record(Happening::RobotStep { robot, step: next });
-                    let _ = self.rollout.handle_robot_progress(robot, next, 0, now);
-                    self.schedule_step(e.robot, e.step + 1);
-                }
-            },
-            Kind::StepFailed => {
-                let code = self.model.steps[e.step as usize].failure_code;
-                self.end_attempt(e.robot);
-                self.record(Happening::RobotFailed { robot, code });
-                let _ = self.rollout.handle_robot_failed(robot, code, now);
+                self.feed(report.input(robot));
             }
             Kind::WentOffline => {
                 self.end_attempt(e.robot);
                 self.record(Happening::RobotOffline { robot });
-                let _ = self.rollout.handle_robot_offline(robot, now);
+                self.feed(Input::RobotOffline { robot });
                 self.schedule_online(e.robot, self.clock as u64);
             }
             Kind::CameOnline => {
                 self.record(Happening::RobotOnline { robot });
-                let _ = self.rollout.handle_robot_online(robot, now);
+                self.feed(Input::RobotOnline { robot });
             }
             Kind::RollbackDone => {
                 self.end_rollback(e.robot);
                 self.record(Happening::RollbackSucceeded { robot });
-                let _ = self.rollout.handle_robot_succeeded(robot, now);
+                self.feed(Input::RobotSucceeded { robot });
             }
             Kind::RollbackFailed => {
                 let code = self.model.rollback.failure_code;
                 self.end_rollback(e.robot);
                 self.record(Happening::RollbackFailed { robot, code });
-                let _ = self.rollout.handle_robot_failed(robot, code, now);
+                self.feed(Input::RobotFailed { robot, code });
             }
         }
     }
@@ -409,7 +448,8 @@ impl Simulation {
                     r.attempts = r.attempts.saturating_add(1);
                     r.busy = true;
                     r.started = self.clock;
-                    self.schedule_step(robot.0, 0);
+                    r.pipeline = Pipeline::new(self.plan);
+                    self.schedule_step(robot.0);
                 }
                 Command::AbortRobot { robot } => self.end_attempt(robot.0),
                 Command::RollbackRobot { robot } => {

@@ -34,7 +34,8 @@
 //! | modelled | how |
 //! |---|---|
 //! | step durations | [`Dist`] per step, scaled by the robot's speed percent (drawn once per robot) |
-//! | failures | per step, with the step's failure code (DownloadConditionFailed, ExtractingBundleFailure, PreLaunchFileFailure, …) |
+//! | robot steps | the robot pipeline ([`Pipeline`](crate::rollout::Pipeline)) the engine runs: only the steps the job has (its download condition, content lock, pre- and post-launch scripts; every step for a generated fleet) |
+//! | failures | per step, with the code the pipeline gives at that step, as in a real run (DownloadConditionFailed, ExtractingBundleFailure, PreLaunchFileFailure, LaunchFailure, PostLaunchFileFailure, …) |
 //! | hangs | per step: the robot goes silent and its robot timeout fires |
 //! | offline robots | initially offline with a probability (generated fleet) or per the fleet's flags; per step, a robot drops partway through; each comes back after `offlineDuration` |
 //! | rollback | one step with its own duration and failure probability |
@@ -51,6 +52,6 @@ mod rng;
 mod timeline;
 
 pub use driver::{SimOptions, Simulation};
-pub use model::{Dist, FleetModel, SimError, StepModel};
+pub use model::{Dist, FleetModel, RollbackModel, SimError, StepModel};
 pub use rng::SplitMix64;
 pub use timeline::{Happening, SimReport, SimStats, TimelineDetail, TimelineEntry};

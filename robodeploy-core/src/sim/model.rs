@@ -48,7 +48,8 @@ impl Dist {
     }
 }
 
-/// One deployment step of a modelled robot.
+/// One deployment step of a modelled robot. The code it fails with is the robot pipeline's for
+/// that step ([`Pipeline`](crate::rollout::Pipeline)): the same code a real run gives.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StepModel {
@@ -57,18 +58,28 @@ pub struct StepModel {
     /// Chance the step fails, 0..=1.
     #[serde(default)]
     pub failure_probability: f64,
-    /// The code it fails with.
-    pub failure_code: FailureCode,
 }
 
 impl StepModel {
-    fn new(min_ms: u64, max_ms: u64, failure_code: FailureCode) -> StepModel {
+    fn new(min_ms: u64, max_ms: u64) -> StepModel {
         StepModel {
             duration: Dist::Uniform { min_ms, max_ms },
             failure_probability: 0.0,
-            failure_code,
         }
     }
+}
+
+/// A modelled rollback to the previous version.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RollbackModel {
+    /// How long a rollback takes.
+    pub duration: Dist,
+    /// Chance it fails, 0..=1.
+    #[serde(default)]
+    pub failure_probability: f64,
+    /// The code it fails with.
+    pub failure_code: FailureCode,
 }
 
 /// A modelled fleet. Per-robot values are drawn from the simulation's seed, keyed by robot and
@@ -82,7 +93,8 @@ impl StepModel {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FleetModel {
-    /// The six working steps, Validating through ExecutingPostLaunch, in order.
+    /// The six working steps, Validating through ExecutingPostLaunch, in order. A step the job
+    /// does not have (no download condition, no pre- or post-launch script) is skipped.
     pub steps: [StepModel; 6],
     /// Each robot's speed in percent (100 = the step durations as given; 300 = three times
     /// slower), drawn once per robot: what makes a fleet heterogeneous.
@@ -100,7 +112,7 @@ pub struct FleetModel {
     #[serde(default)]
     pub initially_offline_probability: f64,
     /// A rollback to the previous version.
-    pub rollback: StepModel,
+    pub rollback: RollbackModel,
     /// How long the job's preparation takes.
     pub prepare: Dist,
 }
@@ -108,15 +120,14 @@ pub struct FleetModel {
 impl Default for FleetModel {
     /// A plausible fleet: a deployment of two to three minutes, nothing fails, nobody drops.
     fn default() -> Self {
-        use FailureCode::*;
         FleetModel {
             steps: [
-                StepModel::new(1_000, 3_000, MissingRobotArchitecture),
-                StepModel::new(1_000, 5_000, DownloadConditionFailed),
-                StepModel::new(30_000, 120_000, ExtractingBundleFailure),
-                StepModel::new(2_000, 10_000, PreLaunchFileFailure),
-                StepModel::new(5_000, 20_000, LaunchFailure),
-                StepModel::new(2_000, 10_000, PostLaunchFileFailure),
+                StepModel::new(1_000, 3_000),
+                StepModel::new(1_000, 5_000),
+                StepModel::new(30_000, 120_000),
+                StepModel::new(2_000, 10_000),
+                StepModel::new(5_000, 20_000),
+                StepModel::new(2_000, 10_000),
             ],
             speed_percent: Dist::Fixed { ms: 100 },
             hang_probability: 0.0,
@@ -126,7 +137,14 @@ impl Default for FleetModel {
                 max_ms: 600_000,
             },
             initially_offline_probability: 0.0,
-            rollback: StepModel::new(30_000, 90_000, InternalServerError),
+            rollback: RollbackModel {
+                duration: Dist::Uniform {
+                    min_ms: 30_000,
+                    max_ms: 90_000,
+                },
+                failure_probability: 0.0,
+                failure_code: FailureCode::InternalServerError,
+            },
             prepare: Dist::Fixed { ms: 1_000 },
         }
     }

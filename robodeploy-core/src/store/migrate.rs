@@ -13,14 +13,21 @@
 
 use std::path::Path;
 
-use redb::{ReadableDatabase, ReadableTableMetadata, TableDefinition, WriteTransaction};
+use redb::{
+    ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
+};
 
 use super::redb_errors::on;
 use super::{StoreError, Table};
 
 /// The schema version this build writes. Stores with a lower version are migrated on open;
 /// stores with a higher one are refused ([`StoreError::TooNew`]).
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// | version | layout |
+/// |---|---|
+/// | 1 | one table per [`Table`]; job journal chunks hold compact positional ops (`{"f":[ms,robot,code,detail]}`) |
+/// | 2 | job journal chunks hold `(time, input)` entries (`{"at":…,"input":{"input":"robotFailed",…}}`) |
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Where the version is kept, in [`Table::Meta`].
 pub(super) const SCHEMA_KEY: &str = "schema_version";
@@ -50,11 +57,35 @@ pub(crate) struct Schema<'a> {
     pub migrations: &'a [Migration],
 }
 
-/// This build's schema. Version 1 is the first, so there are no steps yet.
+/// This build's schema and its steps from older versions.
 pub(crate) const CURRENT: Schema<'static> = Schema {
     version: SCHEMA_VERSION,
-    migrations: &[],
+    migrations: &[JOURNAL_ENTRIES],
 };
+
+/// 1 → 2: the job journal becomes the list of `(time, input)` the rollout machine was fed.
+const JOURNAL_ENTRIES: Migration = Migration {
+    from: 1,
+    what: "job journals as (time, input) entries",
+    apply: journal_entries,
+};
+
+fn journal_entries(txn: &WriteTransaction) -> Result<(), StepError> {
+    let mut jobs = txn.open_table(definition(Table::Jobs.name()))?;
+    let mut chunks = Vec::new();
+    for entry in jobs.iter()? {
+        let (k, v) = entry?;
+        if k.value().contains("/log/") {
+            chunks.push((k.value().to_owned(), v.value().to_vec()));
+        }
+    }
+    for (key, chunk) in chunks {
+        let upgraded = crate::engine::journal::upgrade_v1_chunk(&chunk)
+            .map_err(|e| format!("journal chunk {key}: {e}"))?;
+        jobs.insert(key.as_str(), upgraded.as_slice())?;
+    }
+    Ok(())
+}
 
 impl Schema<'_> {
     /// Checks that the steps form one chain ending at `version`: each starts from a distinct
@@ -409,6 +440,78 @@ mod tests {
             other => panic!("expected Migration, got {other:?}"),
         }
         assert_eq!(raw_version_and_tables(&path).0, "0");
+    }
+
+    /// A store of schema 1 holding a job journal in the old compact format.
+    fn craft_v1_with_journal(path: &Path, chunk: &[u8]) {
+        let db = Database::create(path).unwrap();
+        let txn = db.begin_write().unwrap();
+        write_current(&txn, 1, path).unwrap();
+        {
+            let mut jobs = txn.open_table(definition(Table::Jobs.name())).unwrap();
+            jobs.insert("j1", b"{}".as_slice()).unwrap();
+            jobs.insert("j1/log/0000000000", chunk).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+
+    #[test]
+    fn a_schema_1_journal_is_rewritten_and_still_replays() {
+        use crate::engine::journal::{JournalEntry, replay};
+        use crate::model::{DeploymentConfig, FailureCode, JobStatus, RobotStatus};
+        use crate::rollout::{RobotIndex, RobotInit, Rollout};
+        use crate::time::Time;
+
+        let path = temp("journal-v1");
+        // Two robots one at a time: robot 0 deploys, robot 1 fails its pre-launch script.
+        let v1 = br#"[{"b":0},{"p":10},{"g":[20,0,"Validating",0]},{"s":[30,0]},
+            {"f":[40,1,"PreLaunchFileFailure","pre.sh exited with 1"]}]"#;
+        craft_v1_with_journal(&path, v1);
+        let s = RedbStore::open(&path).unwrap();
+        // The job record is left as it was; the chunk is rewritten.
+        assert_eq!(s.get(Table::Jobs, "j1").unwrap(), Some(b"{}".to_vec()));
+        let chunk = s.get(Table::Jobs, "j1/log/0000000000").unwrap().unwrap();
+        let entries: Vec<JournalEntry> = serde_json::from_slice(&chunk).unwrap();
+        assert_eq!(entries.len(), 5);
+        assert_eq!(entries[1].at, Time::from_millis(10));
+        let config = DeploymentConfig {
+            concurrent_deployment_percentage: 50,
+            failure_threshold_percentage: 100,
+            ..DeploymentConfig::default()
+        };
+        let fleet = [RobotInit {
+            online: true,
+            previous_version: None,
+        }; 2];
+        let mut job = Rollout::new(&config, fleet, Time::EPOCH).unwrap();
+        let replayed = replay(&mut job, entries, 2);
+        // One failure of two does not reach the 100 % threshold: the job succeeds.
+        assert_eq!(job.status(), JobStatus::Succeeded);
+        assert_eq!(job.robot_status(RobotIndex(0)), Ok(RobotStatus::InSync));
+        assert_eq!(
+            job.robot_failure(RobotIndex(1)),
+            Ok(Some(FailureCode::PreLaunchFileFailure))
+        );
+        assert_eq!(replayed.details[1].as_deref(), Some("pre.sh exited with 1"));
+        drop(s);
+        assert_eq!(raw_version_and_tables(&path).0, SCHEMA_VERSION.to_string());
+    }
+
+    #[test]
+    fn a_schema_1_journal_that_does_not_parse_refuses_the_migration() {
+        let path = temp("journal-bad");
+        craft_v1_with_journal(&path, b"[{\"zz\":1}]");
+        match RedbStore::open(&path) {
+            Err(StoreError::Migration { from, reason }) => {
+                assert_eq!(from, 1);
+                assert!(
+                    reason.contains("journal chunk j1/log/0000000000"),
+                    "{reason}"
+                );
+            }
+            other => panic!("expected Migration, got {other:?}"),
+        }
+        assert_eq!(raw_version_and_tables(&path).0, "1");
     }
 
     #[test]

@@ -1,0 +1,514 @@
+//! One robot's deployment attempt as a pure machine: the steps a robot goes through after the
+//! rollout's [`DeployRobot`](super::Command::DeployRobot), which of them a job has, and the
+//! failure code each step gives.
+//!
+//! A [`Pipeline`] asks its driver for one [`PipelineCommand`] at a time
+//! ([`Pipeline::command`]); the driver carries it out and reports a [`StepOutcome`] through
+//! [`Pipeline::handle`], which answers with what the rollout must hear
+//! ([`PipelineReport`], turned into an [`Input`] by [`PipelineReport::input`]). The engine
+//! carries the commands out on the robot's runtime; the simulator draws their durations and
+//! fates from its fleet model. Both use this machine, so a dry run fails a robot at the same
+//! step, with the same code, as a real run.
+//!
+//! | stage | command | progress step | `Failed` gives |
+//! |---|---|---|---|
+//! | validate | `Validate` | Validating | MissingRobotArchitecture |
+//! | content lock (download condition with a digest) | `CheckContentLock` | ExecutingDownloadCondition | DownloadConditionFailed (file unreadable); `LockMismatch` gives EtagMismatch |
+//! | download condition | `RunScript { DownloadCondition }` | ExecutingDownloadCondition | DownloadConditionFailed |
+//! | download | `Download` | DownloadingExtracting | ExtractingBundleFailure |
+//! | pre-launch | `RunScript { PreLaunch }` | ExecutingPreLaunch | PreLaunchFileFailure |
+//! | deploy | `Deploy` | Launching | EnvironmentSetupError (the deployment could not be created) |
+//! | wait running | `WaitRunning` | Launching | LaunchFailure |
+//! | post-launch | `RunScript { PostLaunch }` | ExecutingPostLaunch | PostLaunchFileFailure |
+//!
+//! Stages the job does not have (no download condition, no digest, no pre- or post-launch
+//! script: [`PipelinePlan`]) are skipped. `NoRuntime` at any stage gives EnvironmentSetupError
+//! (the robot has no runtime to carry the command out). Steps only move forward; after a
+//! failure or the last stage the pipeline has ended and takes no more outcomes.
+//!
+//! ```
+//! use robodeploy_core::model::{FailureCode, ProgressStep};
+//! use robodeploy_core::rollout::{
+//!     Pipeline, PipelineCommand, PipelinePlan, PipelineReport, ScriptKind, StepOutcome,
+//! };
+//!
+//! let plan = PipelinePlan { pre_launch: true, ..PipelinePlan::default() };
+//! let mut p = Pipeline::new(plan);
+//! assert_eq!(p.command(), Some(PipelineCommand::Validate));
+//! assert_eq!(
+//!     p.handle(StepOutcome::Done),
+//!     Ok(PipelineReport::Progress { step: ProgressStep::DownloadingExtracting, percent_done: 0 })
+//! );
+//! p.handle(StepOutcome::Done).unwrap();
+//! assert_eq!(p.command(), Some(PipelineCommand::RunScript { kind: ScriptKind::PreLaunch }));
+//! assert_eq!(
+//!     p.handle(StepOutcome::Failed),
+//!     Ok(PipelineReport::Failed { code: FailureCode::PreLaunchFileFailure })
+//! );
+//! assert_eq!(p.command(), None);
+//! ```
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::{Input, RobotIndex};
+use crate::model::{DeploymentJobRequest, FailureCode, ProgressStep};
+
+/// Which optional stages a job's robots go through; fixed for the job.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PipelinePlan {
+    /// Run the download condition script.
+    pub download_condition: bool,
+    /// Check the download condition file against its content digest first.
+    pub content_lock: bool,
+    /// Run a pre-launch script.
+    pub pre_launch: bool,
+    /// Run a post-launch script.
+    pub post_launch: bool,
+}
+
+impl PipelinePlan {
+    /// Every stage: what the simulator assumes of a job it knows no launch config of.
+    pub const ALL: PipelinePlan = PipelinePlan {
+        download_condition: true,
+        content_lock: true,
+        pre_launch: true,
+        post_launch: true,
+    };
+
+    /// The stages of `job`: its download condition (and digest) and its launch scripts.
+    pub fn of(job: &DeploymentJobRequest) -> PipelinePlan {
+        let dc = job.deployment_config.download_condition.as_ref();
+        PipelinePlan {
+            download_condition: dc.is_some(),
+            content_lock: dc.is_some_and(|d| d.digest.is_some()),
+            pre_launch: job.launch_config.pre_launch_file.is_some(),
+            post_launch: job.launch_config.post_launch_file.is_some(),
+        }
+    }
+
+    fn has(&self, stage: Stage) -> bool {
+        match stage {
+            Stage::ContentLock => self.download_condition && self.content_lock,
+            Stage::DownloadCondition => self.download_condition,
+            Stage::PreLaunch => self.pre_launch,
+            Stage::PostLaunch => self.post_launch,
+            _ => true,
+        }
+    }
+}
+
+/// A script a pipeline runs on the robot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum ScriptKind {
+    /// The download condition: non-zero means "not now" and fails the robot.
+    DownloadCondition,
+    /// The pre-launch script.
+    PreLaunch,
+    /// The post-launch script.
+    PostLaunch,
+}
+
+/// What the driver must do next for the robot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum PipelineCommand {
+    /// Check the robot fits the application (architecture, runtime).
+    Validate,
+    /// Check the download condition file's content digest against the job's lock.
+    CheckContentLock,
+    /// Run a script on the robot.
+    RunScript {
+        /// Which.
+        kind: ScriptKind,
+    },
+    /// Download and extract (prepare) the application's executables on the robot.
+    Download,
+    /// Create the robot's deployment of the application.
+    Deploy,
+    /// Wait until that deployment runs.
+    WaitRunning,
+}
+
+/// How a [`PipelineCommand`] went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum StepOutcome {
+    /// It completed.
+    Done,
+    /// Part of it is done (0..=100, clamped).
+    Progress {
+        /// Percent done.
+        percent_done: u8,
+    },
+    /// It failed the way its stage fails (see the table in the module docs).
+    Failed,
+    /// The robot has no runtime to carry it out: EnvironmentSetupError.
+    NoRuntime,
+    /// `CheckContentLock` only: the file's digest differs from the lock: EtagMismatch.
+    LockMismatch,
+}
+
+/// What the rollout must hear after an outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "report", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum PipelineReport {
+    /// The robot is at `step`, `percent_done` through it.
+    Progress {
+        /// The step.
+        step: ProgressStep,
+        /// Percent done.
+        percent_done: u8,
+    },
+    /// Every stage completed: the robot is in sync.
+    Succeeded,
+    /// A stage failed with `code`.
+    Failed {
+        /// Why.
+        code: FailureCode,
+    },
+}
+
+impl PipelineReport {
+    /// The rollout input that says this of `robot`.
+    pub fn input(self, robot: RobotIndex) -> Input {
+        match self {
+            PipelineReport::Progress { step, percent_done } => Input::RobotProgress {
+                robot,
+                step,
+                percent_done,
+            },
+            PipelineReport::Succeeded => Input::RobotSucceeded { robot },
+            PipelineReport::Failed { code } => Input::RobotFailed { robot, code },
+        }
+    }
+}
+
+/// An outcome the pipeline cannot take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// The pipeline has ended (succeeded or failed); nothing is being carried out.
+    #[error("the robot's pipeline has ended; outcome {outcome:?} has no command to answer")]
+    Ended {
+        /// The outcome given.
+        outcome: StepOutcome,
+    },
+    /// The outcome does not answer the current command (`LockMismatch` outside the lock check).
+    #[error("outcome {outcome:?} does not answer command {command:?}")]
+    NotApplicable {
+        /// The outcome given.
+        outcome: StepOutcome,
+        /// The command being carried out.
+        command: PipelineCommand,
+    },
+}
+
+/// The stages in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+enum Stage {
+    Validate,
+    ContentLock,
+    DownloadCondition,
+    Download,
+    PreLaunch,
+    Deploy,
+    WaitRunning,
+    PostLaunch,
+    Succeeded,
+    Failed,
+}
+
+impl Stage {
+    const WORKING: [Stage; 8] = [
+        Stage::Validate,
+        Stage::ContentLock,
+        Stage::DownloadCondition,
+        Stage::Download,
+        Stage::PreLaunch,
+        Stage::Deploy,
+        Stage::WaitRunning,
+        Stage::PostLaunch,
+    ];
+
+    fn command(self) -> Option<PipelineCommand> {
+        Some(match self {
+            Stage::Validate => PipelineCommand::Validate,
+            Stage::ContentLock => PipelineCommand::CheckContentLock,
+            Stage::DownloadCondition => PipelineCommand::RunScript {
+                kind: ScriptKind::DownloadCondition,
+            },
+            Stage::Download => PipelineCommand::Download,
+            Stage::PreLaunch => PipelineCommand::RunScript {
+                kind: ScriptKind::PreLaunch,
+            },
+            Stage::Deploy => PipelineCommand::Deploy,
+            Stage::WaitRunning => PipelineCommand::WaitRunning,
+            Stage::PostLaunch => PipelineCommand::RunScript {
+                kind: ScriptKind::PostLaunch,
+            },
+            Stage::Succeeded | Stage::Failed => return None,
+        })
+    }
+
+    fn step(self) -> ProgressStep {
+        match self {
+            Stage::Validate => ProgressStep::Validating,
+            Stage::ContentLock | Stage::DownloadCondition => {
+                ProgressStep::ExecutingDownloadCondition
+            }
+            Stage::Download => ProgressStep::DownloadingExtracting,
+            Stage::PreLaunch => ProgressStep::ExecutingPreLaunch,
+            Stage::Deploy | Stage::WaitRunning => ProgressStep::Launching,
+            Stage::PostLaunch => ProgressStep::ExecutingPostLaunch,
+            Stage::Succeeded | Stage::Failed => ProgressStep::Finished,
+        }
+    }
+
+    /// The code a `Failed` outcome gives at this stage.
+    fn failure(self) -> FailureCode {
+        match self {
+            Stage::Validate => FailureCode::MissingRobotArchitecture,
+            Stage::ContentLock | Stage::DownloadCondition => FailureCode::DownloadConditionFailed,
+            Stage::Download => FailureCode::ExtractingBundleFailure,
+            Stage::PreLaunch => FailureCode::PreLaunchFileFailure,
+            Stage::Deploy => FailureCode::EnvironmentSetupError,
+            Stage::WaitRunning => FailureCode::LaunchFailure,
+            Stage::PostLaunch => FailureCode::PostLaunchFileFailure,
+            Stage::Succeeded | Stage::Failed => FailureCode::InternalServerError,
+        }
+    }
+}
+
+/// One robot's deployment attempt (see the module docs). Small and `Copy`: the simulator keeps
+/// one per robot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pipeline {
+    plan: PipelinePlan,
+    stage: Stage,
+    /// The stage it failed at, once failed.
+    failed_at: Option<Stage>,
+}
+
+impl Pipeline {
+    /// A new attempt under `plan`, at its first stage (Validating).
+    pub fn new(plan: PipelinePlan) -> Pipeline {
+        Pipeline {
+            plan,
+            stage: Stage::Validate,
+            failed_at: None,
+        }
+    }
+
+    /// An attempt whose deployment already exists (a restarted engine found it): waiting for it
+    /// to run, then its post-launch stage.
+    pub fn launched(plan: PipelinePlan) -> Pipeline {
+        Pipeline {
+            plan,
+            stage: Stage::WaitRunning,
+            failed_at: None,
+        }
+    }
+
+    /// The command to carry out now; none once the pipeline has ended.
+    pub fn command(&self) -> Option<PipelineCommand> {
+        self.stage.command()
+    }
+
+    /// The progress step the robot is at: Finished once it succeeded; the step it failed at
+    /// once it failed.
+    pub fn step(&self) -> ProgressStep {
+        self.failed_at.unwrap_or(self.stage).step()
+    }
+
+    /// Whether the pipeline has ended (succeeded or failed).
+    pub fn is_ended(&self) -> bool {
+        matches!(self.stage, Stage::Succeeded | Stage::Failed)
+    }
+
+    /// Takes the outcome of the current command and says what the rollout must hear.
+    ///
+    /// # Errors
+    /// [`PipelineError`] when the pipeline has ended or the outcome does not answer the current
+    /// command; the pipeline is unchanged.
+    pub fn handle(&mut self, outcome: StepOutcome) -> Result<PipelineReport, PipelineError> {
+        let Some(command) = self.command() else {
+            return Err(PipelineError::Ended { outcome });
+        };
+        let fail = |p: &mut Pipeline, code| {
+            p.failed_at = Some(p.stage);
+            p.stage = Stage::Failed;
+            Ok(PipelineReport::Failed { code })
+        };
+        match outcome {
+            StepOutcome::Progress { percent_done } => Ok(PipelineReport::Progress {
+                step: self.stage.step(),
+                percent_done: percent_done.min(100),
+            }),
+            StepOutcome::Failed => fail(self, self.stage.failure()),
+            StepOutcome::NoRuntime => fail(self, FailureCode::EnvironmentSetupError),
+            StepOutcome::LockMismatch if self.stage == Stage::ContentLock => {
+                fail(self, FailureCode::EtagMismatch)
+            }
+            StepOutcome::LockMismatch => Err(PipelineError::NotApplicable { outcome, command }),
+            StepOutcome::Done => {
+                let next = Stage::WORKING
+                    .into_iter()
+                    .find(|&s| s > self.stage && self.plan.has(s));
+                match next {
+                    Some(next) => {
+                        self.stage = next;
+                        Ok(PipelineReport::Progress {
+                            step: next.step(),
+                            percent_done: 0,
+                        })
+                    }
+                    None => {
+                        self.stage = Stage::Succeeded;
+                        Ok(PipelineReport::Succeeded)
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_to_end(plan: PipelinePlan) -> Vec<PipelineCommand> {
+        let mut p = Pipeline::new(plan);
+        let mut commands = Vec::new();
+        while let Some(c) = p.command() {
+            commands.push(c);
+            p.handle(StepOutcome::Done).unwrap();
+        }
+        commands
+    }
+
+    #[test]
+    fn stages_the_job_does_not_have_are_skipped() {
+        use PipelineCommand::*;
+        assert_eq!(
+            run_to_end(PipelinePlan::default()),
+            vec![Validate, Download, Deploy, WaitRunning]
+        );
+        assert_eq!(
+            run_to_end(PipelinePlan::ALL),
+            vec![
+                Validate,
+                CheckContentLock,
+                RunScript {
+                    kind: ScriptKind::DownloadCondition
+                },
+                Download,
+                RunScript {
+                    kind: ScriptKind::PreLaunch
+                },
+                Deploy,
+                WaitRunning,
+                RunScript {
+                    kind: ScriptKind::PostLaunch
+                },
+            ]
+        );
+        // A digest without a download condition locks nothing.
+        let lock_only = PipelinePlan {
+            content_lock: true,
+            ..PipelinePlan::default()
+        };
+        assert_eq!(run_to_end(lock_only), run_to_end(PipelinePlan::default()));
+    }
+
+    #[test]
+    fn each_stage_fails_with_its_code() {
+        let expected = [
+            FailureCode::MissingRobotArchitecture,
+            FailureCode::DownloadConditionFailed,
+            FailureCode::DownloadConditionFailed,
+            FailureCode::ExtractingBundleFailure,
+            FailureCode::PreLaunchFileFailure,
+            FailureCode::EnvironmentSetupError,
+            FailureCode::LaunchFailure,
+            FailureCode::PostLaunchFileFailure,
+        ];
+        for (n, code) in expected.into_iter().enumerate() {
+            let mut p = Pipeline::new(PipelinePlan::ALL);
+            for _ in 0..n {
+                p.handle(StepOutcome::Done).unwrap();
+            }
+            let step = p.step();
+            assert_eq!(
+                p.handle(StepOutcome::Failed),
+                Ok(PipelineReport::Failed { code })
+            );
+            assert_eq!(p.step(), step, "a failed pipeline stays at its step");
+            assert!(p.is_ended());
+            assert_eq!(
+                p.handle(StepOutcome::Done),
+                Err(PipelineError::Ended {
+                    outcome: StepOutcome::Done
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_content_lock_mismatch_is_an_etag_mismatch_and_only_there() {
+        let mut p = Pipeline::new(PipelinePlan::ALL);
+        assert_eq!(
+            p.handle(StepOutcome::LockMismatch),
+            Err(PipelineError::NotApplicable {
+                outcome: StepOutcome::LockMismatch,
+                command: PipelineCommand::Validate
+            })
+        );
+        p.handle(StepOutcome::Done).unwrap();
+        assert_eq!(p.command(), Some(PipelineCommand::CheckContentLock));
+        assert_eq!(
+            p.handle(StepOutcome::LockMismatch),
+            Ok(PipelineReport::Failed {
+                code: FailureCode::EtagMismatch
+            })
+        );
+        assert_eq!(p.step(), ProgressStep::ExecutingDownloadCondition);
+    }
+
+    #[test]
+    fn no_runtime_is_an_environment_setup_error_and_progress_is_clamped() {
+        let mut p = Pipeline::new(PipelinePlan::default());
+        p.handle(StepOutcome::Done).unwrap();
+        assert_eq!(
+            p.handle(StepOutcome::Progress { percent_done: 250 }),
+            Ok(PipelineReport::Progress {
+                step: ProgressStep::DownloadingExtracting,
+                percent_done: 100
+            })
+        );
+        assert_eq!(
+            p.handle(StepOutcome::NoRuntime),
+            Ok(PipelineReport::Failed {
+                code: FailureCode::EnvironmentSetupError
+            })
+        );
+        let input = PipelineReport::Failed {
+            code: FailureCode::EnvironmentSetupError,
+        }
+        .input(RobotIndex(4));
+        assert_eq!(
+            input,
+            Input::RobotFailed {
+                robot: RobotIndex(4),
+                code: FailureCode::EnvironmentSetupError
+            }
+        );
+    }
+}
