@@ -25,7 +25,7 @@ fn package() -> Package {
                 architecture: Architecture::Amd64,
             },
             ros: None,
-            restart_policy: RestartPolicy::Always,
+            restart_policy: Some(RestartPolicy::Always),
             shared: false,
             executables: vec![Executable {
                 name: "node".into(),
