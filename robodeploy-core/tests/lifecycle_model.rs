@@ -210,7 +210,7 @@ impl Harness {
 
     /// Whether nothing was prepared for `exe` yet (so nothing runs that an event could be about).
     fn shows_preparing(&self, exe: ExecutableIndex) -> bool {
-        self.d.executable_status(exe)
+        self.d.executable_status(exe).unwrap()
             == (ExecutableStatus::Pending {
                 reason: Reason::Preparing,
             })
@@ -299,7 +299,7 @@ impl Harness {
         let statuses_before: Vec<ExecutableStatus> = self
             .d
             .executables()
-            .map(|e| self.d.executable_status(e))
+            .map(|e| self.d.executable_status(e).unwrap())
             .collect();
         match *step {
             Step::Deploy => self.feed(Event::Deploy)?,
@@ -358,7 +358,7 @@ impl Harness {
         while let Some(cmd) = self.d.poll_command() {
             prop_assert!(!self.r.terminal, "{cmd:?} after a terminal phase");
             if let Command::Restart { exe, attempt } = cmd {
-                let spec = self.d.executable(exe);
+                let spec = self.d.executable(exe).unwrap();
                 prop_assert_eq!(
                     spec.mode,
                     RestartMode::EngineEnforced,
@@ -373,7 +373,7 @@ impl Harness {
                     "Restart after a manual stop, before a reboot"
                 );
                 self.r.restarts[exe.get()] += 1;
-                prop_assert_eq!(attempt, self.d.restart_count(exe));
+                prop_assert_eq!(attempt, self.d.restart_count(exe).unwrap());
             }
             self.outstanding
                 .retain(|c| c.executable() != cmd.executable());
@@ -400,8 +400,10 @@ impl Harness {
         }
         if self.r.terminal {
             prop_assert_eq!(phase, phase_before, "left a terminal phase");
-            let statuses: Vec<ExecutableStatus> =
-                d.executables().map(|e| d.executable_status(e)).collect();
+            let statuses: Vec<ExecutableStatus> = d
+                .executables()
+                .map(|e| d.executable_status(e).unwrap())
+                .collect();
             prop_assert_eq!(
                 &statuses[..],
                 statuses_before,
@@ -415,12 +417,12 @@ impl Harness {
 
         let mut kinds = Vec::new();
         for exe in d.executables() {
-            let status = d.executable_status(exe);
+            let status = d.executable_status(exe).unwrap();
             let code = d.executable_error(exe);
             kinds.push(status.kind());
-            prop_assert_eq!(status.kind(), d.executable_kind(exe));
+            prop_assert_eq!(status.kind(), d.executable_kind(exe).unwrap());
             prop_assert_eq!(
-                d.restart_count(exe),
+                d.restart_count(exe).unwrap(),
                 self.r.restarts[exe.get()],
                 "restart count of {}",
                 exe
@@ -558,7 +560,7 @@ proptest! {
         steps in prop::collection::vec(step(), 0..80),
     ) {
         let mut h = Harness::new(spec_of(&exes, deps));
-        h.check(Phase::InProgress, &h.d.executables().map(|e| h.d.executable_status(e)).collect::<Vec<_>>())?;
+        h.check(Phase::InProgress, &h.d.executables().map(|e| h.d.executable_status(e).unwrap()).collect::<Vec<_>>())?;
         for s in &steps {
             h.run(s)?;
         }
@@ -610,7 +612,7 @@ proptest! {
         let mut expected_commands = Vec::new();
         for (i, (before, after)) in record.executables.iter().zip(back.record().executables).enumerate() {
             let exe = ExecutableIndex(i as u16);
-            prop_assert_eq!(back.restart_count(exe), before.restarts);
+            prop_assert_eq!(back.restart_count(exe).unwrap(), before.restarts);
             prop_assert_eq!(after.restarts, before.restarts);
             prop_assert_eq!(after.prepared, before.prepared);
             prop_assert_eq!(after.suspended, before.suspended);

@@ -67,7 +67,7 @@ impl DeploymentEntry {
             status: m.status(),
             exes: m
                 .executables()
-                .map(|e| (m.executable_status(e), m.restart_count(e)))
+                .filter_map(|e| Some((m.executable_status(e)?, m.restart_count(e)?)))
                 .collect(),
             errors: m.errors(),
         }
@@ -86,19 +86,19 @@ impl DeploymentEntry {
             restart_count: m.total_restart_count(),
             executables: m
                 .executables()
-                .map(|e| {
-                    let spec = m.executable(e);
-                    ExecutableReport {
+                .filter_map(|e| {
+                    let spec = m.executable(e)?;
+                    Some(ExecutableReport {
                         component: spec.component.clone(),
                         name: spec.name.clone(),
                         device: match &spec.host {
                             Host::Device(d) => Some(d.clone()),
                             _ => None,
                         },
-                        status: m.executable_status(e),
-                        restart_count: m.restart_count(e),
+                        status: m.executable_status(e)?,
+                        restart_count: m.restart_count(e)?,
                         instance: self.instances[e.get()].as_ref().map(|i| i.0.clone()),
-                    }
+                    })
                 })
                 .collect(),
             depends_on: self.request.depends_on.clone(),
@@ -388,9 +388,9 @@ impl Driver {
         let spec = d.specs[i].clone();
         let instance = d.instances[i].clone();
         let tx = self.internal_tx.clone();
-        let shared_elsewhere = d.machine.executable(exe).shared
-            && match &d.machine.executable(exe).host {
-                Host::Device(dev) => self
+        let shared_elsewhere = d.machine.executable(exe).is_some_and(|x| x.shared)
+            && match d.machine.executable(exe).map(|x| &x.host) {
+                Some(Host::Device(dev)) => self
                     .shared
                     .get(dev)
                     .is_some_and(|s| s.used_by_others(&spec.component, id)),

@@ -459,8 +459,8 @@ impl Driver {
                 })
             });
             let (component, executable) = (
-                machine.component_name(exe).to_owned(),
-                machine.executable_name(exe).to_owned(),
+                machine.component_name(exe).unwrap_or_default().to_owned(),
+                machine.executable_name(exe).unwrap_or_default().to_owned(),
             );
             let action = match found {
                 Some(info) => {

@@ -109,19 +109,20 @@ impl Deployment {
         (0..self.exes.len()).map(|i| ExecutableIndex(i as u16))
     }
 
-    /// The resolved spec of an executable. Panics on an index from another deployment.
-    pub fn executable(&self, exe: ExecutableIndex) -> &ExecutableSpec {
-        &self.spec.executables[exe.get()]
+    /// The resolved spec of an executable; none for an index out of range (from another
+    /// deployment). Every getter that takes an index answers none for such an index.
+    pub fn executable(&self, exe: ExecutableIndex) -> Option<&ExecutableSpec> {
+        self.spec.executables.get(exe.get())
     }
 
     /// An executable's name.
-    pub fn executable_name(&self, exe: ExecutableIndex) -> &str {
-        &self.executable(exe).name
+    pub fn executable_name(&self, exe: ExecutableIndex) -> Option<&str> {
+        self.executable(exe).map(|e| e.name.as_str())
     }
 
     /// The name of an executable's component.
-    pub fn component_name(&self, exe: ExecutableIndex) -> &str {
-        &self.executable(exe).component
+    pub fn component_name(&self, exe: ExecutableIndex) -> Option<&str> {
+        self.executable(exe).map(|e| e.component.as_str())
     }
 
     /// The index of an executable by component and name.
@@ -187,20 +188,21 @@ impl Deployment {
     }
 
     /// An executable's status with its reason.
-    pub fn executable_status(&self, exe: ExecutableIndex) -> ExecutableStatus {
-        let e = &self.exes[exe.get()];
-        e.status(self.exe_offline(e))
+    pub fn executable_status(&self, exe: ExecutableIndex) -> Option<ExecutableStatus> {
+        let e = self.exes.get(exe.get())?;
+        Some(e.status(self.exe_offline(e)))
     }
 
     /// An executable's status kind (no allocation).
-    pub fn executable_kind(&self, exe: ExecutableIndex) -> StatusKind {
-        let e = &self.exes[exe.get()];
-        e.kind(self.exe_offline(e))
+    pub fn executable_kind(&self, exe: ExecutableIndex) -> Option<StatusKind> {
+        let e = self.exes.get(exe.get())?;
+        Some(e.kind(self.exe_offline(e)))
     }
 
-    /// An executable's error code while its status is Error.
+    /// An executable's error code while its status is Error (none otherwise, and for an index
+    /// out of range).
     pub fn executable_error(&self, exe: ExecutableIndex) -> Option<ErrorCode> {
-        let e = &self.exes[exe.get()];
+        let e = self.exes.get(exe.get())?;
         e.code(self.exe_offline(e))
     }
 
@@ -248,9 +250,11 @@ impl Deployment {
             .map(|(source, code)| match source {
                 ErrorSource::Executable(exe) => ErrorReport {
                     code,
-                    component: Some(self.component_name(exe).to_owned()),
-                    executable: Some(self.executable_name(exe).to_owned()),
-                    detail: self.executable_status(exe).reason().map(Reason::to_string),
+                    component: self.component_name(exe).map(str::to_owned),
+                    executable: self.executable_name(exe).map(str::to_owned),
+                    detail: self
+                        .executable_status(exe)
+                        .and_then(|s| s.reason().map(Reason::to_string)),
                 },
                 ErrorSource::Dependency(dep) => ErrorReport {
                     code,
@@ -271,8 +275,8 @@ impl Deployment {
     }
 
     /// Restarts of one executable: commanded (engine-enforced) plus observed (runtime-enforced).
-    pub fn restart_count(&self, exe: ExecutableIndex) -> u32 {
-        self.exes[exe.get()].restarts
+    pub fn restart_count(&self, exe: ExecutableIndex) -> Option<u32> {
+        self.exes.get(exe.get()).map(|e| e.restarts)
     }
 
     /// The seed's Restart Count: restarts of all executables.
@@ -282,7 +286,7 @@ impl Deployment {
 
     /// When an engine-enforced restart of this executable is due, if one is scheduled.
     pub fn next_restart(&self, exe: ExecutableIndex) -> Option<Time> {
-        self.exes[exe.get()].timers.get(Timer::Restart)
+        self.exes.get(exe.get())?.timers.get(Timer::Restart)
     }
 
     /// The earliest scheduled restart of any executable.
@@ -295,13 +299,13 @@ impl Deployment {
 
     /// The last backoff delay of an executable since its backoff was reset.
     pub fn current_backoff(&self, exe: ExecutableIndex) -> Option<Duration> {
-        self.exes[exe.get()].backoff.last_delay()
+        self.exes.get(exe.get())?.backoff.last_delay()
     }
 
     /// Since when the executable has been running, while it is known to run (its uptime starts
     /// there; `None` while its device is offline).
     pub fn running_since(&self, exe: ExecutableIndex) -> Option<Time> {
-        let e = &self.exes[exe.get()];
+        let e = self.exes.get(exe.get())?;
         match e.run {
             Run::Running { since } if !self.exe_offline(e) => Some(since),
             _ => None,
@@ -309,8 +313,8 @@ impl Deployment {
     }
 
     /// Whether Always/OnFailure are suspended for this executable by a manual stop.
-    pub fn is_suspended(&self, exe: ExecutableIndex) -> bool {
-        self.exes[exe.get()].suspended
+    pub fn is_suspended(&self, exe: ExecutableIndex) -> Option<bool> {
+        self.exes.get(exe.get()).map(|e| e.suspended)
     }
 
     /// The executables a deprovision could not stop, and why.
@@ -388,8 +392,7 @@ impl Deployment {
         if let Some(code) = code {
             let reason = self
                 .executable_status(ExecutableIndex(i as u16))
-                .reason()
-                .cloned();
+                .and_then(|s| s.reason().cloned());
             self.history.push(
                 now,
                 HistoryEvent::ErrorRaised {

@@ -12,11 +12,12 @@ use crate::model::{FailureCode, JobStatus};
 #[non_exhaustive]
 pub enum Command {
     /// Check the fleet and the application, then report
-    /// [`handle_prepared`](super::Rollout::handle_prepared) or
-    /// [`handle_prepare_failed`](super::Rollout::handle_prepare_failed).
+    /// [`Input::Prepared`](super::Input::Prepared) or
+    /// [`Input::PrepareFailed`](super::Input::PrepareFailed).
     Prepare,
     /// Deploy the job's version to this robot (from Validating; again after an interrupted
-    /// attempt) and report its progress, success or failure.
+    /// attempt) through a new robot [`Pipeline`](super::Pipeline), and report its progress,
+    /// success or failure.
     DeployRobot {
         /// The robot.
         robot: RobotIndex,

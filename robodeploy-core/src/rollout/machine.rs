@@ -19,7 +19,7 @@ use crate::time::Time;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum RolloutPhase {
-    /// Created; [`Rollout::start`] not called yet.
+    /// Created; [`Input::Start`](super::Input::Start) not fed yet.
     Pending,
     /// Waiting for the driver to report the fleet and application checked.
     Preparing,

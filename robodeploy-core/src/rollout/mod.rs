@@ -3,14 +3,21 @@
 //!
 //! A [`Rollout`] is created from the job's [`DeploymentConfig`](crate::model::DeploymentConfig)
 //! and the fleet as it is now (each robot's online flag and installed version). It performs no
-//! I/O and reads no clock: the driver feeds events and time in with `handle_*`, drains
-//! [`Command`]s with [`Rollout::poll_command`] and [`RolloutEvent`]s with
-//! [`Rollout::poll_event`], and calls [`Rollout::handle_timeout`] at [`Rollout::poll_timeout`].
-//! Robots are named by their [`RobotIndex`] in the fleet order given at creation.
+//! I/O and reads no clock: the driver feeds each [`Input`] with the [`Time`](crate::time::Time)
+//! it happened through [`Rollout::handle`], drains [`Command`]s with [`Rollout::poll_command`]
+//! and [`RolloutEvent`]s with [`Rollout::poll_event`], and feeds [`Input::Timeout`] at
+//! [`Rollout::poll_timeout`]. Robots are named by their [`RobotIndex`] in the fleet order given
+//! at creation. The engine, its journal replay and the simulator all feed the machine this one
+//! way, so a journal of `(Time, Input)` pairs replays into the same machine.
+//!
+//! What a robot does after its `DeployRobot` is a second pure machine, the robot
+//! [`Pipeline`] (validate, content lock, download condition, download, pre-launch, launch,
+//! post-launch, and the failure code each step gives); the engine carries its commands out on
+//! the robot, the simulator draws them from its fleet model.
 //!
 //! ```
 //! use robodeploy_core::model::{DeploymentConfig, JobStatus};
-//! use robodeploy_core::rollout::{Command, Rollout, RobotIndex, RobotInit};
+//! use robodeploy_core::rollout::{Command, Input, Rollout, RobotIndex, RobotInit};
 //! use robodeploy_core::time::Time;
 //!
 //! let config = DeploymentConfig {
@@ -20,17 +27,21 @@
 //! };
 //! let fleet = vec![RobotInit { online: true, previous_version: None }; 200];
 //! let mut job = Rollout::new(&config, fleet, Time::EPOCH).unwrap();
-//! job.start(Time::EPOCH);
+//! job.handle(Input::Start, Time::EPOCH).unwrap();
 //! assert_eq!(job.poll_command(), Some(Command::Prepare));
-//! job.handle_prepared(Time::from_millis(10));
+//! job.handle(Input::Prepared, Time::from_millis(10)).unwrap();
 //! let mut started = Vec::new();
 //! while let Some(Command::DeployRobot { robot }) = job.poll_command() {
 //!     started.push(robot);
 //! }
 //! assert_eq!(started.len(), 20); // 200 robots at 10 % → 20 at once
-//! job.handle_robot_succeeded(RobotIndex(0), Time::from_millis(60_000)).unwrap();
+//! let done = Input::RobotSucceeded { robot: RobotIndex(0) };
+//! job.handle(done, Time::from_millis(60_000)).unwrap();
 //! assert_eq!(job.poll_command(), Some(Command::DeployRobot { robot: RobotIndex(20) }));
 //! assert_eq!(job.status(), JobStatus::InProgress);
+//! // A robot the fleet does not have is refused, naming the index and the fleet's size.
+//! let unknown = Input::RobotOffline { robot: RobotIndex(200) };
+//! assert!(job.handle(unknown, Time::from_millis(60_001)).is_err());
 //! ```
 //!
 //! # Numbers
@@ -49,10 +60,10 @@
 //!
 //! | phase ([`RolloutPhase`]) | status | leaves when |
 //! |---|---|---|
-//! | Pending | Pending | [`Rollout::start`] → Preparing, command `Prepare` |
-//! | Preparing | Preparing | `handle_prepared` → Deploying wave 0; `handle_prepare_failed(code)` → Failed with `code` |
+//! | Pending | Pending | `Input::Start` → Preparing, command `Prepare` |
+//! | Preparing | Preparing | `Input::Prepared` → Deploying wave 0; `Input::PrepareFailed { code }` → Failed with `code` |
 //! | Deploying | InProgress | the wave's robots all reached an outcome → BetweenWaves, or Succeeded after the last wave; a threshold breach or a cancel → Draining |
-//! | BetweenWaves | InProgress | the wave's soak elapsed and, if it asks for one, a resume came → Deploying the next wave |
+//! | BetweenWaves | InProgress | the wave's soak elapsed and, if it asks for one, `Input::Resume` came → Deploying the next wave |
 //! | Draining | InProgress | nothing in flight → RollingBack (auto rollback, a robot to roll back) or Done |
 //! | RollingBack | InProgress | every rollback reached an outcome → Done |
 //! | Done | Succeeded, Failed or Canceled | never; the first halt reason decides: none → Succeeded, threshold or failed preparation → Failed, cancel → Canceled |
@@ -75,7 +86,7 @@
 //! | code | raised when |
 //! |---|---|
 //! | FailureThresholdBreached | the job's failure code when the fleet or wave threshold is reached; the code of robots not deployed because of it |
-//! | DownloadConditionFailed, EtagMismatch, PreLaunchFileFailure, PostLaunchFileFailure, ExtractingBundleFailure, EnvironmentSetupError, MissingRobotArchitecture, LaunchFailure, … | reported by the driver with `handle_robot_failed` (the step it failed at is kept) |
+//! | MissingRobotArchitecture, DownloadConditionFailed, EtagMismatch, ExtractingBundleFailure, PreLaunchFileFailure, EnvironmentSetupError, LaunchFailure, PostLaunchFileFailure | given by the robot [`Pipeline`] at the step that failed (see its table), fed as `Input::RobotFailed` (the step it failed at is kept) |
 //! | RobotDeploymentTimeout | the robot timeout passed before the robot succeeded (exactly at `start + timeout`; a success reported at that instant is too late); command `AbortRobot` |
 //! | RobotDeploymentNoResponse | a deferred robot stayed offline past its offline deadline |
 //! | RobotDeploymentAborted | the job was canceled: robots in flight (command `AbortRobot`) and robots not deployed |
@@ -98,15 +109,17 @@
 //! # Timers and polling order
 //!
 //! Timers are a fixed table: the robot timeouts and the offline deadlines (two FIFO queues; see
-//! `timer.rs` for why FIFO suffices) and the wave soak. Every `handle_*` first clamps `now` to
-//! the latest time seen (time never goes backwards), fires every timer due by `now` at its own
+//! `timer.rs` for why FIFO suffices) and the wave soak. Every input first clamps `now` to the
+//! latest time seen (time never goes backwards), fires every timer due by `now` at its own
 //! deadline (earliest first; at one instant a robot timeout before an offline deadline before
-//! the soak), then applies its event, then fills slots and moves the job on.
+//! the soak), then applies itself, then fills slots and moves the job on. Times are
+//! [`Time`](crate::time::Time)s; what has not happened yet (a robot's first start, its end, the
+//! job's start and end, the soak) is `None`, never a sentinel instant.
 //!
-//! A driver, after every `handle_*`: drains [`Rollout::poll_command`] and executes each command
-//! in order; drains [`Rollout::poll_event`]; sleeps until [`Rollout::poll_timeout`] or the next
-//! robot event, whichever comes first; calls [`Rollout::handle_timeout`] when the timeout is
-//! reached (calling it early or spuriously is harmless).
+//! A driver, after every [`Rollout::handle`]: drains [`Rollout::poll_command`] and executes each
+//! command in order; drains [`Rollout::poll_event`]; sleeps until [`Rollout::poll_timeout`] or
+//! the next robot event, whichever comes first; feeds [`Input::Timeout`] when the timeout is
+//! reached (early or spuriously is harmless).
 
 mod command;
 mod error;
