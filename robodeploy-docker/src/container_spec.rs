@@ -40,8 +40,52 @@ pub(crate) fn restart_policy(policy: RestartPolicy) -> DockerRestartPolicy {
     }
 }
 
+/// The longest container name accepted, in bytes.
+const MAX_NAME_LEN: usize = 255;
+
+/// Checks a container name whatever the engine passes (defence in depth under its validation):
+/// Docker's alphabet (an ASCII letter or digit first, then letters, digits, `_`, `.`, `-`), no
+/// `..`, at most [`MAX_NAME_LEN`] bytes. So no `/`, no NUL, nothing that reads as a path or
+/// changes the API URL it is put in.
+pub(crate) fn check_name(name: &str) -> Result<(), RuntimeError> {
+    let shown = || format!("{:?}", name.chars().take(64).collect::<String>());
+    let rule = if name.is_empty() {
+        Some("must not be empty".to_owned())
+    } else if name.len() > MAX_NAME_LEN {
+        Some(format!(
+            "{} bytes is longer than {MAX_NAME_LEN}",
+            name.len()
+        ))
+    } else if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        Some(format!(
+            "{} must start with an ASCII letter or digit",
+            shown()
+        ))
+    } else if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        Some(format!(
+            "{} contains {c:?}; only ASCII letters, digits, '_', '.' and '-' are allowed",
+            shown()
+        ))
+    } else if name.contains("..") {
+        Some(format!("{} must not contain \"..\"", shown()))
+    } else {
+        None
+    };
+    match rule {
+        Some(message) => Err(RuntimeError::InvalidSpec {
+            field: "name",
+            message,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Checks what the engine would otherwise refuse with a less precise message.
 pub(crate) fn validate(spec: &InstanceSpec) -> Result<&str, RuntimeError> {
+    check_name(&spec.name)?;
     let image = spec
         .image
         .as_deref()
@@ -170,6 +214,39 @@ mod tests {
         s.image = Some("robodeploy/busybox:test".into());
         s.command = vec!["busybox".into(), "sleep".into(), "60".into()];
         s
+    }
+
+    #[test]
+    fn container_names_that_could_leave_their_place_are_refused() {
+        let long = "x".repeat(256);
+        for bad in [
+            "",
+            "a/b",
+            "../x",
+            "a..b",
+            "a\0b",
+            "-a",
+            ".a",
+            "a b",
+            "é",
+            long.as_str(),
+        ] {
+            let mut s = spec();
+            s.name = bad.to_owned();
+            for result in [validate(&s).map(drop), create_body(&s).map(drop)] {
+                let err = result.unwrap_err();
+                assert!(
+                    matches!(&err, RuntimeError::InvalidSpec { field: "name", .. }),
+                    "{bad:?} gave {err:?}"
+                );
+                assert!(!err.to_string().contains('\0'), "{err}");
+            }
+        }
+        for good in ["rd-1-nav-planner", "a.b_c-d", "x".repeat(255).as_str()] {
+            let mut s = spec();
+            s.name = good.to_owned();
+            assert!(validate(&s).is_ok(), "{good:?}");
+        }
     }
 
     #[test]

@@ -94,10 +94,9 @@ pub(crate) fn plan(
 }
 
 fn check_working_dir(dir: &str) -> Result<PathBuf, RuntimeError> {
+    check_host_path("working_dir", dir)?;
     let path = PathBuf::from(dir);
-    let message = if !path.is_absolute() {
-        format!("{dir:?} must be an absolute path")
-    } else if !path.is_dir() {
+    let message = if !path.is_dir() {
         format!("{dir:?} is not an existing directory")
     } else {
         return Ok(path);
@@ -137,9 +136,43 @@ pub(crate) fn is_executable(path: &Path) -> bool {
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// The longest path accepted, in bytes (`PATH_MAX` holds 4096 with the final NUL).
+const MAX_PATH: usize = 4095;
+
+/// The longest path component accepted, in bytes (`NAME_MAX`).
+const MAX_COMPONENT: usize = 255;
+
+/// A host path named by a spec (a working directory, a mount source): absolute, in plain
+/// components (no `..`, which could lead out of where it seems to point), no NUL, no component
+/// over 255 bytes and at most 4095 bytes in all, whatever the engine passes.
+pub(crate) fn check_host_path(field: &'static str, path: &str) -> Result<(), RuntimeError> {
+    let shown = || format!("{:?}", path.chars().take(64).collect::<String>());
+    let message = if !path.starts_with('/') {
+        format!("{} must be an absolute path", shown())
+    } else if path.contains('\0') {
+        format!("{} contains a NUL byte", shown())
+    } else if path.len() > MAX_PATH {
+        format!("{} bytes is longer than {MAX_PATH}", path.len())
+    } else if path.split('/').any(|c| c == "..") {
+        format!("{} must not contain a \"..\" component", shown())
+    } else if let Some(c) = path.split('/').find(|c| c.len() > MAX_COMPONENT) {
+        format!(
+            "{}: a component of {} bytes is longer than {MAX_COMPONENT}",
+            shown(),
+            c.len()
+        )
+    } else {
+        return Ok(());
+    };
+    Err(RuntimeError::InvalidSpec { field, message })
+}
+
 /// Mounts mean nothing to a process: it sees the host's files. An absolute source is accepted
 /// (the process reads it at that path; the target is ignored); a named volume is refused.
 pub(crate) fn check_mounts(mounts: &[Mount]) -> Result<(), RuntimeError> {
+    for m in mounts.iter().filter(|m| m.source.starts_with('/')) {
+        check_host_path("mounts", &m.source)?;
+    }
     match mounts.iter().find(|m| !m.source.starts_with('/')) {
         Some(m) => Err(RuntimeError::InvalidSpec {
             field: "mounts",
@@ -249,6 +282,51 @@ mod tests {
                 })
             ));
         }
+    }
+
+    #[test]
+    fn host_paths_that_could_lead_elsewhere_are_refused() {
+        let env = BTreeMap::new();
+        let cmd = argv(&["true"]);
+        let long_component = format!("/tmp/{}", "x".repeat(256));
+        let long_path = "/x".repeat(2048);
+        for wd in [
+            "/tmp/../etc",
+            "/..",
+            "/tmp/a\0b",
+            long_component.as_str(),
+            long_path.as_str(),
+        ] {
+            let mut r = req(&cmd, &env);
+            r.working_dir = Some(wd);
+            let err = plan(&r, &base_env(false)).unwrap_err();
+            assert!(
+                matches!(
+                    &err,
+                    RuntimeError::InvalidSpec {
+                        field: "working_dir",
+                        ..
+                    }
+                ),
+                "{wd:?}: {err:?}"
+            );
+            assert!(!err.to_string().contains('\0'));
+            let m = Mount {
+                source: wd.to_owned(),
+                target: "/data".to_owned(),
+                read_only: false,
+            };
+            assert!(matches!(
+                check_mounts(&[m]),
+                Err(RuntimeError::InvalidSpec {
+                    field: "mounts",
+                    ..
+                })
+            ));
+        }
+        let mut r = req(&cmd, &env);
+        r.working_dir = Some("/tmp/./");
+        assert!(plan(&r, &base_env(false)).is_ok());
     }
 
     #[test]

@@ -85,7 +85,8 @@ impl InstanceDir {
 }
 
 /// Instance names become directory names, so only a conservative alphabet is accepted:
-/// ASCII letters, digits, `.`, `_` and `-`, not starting with `.`, at most 200 bytes.
+/// ASCII letters, digits, `.`, `_` and `-`, not starting with `.`, without `..`, at most 200
+/// bytes. So no `/`, no NUL, nothing that leaves `instances/`, whatever the engine passes.
 pub(crate) fn validate_name(name: &str) -> Result<(), RuntimeError> {
     let rule = if name.is_empty() {
         Some("must not be empty".to_owned())
@@ -104,6 +105,10 @@ pub(crate) fn validate_name(name: &str) -> Result<(), RuntimeError> {
                     "{name:?} contains {c:?}; only ASCII letters, digits, '.', '_' and '-' are \
                      allowed"
                 )
+            })
+            .or_else(|| {
+                name.contains("..")
+                    .then(|| format!("{name:?} must not contain \"..\""))
             })
     };
     match rule {
@@ -127,7 +132,9 @@ mod tests {
 
     #[test]
     fn names_that_could_escape_the_root_are_refused() {
-        for bad in ["", ".", "..", "../x", "a/b", ".hidden", "a b", "é"] {
+        for bad in [
+            "", ".", "..", "../x", "a/b", ".hidden", "a b", "é", "a..b", "a\0b", "a/../b",
+        ] {
             let err = validate_name(bad).unwrap_err();
             assert!(
                 matches!(err, RuntimeError::InvalidSpec { field: "name", .. }),
@@ -135,6 +142,7 @@ mod tests {
             );
         }
         assert!(validate_name(&"x".repeat(201)).is_err());
+        assert!(validate_name(&"x".repeat(256)).is_err());
         assert!(validate_name(&"x".repeat(200)).is_ok());
     }
 
