@@ -179,8 +179,9 @@ fn create(path: &Path, schema: &Schema<'_>) -> Result<(), StoreError> {
         // The umask can only take bits away; one that took the owner's is put right.
         file.set_permissions(std::fs::Permissions::from_mode(OWNER_ONLY))
             .map_err(|e| io_error(path, "create", e))?;
+        let backend = redb::backends::FileBackend::new(file).map_err(on(path, "create"))?;
         let db = redb::Builder::new()
-            .create_file(file)
+            .create_with_backend(backend)
             .map_err(on(path, "create"))?;
         migrate::initialize(&db, path, schema)?;
         db.close().map_err(on(path, "create"))?;
