@@ -82,9 +82,10 @@ pub(super) fn files(commands: &[&str]) -> Result<BTreeMap<String, Vec<u8>>, Test
     for &command in commands {
         let binary = find(command)?;
         for lib in libraries(command, &binary)? {
-            if !files.contains_key(&lib) {
-                let real = std::fs::canonicalize(&lib).unwrap_or_else(|_| PathBuf::from(&lib));
-                files.insert(lib, read(command, &real)?);
+            if let std::collections::btree_map::Entry::Vacant(slot) = files.entry(lib) {
+                let real =
+                    std::fs::canonicalize(slot.key()).unwrap_or_else(|_| PathBuf::from(slot.key()));
+                slot.insert(read(command, &real)?);
             }
         }
         files.insert(format!("/bin/{command}"), read(command, &binary)?);
