@@ -103,9 +103,13 @@ async fn a_job_rolls_out_to_ten_process_robots_with_scripts() {
             notes.display()
         ),
     );
-    // An executable without a command runs the launch command.
+    // An executable whose command is `{launch}` runs the launch command.
     h.engine
-        .add_package(package("app", RestartPolicy::Always, &[("node", vec![])]))
+        .add_package(package(
+            "app",
+            RestartPolicy::Always,
+            &[("node", vec![Launcher::LAUNCH.into()])],
+        ))
         .await
         .unwrap();
     let id = h

@@ -823,7 +823,10 @@ impl StageTask {
                 self.package.version.as_str(),
             );
             spec.image = e.image.clone();
-            spec.command = e.command.clone();
+            // The launch command is the robot's own (e.g. `ros2`): nothing to prepare for it.
+            if !super::launcher::Launcher::is_launch(&e.command) {
+                spec.command = e.command.clone();
+            }
             spec.shell = e.shell;
             if (!spec.command.is_empty() || spec.image.is_some())
                 && let Err(err) = self.runtime.prepare(&spec).await

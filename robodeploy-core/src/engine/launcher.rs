@@ -6,8 +6,11 @@ use serde::{Deserialize, Serialize};
 ///
 /// Each element of `template` has `{package}` and `{launch_file}` replaced. The default is ROS 2's
 /// `ros2 launch {package} {launch_file}`; [`Launcher::roslaunch`] gives ROS 1's. A job's robot
-/// runs the package's executables; an executable whose `command` is empty runs the launch command
-/// (a ROS package's executable is usually "the launch").
+/// runs the package's executables; an executable whose `command` is the single word
+/// [`Launcher::LAUNCH`] (`{launch}`) runs the launch command (a ROS package's executable is
+/// usually "the launch"), and so does a Docker executable with no command. A preinstalled
+/// executable must name a command (the manifest validator refuses an empty one through every
+/// door), so `{launch}` is how a package says "run what the job's launch config says".
 ///
 /// ```
 /// use robodeploy_core::engine::Launcher;
@@ -32,6 +35,15 @@ impl Default for Launcher {
 }
 
 impl Launcher {
+    /// The command word that stands for the job's launch command: an executable whose
+    /// `command` is exactly `["{launch}"]` runs the rendered launch command on a job's robots.
+    pub const LAUNCH: &'static str = "{launch}";
+
+    /// Whether `command` is [`Launcher::LAUNCH`] alone: the executable runs the launch command.
+    pub fn is_launch(command: &[String]) -> bool {
+        matches!(command, [word] if word == Self::LAUNCH)
+    }
+
     /// ROS 1's `roslaunch {package} {launch_file}`.
     pub fn roslaunch() -> Self {
         Launcher {

@@ -100,8 +100,14 @@ impl Driver {
                 }
                 spec.image = exe.image.clone();
                 spec.command = match launch {
-                    // An executable without a command of its own runs the job's launch command.
-                    Some(argv) if exe.command.is_empty() => argv.to_vec(),
+                    // An executable whose command is `{launch}` (or a Docker executable without
+                    // one) runs the job's launch command.
+                    Some(argv)
+                        if exe.command.is_empty()
+                            || super::launcher::Launcher::is_launch(&exe.command) =>
+                    {
+                        argv.to_vec()
+                    }
                     _ => exe.command.clone(),
                 };
                 spec.shell = exe.shell;

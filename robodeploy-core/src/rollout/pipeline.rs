@@ -97,6 +97,23 @@ impl PipelinePlan {
             _ => true,
         }
     }
+
+    /// The plan as four bits, so a [`Pipeline`] fits in two bytes.
+    const fn bits(self) -> u8 {
+        self.download_condition as u8
+            | (self.content_lock as u8) << 1
+            | (self.pre_launch as u8) << 2
+            | (self.post_launch as u8) << 3
+    }
+
+    const fn from_bits(bits: u8) -> PipelinePlan {
+        PipelinePlan {
+            download_condition: bits & 1 != 0,
+            content_lock: bits & 1 << 1 != 0,
+            pre_launch: bits & 1 << 2 != 0,
+            post_launch: bits & 1 << 3 != 0,
+        }
+    }
 }
 
 /// A script a pipeline runs on the robot.
@@ -223,7 +240,6 @@ enum Stage {
     WaitRunning,
     PostLaunch,
     Succeeded,
-    Failed,
 }
 
 impl Stage {
@@ -254,7 +270,7 @@ impl Stage {
             Stage::PostLaunch => PipelineCommand::RunScript {
                 kind: ScriptKind::PostLaunch,
             },
-            Stage::Succeeded | Stage::Failed => return None,
+            Stage::Succeeded => return None,
         })
     }
 
@@ -268,7 +284,7 @@ impl Stage {
             Stage::PreLaunch => ProgressStep::ExecutingPreLaunch,
             Stage::Deploy | Stage::WaitRunning => ProgressStep::Launching,
             Stage::PostLaunch => ProgressStep::ExecutingPostLaunch,
-            Stage::Succeeded | Stage::Failed => ProgressStep::Finished,
+            Stage::Succeeded => ProgressStep::Finished,
         }
     }
 
@@ -282,28 +298,40 @@ impl Stage {
             Stage::Deploy => FailureCode::EnvironmentSetupError,
             Stage::WaitRunning => FailureCode::LaunchFailure,
             Stage::PostLaunch => FailureCode::PostLaunchFileFailure,
-            Stage::Succeeded | Stage::Failed => FailureCode::InternalServerError,
+            Stage::Succeeded => FailureCode::InternalServerError,
         }
     }
 }
 
-/// One robot's deployment attempt (see the module docs). Small and `Copy`: the simulator keeps
-/// one per robot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One robot's deployment attempt (see the module docs). Two bytes and `Copy`: the simulator
+/// keeps one per robot.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Pipeline {
-    plan: PipelinePlan,
+    /// The plan's four bits ([`PipelinePlan::bits`]) and [`FAILED`](Self::FAILED).
+    flags: u8,
+    /// The stage being carried out; once failed, the stage it failed at.
     stage: Stage,
-    /// The stage it failed at, once failed.
-    failed_at: Option<Stage>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("plan", &self.plan())
+            .field("stage", &self.stage)
+            .field("failed", &self.failed())
+            .finish()
+    }
 }
 
 impl Pipeline {
+    /// The flag bit set once the attempt failed.
+    const FAILED: u8 = 1 << 7;
+
     /// A new attempt under `plan`, at its first stage (Validating).
     pub fn new(plan: PipelinePlan) -> Pipeline {
         Pipeline {
-            plan,
+            flags: plan.bits(),
             stage: Stage::Validate,
-            failed_at: None,
         }
     }
 
@@ -311,26 +339,38 @@ impl Pipeline {
     /// to run, then its post-launch stage.
     pub fn launched(plan: PipelinePlan) -> Pipeline {
         Pipeline {
-            plan,
+            flags: plan.bits(),
             stage: Stage::WaitRunning,
-            failed_at: None,
         }
+    }
+
+    /// The stages this attempt goes through.
+    pub fn plan(&self) -> PipelinePlan {
+        PipelinePlan::from_bits(self.flags)
+    }
+
+    fn failed(&self) -> bool {
+        self.flags & Self::FAILED != 0
     }
 
     /// The command to carry out now; none once the pipeline has ended.
     pub fn command(&self) -> Option<PipelineCommand> {
-        self.stage.command()
+        if self.failed() {
+            None
+        } else {
+            self.stage.command()
+        }
     }
 
     /// The progress step the robot is at: Finished once it succeeded; the step it failed at
     /// once it failed.
     pub fn step(&self) -> ProgressStep {
-        self.failed_at.unwrap_or(self.stage).step()
+        self.stage.step()
     }
 
     /// Whether the pipeline has ended (succeeded or failed).
     pub fn is_ended(&self) -> bool {
-        matches!(self.stage, Stage::Succeeded | Stage::Failed)
+        self.failed() || self.stage == Stage::Succeeded
     }
 
     /// Takes the outcome of the current command and says what the rollout must hear.
@@ -343,8 +383,7 @@ impl Pipeline {
             return Err(PipelineError::Ended { outcome });
         };
         let fail = |p: &mut Pipeline, code| {
-            p.failed_at = Some(p.stage);
-            p.stage = Stage::Failed;
+            p.flags |= Pipeline::FAILED;
             Ok(PipelineReport::Failed { code })
         };
         match outcome {
@@ -361,7 +400,7 @@ impl Pipeline {
             StepOutcome::Done => {
                 let next = Stage::WORKING
                     .into_iter()
-                    .find(|&s| s > self.stage && self.plan.has(s));
+                    .find(|&s| s > self.stage && self.plan().has(s));
                 match next {
                     Some(next) => {
                         self.stage = next;
@@ -392,6 +431,17 @@ mod tests {
             p.handle(StepOutcome::Done).unwrap();
         }
         commands
+    }
+
+    #[test]
+    fn a_pipeline_is_two_bytes_and_keeps_its_plan() {
+        assert_eq!(std::mem::size_of::<Pipeline>(), 2);
+        for bits in 0..16u8 {
+            let plan = PipelinePlan::from_bits(bits);
+            assert_eq!(plan.bits(), bits);
+            assert_eq!(Pipeline::new(plan).plan(), plan);
+            assert_eq!(Pipeline::launched(plan).plan(), plan);
+        }
     }
 
     #[test]
