@@ -325,6 +325,11 @@ fn apply_then_status_logs_and_deprovision_in_later_invocations() {
         "{text}"
     );
 
+    // The state directory holds every environment value: owner-only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "state dir mode {mode:o}");
+
     // apply has exited; both executables run on under their robot's supervisor.
     let (supervisors, in_dir) = processes(state_arg, &dir.0);
     assert_eq!(supervisors, 1, "one supervisor for the one robot");
@@ -776,4 +781,60 @@ fn a_damaged_store_is_an_error_naming_the_file_and_is_left_as_it_is() {
         before,
         "the file was changed"
     );
+}
+
+/// A state directory that cannot be looked at is an error (exit 3) naming the store, never
+/// "nothing applied" with exit 0. (Tests run as root, whom permissions do not stop: the store
+/// path is made unreachable by a file where a directory should be.)
+#[test]
+fn an_unreadable_state_dir_is_an_error_not_nothing_applied() {
+    let dir = TempDir::new("unreadable");
+    let file = dir.0.join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let state = file.join("state");
+    let out = robodeploy(&dir.0, &["status", "--state-dir", state.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
+    assert!(
+        !stdout(&out).contains("nothing applied"),
+        "{}",
+        explain(&out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&state.join("state.redb").display().to_string()),
+        "{}",
+        explain(&out)
+    );
+    // A directory where the store should be is no store either.
+    let state = dir.0.join("state");
+    std::fs::create_dir_all(state.join("state.redb")).unwrap();
+    let out = robodeploy(&dir.0, &["status", "--state-dir", state.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
+    // An empty state directory still means nothing was applied.
+    let empty = dir.0.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = robodeploy(&dir.0, &["status", "--state-dir", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert!(
+        stdout(&out).contains("nothing applied"),
+        "{}",
+        explain(&out)
+    );
+}
+
+/// Names from a manifest reach the terminal with their control characters escaped: a name
+/// holding an escape sequence cannot clear the screen or rewrite earlier lines.
+#[test]
+fn validate_escapes_control_characters_in_names() {
+    let dir = TempDir::new("escape");
+    let file = dir.0.join("evil.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: robodeploy/v1\nkind: Package\nspec:\n  name: \"evil\\e[2J\\rname\"\n  version: \"1\"\n  components: []\n",
+    )
+    .unwrap();
+    let out = robodeploy(&dir.0, &["validate", file.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
+    assert!(text.contains("Package evil\\u{1b}[2J\\rname"), "{text:?}");
 }

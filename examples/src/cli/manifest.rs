@@ -7,6 +7,7 @@ use robodeploy_core::manifest::{Kind, Manifest, ManifestError};
 use robodeploy_core::validate::{DocumentRef, Issue, Report, validate_manifest};
 use serde::Serialize;
 
+use super::printable::printable;
 use super::{CliError, Outcome, print_json};
 
 /// One error or warning as `--json` prints it.
@@ -121,13 +122,13 @@ pub(crate) fn validate(file: &Path, json: bool) -> Outcome {
             .documents
             .iter()
             .map(|d| match d.name() {
-                Some(name) => format!("{} {name}", d.kind()),
+                Some(name) => format!("{} {}", d.kind(), printable(name)),
                 None => d.kind().to_string(),
             })
             .collect();
         println!(
             "{}: {} documents ({}), {} errors, {} warnings",
-            file.display(),
+            printable(&file.display().to_string()),
             manifest.len(),
             names.join(", "),
             report.errors.len(),

@@ -9,6 +9,7 @@ mod deprovision;
 mod logs;
 mod manifest;
 mod plan;
+mod printable;
 mod report;
 mod session;
 mod state;

@@ -41,21 +41,48 @@ struct DeviceRecord {
 impl StateDir {
     /// Creates (or opens) the state directory. Its path is made absolute: the supervisors of
     /// the devices' roots keep it.
+    ///
+    /// The directory holds every environment value and command the store keeps: it is made
+    /// owner-only (0700), created so (no window where another user could open it) and
+    /// tightened to 0700 when it already exists.
     pub(crate) fn create(root: &Path) -> Result<StateDir, CliError> {
-        fs::create_dir_all(root.join("devices")).map_err(|source| CliError::State {
-            path: root.to_owned(),
-            source,
-        })?;
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| CliError::State { path, source }
+        };
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(root)
+            .map_err(io(root))?;
+        fs::set_permissions(root, fs::Permissions::from_mode(0o700)).map_err(io(root))?;
+        let devices = root.join("devices");
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&devices)
+            .map_err(io(&devices))?;
         Self::at(root)
     }
 
     /// Opens an existing state directory; `None` when it holds no store (nothing was applied
-    /// there, and nothing is created).
+    /// there, and nothing is created). A store that cannot be looked at (a directory without
+    /// permission, an I/O error) is an error, never "nothing applied".
     pub(crate) fn existing(root: &Path) -> Result<Option<StateDir>, CliError> {
-        if !root.join(STORE_FILE).is_file() {
-            return Ok(None);
+        let store = root.join(STORE_FILE);
+        match fs::metadata(&store) {
+            Ok(meta) if meta.is_file() => Self::at(root).map(Some),
+            Ok(_) => Err(CliError::State {
+                path: store,
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(CliError::State {
+                path: store,
+                source,
+            }),
         }
-        Self::at(root).map(Some)
     }
 
     fn at(root: &Path) -> Result<StateDir, CliError> {
