@@ -311,3 +311,83 @@ async fn a_valid_package_is_still_added_and_a_numbered_version_is_required() {
     assert!(engine.add_package(p).await.unwrap());
     engine.shutdown().await.unwrap();
 }
+
+/// A package whose executable mounts `source` at /host.
+fn mounting(source: &str) -> Package {
+    let mut p = package_json();
+    p["name"] = json!("mounter");
+    p["components"][0]["executables"][0]["mounts"] = json!([{"source": source, "target": "/host"}]);
+    from(p)
+}
+
+/// Mounting the host's root filesystem or a container engine's socket hands the executable the
+/// host: the validator warns, and the engine refuses it (naming the field and the value) unless
+/// its configuration allows it.
+#[tokio::test]
+async fn host_takeover_mounts_are_refused_unless_the_engine_allows_them() {
+    use robodeploy_core::engine::EngineConfig;
+    use robodeploy_core::validate::{ValidationWarning, validate_package};
+    let path = "spec.components[0].executables[0].mounts[0].source";
+    for (source, what) in [
+        ("/", "the host's root filesystem"),
+        ("//", "the host's root filesystem"),
+        ("/etc/..", "the host's root filesystem"),
+        ("/./", "the host's root filesystem"),
+        ("/var/run/docker.sock", "a container engine's socket"),
+        (
+            "/run/containerd/containerd.sock",
+            "a container engine's socket",
+        ),
+    ] {
+        let report = validate_package(&mounting(source));
+        assert!(report.errors.is_empty(), "{source}: {report}");
+        assert_eq!(report.warnings.len(), 1, "{source}: {report}");
+        match &report.warnings[0].problem {
+            ValidationWarning::HostTakeoverMount {
+                path: p,
+                mount,
+                what: w,
+            } => {
+                assert_eq!(
+                    (p.to_string().as_str(), mount.as_str(), *w),
+                    (path, source, what)
+                );
+            }
+            other => panic!("{source}: {other:?}"),
+        }
+
+        let (engine, _) = engine().await;
+        let report = refused(engine.add_package(mounting(source)).await);
+        assert_eq!(report.errors.len(), 1, "{source}: {report}");
+        match &report.errors[0].problem {
+            ValidationError::HostTakeoverMountRefused { path: p, mount, .. } => {
+                assert_eq!((p.to_string().as_str(), mount.as_str()), (path, source))
+            }
+            other => panic!("{source}: {other:?}"),
+        }
+        assert!(
+            engine
+                .package("mounter", &robodeploy_core::model::Version::new("1"))
+                .await
+                .is_err(),
+            "{source}: a refused package is not stored"
+        );
+
+        let allowing = Engine::builder()
+            .config(EngineConfig::default().with_host_takeover_mounts(true))
+            .start();
+        allowing.add_package(mounting(source)).await.unwrap();
+    }
+    // Ordinary binds are neither warned of nor refused.
+    for source in [
+        "/var/lib/robot",
+        "/dev/ttyUSB0",
+        "/run/docker",
+        "/home/docker.socket",
+    ] {
+        let report = validate_package(&mounting(source));
+        assert!(report.warnings.is_empty(), "{source}: {report}");
+        let (engine, _) = engine().await;
+        engine.add_package(mounting(source)).await.unwrap();
+    }
+}

@@ -37,7 +37,11 @@ proptest! {
         prop_assert!(report.is_ok(), "{}\n{:#?}", report, m);
         for w in &report.warnings {
             prop_assert!(
-                matches!(w.problem, ValidationWarning::ThresholdBelowConcurrency { .. }),
+                matches!(
+                    w.problem,
+                    ValidationWarning::ThresholdBelowConcurrency { .. }
+                        | ValidationWarning::HostTakeoverMount { .. }
+                ),
                 "{}", w
             );
         }

@@ -173,7 +173,9 @@ fn build(options: EngineOptions) -> Result<rd_engine, FfiError> {
 /// start the engine adopts what an earlier engine on the same file left running),
 /// `workerThreads` (1..=64), `healthInterval` (how often runtimes are checked, `"2s"`),
 /// `scriptTimeout` (a job script's limit, `"10m"`), `eventCapacity` (how far a subscriber may
-/// fall behind before it misses events), `lifecycle` (restart supervision of every
+/// fall behind before it misses events), `allowHostTakeoverMounts` (`false`: `rd_engine_add_package`
+/// refuses a mount of `/` or of a container engine's socket with `RD_ERR_VALIDATION`),
+/// `lifecycle` (restart supervision of every
 /// deployment, an object with any of: `initialBackoff` (`"1s"`), `backoffFactor` (1..=16, 2),
 /// `maxBackoff` (`"60s"`), `resetAfter` (`"60s"`, at least `minUptime`), `minUptime`
 /// (`"10s"`: an earlier exit is "exited too early"), `crashLoopExits` (1..=64, 5) early exits

@@ -28,6 +28,8 @@ pub(crate) struct EngineOptions {
     event_capacity: Option<usize>,
     /// Restart supervision (backoff, early exits, crash loops, stop grace) of every deployment.
     lifecycle: Option<LifecycleConfig>,
+    /// Whether packages may mount `/` or a container engine's socket (default false).
+    allow_host_takeover_mounts: Option<bool>,
 }
 
 /// The settings an engine is built with.
@@ -109,6 +111,9 @@ impl EngineOptions {
             }
             config.event_capacity = n;
         }
+        if let Some(allow) = self.allow_host_takeover_mounts {
+            config = config.with_host_takeover_mounts(allow);
+        }
         Ok(Settings {
             worker_threads,
             config,
@@ -125,6 +130,13 @@ mod tests {
         serde_json::from_str::<EngineOptions>(json)
             .map_err(|e| FfiError::json(ARG, "engine options object", &e))?
             .settings()
+    }
+
+    #[test]
+    fn host_takeover_mounts_are_refused_unless_allowed() {
+        assert!(!parse("{}").unwrap().config.allow_host_takeover_mounts);
+        let s = parse(r#"{"allowHostTakeoverMounts": true}"#).unwrap();
+        assert!(s.config.allow_host_takeover_mounts);
     }
 
     #[test]

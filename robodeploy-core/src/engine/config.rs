@@ -22,6 +22,12 @@ pub struct EngineConfig {
     pub script_timeout: Duration,
     /// How many events a subscriber may fall behind before it misses some (default 4096).
     pub event_capacity: usize,
+    /// Whether packages may mount the host's root filesystem (`/`) or a container engine's
+    /// socket (`docker.sock`, `containerd.sock`, `podman.sock`): whatever runs with such a mount
+    /// controls the host. Default `false`: `add_package` refuses them
+    /// (`ValidationError::HostTakeoverMountRefused`, naming the mount's field); the validator
+    /// warns of them either way.
+    pub allow_host_takeover_mounts: bool,
 }
 
 impl Default for EngineConfig {
@@ -32,6 +38,7 @@ impl Default for EngineConfig {
             launcher: Launcher::default(),
             script_timeout: Duration::from_secs(600),
             event_capacity: 4096,
+            allow_host_takeover_mounts: false,
         }
     }
 }
@@ -46,6 +53,13 @@ impl EngineConfig {
     /// The same with another health-check interval.
     pub fn with_health_interval(mut self, interval: Duration) -> Self {
         self.health_interval = interval;
+        self
+    }
+
+    /// The same, allowing (or not) mounts that take over the host
+    /// ([`EngineConfig::allow_host_takeover_mounts`]).
+    pub fn with_host_takeover_mounts(mut self, allow: bool) -> Self {
+        self.allow_host_takeover_mounts = allow;
         self
     }
 

@@ -263,7 +263,7 @@ impl Driver {
     }
 
     fn add_package(&mut self, package: Package) -> Result<bool, EngineError> {
-        validate::check_package(&package)?;
+        validate::check_package(&package, self.config.allow_host_takeover_mounts)?;
         let key = format!("{}@{}", package.name, package.version);
         let value = persist::to_json(&package);
         let (name, version) = (package.name.clone(), package.version.clone());

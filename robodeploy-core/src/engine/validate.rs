@@ -5,7 +5,7 @@
 //!
 //! | request | checked by |
 //! |---|---|
-//! | `add_package` | [`validate_package`] |
+//! | `add_package` | [`validate_package`]; a host-takeover mount (`/`, a container engine's socket), a warning there, is refused unless the engine's configuration allows it |
 //! | `add_device`, `add_devices` (each entry) | [`validate_device`] |
 //! | `add_fleet` | [`validate_fleet`] |
 //! | `deploy` | [`ValidationContext::validate_deployment`] against the catalog, the registry and the live deployments |
@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 
 use crate::model::{DeploymentJobRequest, DeploymentRequest, Device, Fleet, Package};
 use crate::validate::{
-    Report, ValidationContext, validate_device, validate_fleet, validate_job, validate_package,
-    validate_tag_keys, validate_tags,
+    Issue, Report, ValidationContext, ValidationError, ValidationWarning, validate_device,
+    validate_fleet, validate_job, validate_package, validate_tag_keys, validate_tags,
 };
 
 use super::EngineError;
@@ -28,9 +28,29 @@ fn refuse_errors(report: Report) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// A package entering the catalog.
-pub(crate) fn check_package(package: &Package) -> Result<(), EngineError> {
-    refuse_errors(validate_package(package))
+/// A package entering the catalog. A mount that takes over the host (its root filesystem, a
+/// container engine's socket), which the validator only warns of, is refused unless
+/// `allow_host_takeover` ([`EngineConfig::allow_host_takeover_mounts`](super::EngineConfig)).
+pub(crate) fn check_package(
+    package: &Package,
+    allow_host_takeover: bool,
+) -> Result<(), EngineError> {
+    let mut report = validate_package(package);
+    if !allow_host_takeover {
+        for w in &report.warnings {
+            if let ValidationWarning::HostTakeoverMount { path, mount, what } = &w.problem {
+                report.errors.push(Issue {
+                    document: w.document.clone(),
+                    problem: ValidationError::HostTakeoverMountRefused {
+                        path: path.clone(),
+                        mount: mount.clone(),
+                        what,
+                    },
+                });
+            }
+        }
+    }
+    refuse_errors(report)
 }
 
 /// A device entering the registry.

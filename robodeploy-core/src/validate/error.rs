@@ -231,6 +231,20 @@ pub enum ValidationError {
         /// `docker` or `cloud`.
         runtime: &'static str,
     },
+    /// A mount of the host's root filesystem or a container engine's socket, refused by an
+    /// engine whose configuration does not allow host-takeover mounts (the validator alone
+    /// only warns: [`ValidationWarning::HostTakeoverMount`](super::ValidationWarning)).
+    #[error(
+        "{path}: mounting {mount:?} ({what}) is refused: it gives the executable control of the host, and this engine's configuration does not allow host-takeover mounts (allow_host_takeover_mounts)"
+    )]
+    HostTakeoverMountRefused {
+        /// Where (the mount's `source`).
+        path: FieldPath,
+        /// The mount's source as written.
+        mount: String,
+        /// What it is: "the host's root filesystem" or "a container engine's socket".
+        what: &'static str,
+    },
     /// An executable of a preinstalled component with an image.
     #[error(
         "{path}: image {image:?} given for an executable of a preinstalled component, which runs a command"
@@ -436,6 +450,7 @@ impl ValidationError {
             | InvalidImage { path, .. }
             | MissingImage { path, .. }
             | ImageOnPreinstalled { path, .. }
+            | HostTakeoverMountRefused { path, .. }
             | MissingCommand { path }
             | InvalidPort { path }
             | Duplicate { path, .. }

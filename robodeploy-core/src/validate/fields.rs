@@ -194,6 +194,34 @@ pub(super) fn absolute_path(f: &mut Findings, path: FieldPath, value: &str) {
     }
 }
 
+/// What a mount source hands the executable if it takes over the host: the root filesystem
+/// (`/`, however written: `//`, `/./`, `/etc/..`) or a container engine's socket (a file named
+/// `docker.sock`, `containerd.sock` or `podman.sock`, e.g. `/var/run/docker.sock`). Judged on
+/// the path as written (no file system access): a symbolic link to `/` is not seen.
+pub(crate) fn host_takeover(source: &str) -> Option<&'static str> {
+    use std::path::{Component, Path};
+    if !source.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for c in Path::new(source).components() {
+        match c {
+            Component::Normal(part) => parts.push(part),
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    match parts.last().and_then(|p| p.to_str()) {
+        None => Some("the host's root filesystem"),
+        Some("docker.sock" | "containerd.sock" | "podman.sock") => {
+            Some("a container engine's socket")
+        }
+        Some(_) => None,
+    }
+}
+
 pub(super) fn percentage(f: &mut Findings, path: FieldPath, value: u8) {
     if !(1..=100).contains(&value) {
         f.error(E::PercentageOutOfRange { path, value });

@@ -1,6 +1,6 @@
 //! Rules of packages, components and executables.
 
-use super::{FieldPath, Findings, ValidationError as E, fields};
+use super::{FieldPath, Findings, ValidationError as E, ValidationWarning as W, fields};
 use crate::model::{Component, DeviceRuntime, Executable, Package, Placement};
 
 /// Checks one package on its own.
@@ -106,5 +106,12 @@ fn check_executable(f: &mut Findings, path: &FieldPath, placement: Placement, e:
             });
         }
         fields::absolute_path(f, at.field("target"), &m.target);
+        if let Some(what) = fields::host_takeover(&m.source) {
+            f.warn(W::HostTakeoverMount {
+                path: at.field("source"),
+                mount: m.source.clone(),
+                what,
+            });
+        }
     }
 }

@@ -30,6 +30,20 @@ pub enum ValidationWarning {
         /// Concurrent deployment percentage.
         concurrency: u8,
     },
+    /// A mount of the host's root filesystem or of a container engine's socket: whatever runs
+    /// with it controls the host. Engines refuse it unless their configuration allows it
+    /// (`EngineConfig::allow_host_takeover_mounts`).
+    #[error(
+        "{path}: mounting {mount:?} ({what}) gives the executable control of the host; an engine refuses it unless its configuration allows host-takeover mounts"
+    )]
+    HostTakeoverMount {
+        /// Where (the mount's `source`).
+        path: FieldPath,
+        /// The mount's source as written.
+        mount: String,
+        /// What it is: "the host's root filesystem" or "a container engine's socket".
+        what: &'static str,
+    },
     /// The chosen device is offline now: the deployment fails with DEP_E151 unless it comes back.
     #[error("{path}: device {device:?} is offline")]
     DeviceOffline {
@@ -45,6 +59,7 @@ impl ValidationWarning {
     pub fn path(&self) -> &FieldPath {
         match self {
             ValidationWarning::ThresholdBelowConcurrency { path, .. }
+            | ValidationWarning::HostTakeoverMount { path, .. }
             | ValidationWarning::DeviceOffline { path, .. } => path,
         }
     }

@@ -35,6 +35,8 @@ class Engine:
             memory.
         worker_threads: threads of the engine's runtime (default 2).
         health_interval: how often runtimes are checked, e.g. ``"2s"``.
+        allow_host_takeover_mounts: let packages mount ``/`` or a container engine's socket
+            (default ``False``: :meth:`add_package` raises ``ValidationError`` for them).
         lifecycle: restart supervision of every deployment, any of ``initialBackoff``
             (``"1s"``), ``backoffFactor`` (2), ``maxBackoff`` (``"60s"``), ``resetAfter``
             (``"60s"``), ``minUptime`` (``"10s"``), ``crashLoopExits`` (5),
@@ -53,6 +55,7 @@ class Engine:
         worker_threads: Optional[int] = None,
         health_interval: Optional[str] = None,
         lifecycle: Optional[Mapping[str, Any]] = None,
+        allow_host_takeover_mounts: Optional[bool] = None,
     ) -> None:
         self._lib = _lib.load()
         options: Dict[str, Any] = {}
@@ -64,6 +67,8 @@ class Engine:
             options["healthInterval"] = health_interval
         if lifecycle is not None:
             options["lifecycle"] = dict(lifecycle)
+        if allow_host_takeover_mounts is not None:
+            options["allowHostTakeoverMounts"] = bool(allow_host_takeover_mounts)
         handle = ctypes.c_void_p()
         _lib.check(self._lib.rd_engine_new(_lib.dumps(options), ctypes.byref(handle)))
         self._handle: Optional[ctypes.c_void_p] = handle

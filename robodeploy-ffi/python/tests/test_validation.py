@@ -162,3 +162,21 @@ def test_eligible_devices(lab: robodeploy.Engine) -> None:
     assert 'no component "nope"' in caught.value.message
     with pytest.raises(NotFoundError):
         lab.eligible_devices("other", "1", "main")
+
+
+def mounting(source: str) -> Dict[str, Any]:
+    p = copy.deepcopy(PACKAGE)
+    p["name"] = "mounter"
+    p["components"][0]["executables"][0]["mounts"] = [{"source": source, "target": "/host"}]
+    return p
+
+
+@pytest.mark.parametrize("source", ["/", "/var/run/docker.sock"])
+def test_host_takeover_mounts_are_refused_unless_allowed(engine: robodeploy.Engine, source) -> None:
+    with pytest.raises(ValidationError) as caught:
+        engine.add_package(mounting(source))
+    e = only_error(caught.value)
+    assert (e["path"], e["rule"]) == (
+        "spec.components[0].executables[0].mounts[0].source", "HostTakeoverMountRefused")
+    with robodeploy.Engine(allow_host_takeover_mounts=True) as allowing:
+        allowing.add_package(mounting(source))
