@@ -48,7 +48,10 @@ async fn a_canary_environment_value_is_only_in_the_instance_record() {
     let id = rt.start(&running).await.unwrap();
     next_event(&mut events, &id, Duration::from_secs(5)).await;
     seen.push_str(&format!("{:?}", rt.inspect(&id).await.unwrap()));
-    seen.push_str(&format!("{:?}", rt.list(&Default::default()).await.unwrap()));
+    seen.push_str(&format!(
+        "{:?}",
+        rt.list(&Default::default()).await.unwrap()
+    ));
     // Exits with an error.
     let mut failing = spec("c", "fails", &["sh", "-c", "exit 3"]);
     failing.env.insert("TOKEN".into(), CANARY.into());
