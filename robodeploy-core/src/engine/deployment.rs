@@ -210,7 +210,6 @@ impl Driver {
                 let _ = machine.handle(Event::DeviceOffline(idx), now);
             }
         }
-        let _ = machine.handle(Event::Deploy, now);
         let n = resolved.instances.len();
         self.names.insert(req.name.clone(), id);
         for name in &req.depends_on {
@@ -236,6 +235,16 @@ impl Driver {
                 span,
             },
         );
+        // The seed's phases in order: the deployment is published InProgress (created, nothing
+        // started) before `Deploy` moves it to Provisioning.
+        if let Some(d) = self.deployments.get_mut(&id) {
+            let status = d.status(now);
+            d.last = Some(d.fingerprint());
+            self.publish(EngineEvent::Deployment(Box::new(status)));
+        }
+        if let Some(d) = self.deployments.get_mut(&id) {
+            let _ = d.machine.handle(Event::Deploy, now);
+        }
         self.dirty.insert(id);
         Ok(id)
     }
