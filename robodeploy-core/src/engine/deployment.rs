@@ -183,10 +183,8 @@ impl Driver {
             persist::deployment_key(id),
             persist::to_json(&stored),
         );
-        if let Err(e) = self.store.write(batch) {
-            self.release_shared(id);
-            return Err(e.into());
-        }
+        self.store.write(batch)?;
+        self.commit_shared(id, &resolved.shared);
         let span = info_span!("deployment", id = %id, name = %req.name);
         // Tell it what it depends on as things stand.
         for (i, dep) in req.depends_on.iter().enumerate() {
@@ -335,14 +333,6 @@ impl Driver {
                 let _ = d.machine.handle(Event::Dependency(idx, state), now);
                 self.dirty.insert(dep_id);
             }
-        }
-    }
-
-    /// Undoes what resolving a deployment registered (its shared components), for a deployment
-    /// that could not be created.
-    pub(crate) fn release_shared(&mut self, id: DeploymentId) {
-        for shared in self.shared.values_mut() {
-            shared.release(id);
         }
     }
 

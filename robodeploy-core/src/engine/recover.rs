@@ -423,11 +423,10 @@ impl Driver {
         };
         let mut machine = match machine {
             Ok(m) => m,
-            Err(e) => {
-                self.release_shared(id);
-                return fail(self, e);
-            }
+            Err(e) => return fail(self, e),
         };
+        // From here on the deployment is tracked again: its shared components are its own.
+        self.commit_shared(id, &resolved.shared);
         for (i, dep) in s.stored.request.depends_on.iter().enumerate() {
             let state = self
                 .names

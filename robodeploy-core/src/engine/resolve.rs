@@ -11,10 +11,17 @@ use super::driver::Driver;
 use super::request::RuntimeKey;
 
 /// A request resolved against the catalog, the registry and the runtimes.
+///
+/// Resolving changes nothing in the driver: the shared components the deployment uses are
+/// listed in `shared` and registered by [`Driver::commit_shared`] only once the deployment
+/// exists (stored and tracked). A deployment that fails after resolving leaves no
+/// registration behind.
 pub(crate) struct Resolved {
     pub(crate) spec: DeploymentSpec,
     pub(crate) instances: Vec<InstanceSpec>,
     pub(crate) keys: Vec<RuntimeKey>,
+    /// `(device, component, policy asked for)` of each shared component it uses.
+    pub(crate) shared: Vec<(String, String, crate::model::RestartPolicy)>,
 }
 
 impl Driver {
@@ -32,6 +39,7 @@ impl Driver {
         let mut executables = Vec::new();
         let mut instances = Vec::new();
         let mut keys = Vec::new();
+        let mut shared = Vec::new();
         for component in &package.components {
             let (host, key) = match component.placement {
                 Placement::Device { .. } => {
@@ -62,12 +70,16 @@ impl Driver {
             // The override, else the component's own policy, else the seed's default (Never
             // on a device); cloud executables always restart (ExecutableSpec::cloud).
             let requested = component.effective_restart_policy(req.restart_policy);
+            // A shared component runs under the policy of the deployment that registered it
+            // first; registering this one waits for its commit.
             let policy = match (&host, component.shared) {
-                (Host::Device(d), true) => self.shared.entry(d.clone()).or_default().register(
-                    &component.name,
-                    id,
-                    requested,
-                ),
+                (Host::Device(d), true) => {
+                    shared.push((d.clone(), component.name.clone(), requested));
+                    self.shared
+                        .get(d)
+                        .and_then(|s| s.policy(&component.name))
+                        .unwrap_or(requested)
+                }
                 _ => requested,
             };
             for exe in &component.executables {
@@ -143,6 +155,21 @@ impl Driver {
             spec,
             instances,
             keys,
+            shared,
         })
+    }
+
+    /// Registers the shared components of a deployment that now exists.
+    pub(crate) fn commit_shared(
+        &mut self,
+        id: DeploymentId,
+        shared: &[(String, String, crate::model::RestartPolicy)],
+    ) {
+        for (device, component, requested) in shared {
+            self.shared
+                .entry(device.clone())
+                .or_default()
+                .register(component, id, *requested);
+        }
     }
 }
