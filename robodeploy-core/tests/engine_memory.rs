@@ -293,26 +293,6 @@ async fn a_job_deploys_every_robot_and_reports_in_sync() {
     engine.shutdown().await.unwrap();
 }
 
-#[tokio::test(start_paused = true)]
-async fn detach_leaves_executables_running_where_dropping_the_handles_stops_them() {
-    for detach in [true, false] {
-        let (engine, rts) = engine_with(&["r1"]).await;
-        let id = demo(&engine, &["a", "b"], RestartPolicy::Always).await;
-        engine.wait_for(id, Until::Running, T).await.unwrap();
-        if detach {
-            let other = engine.clone();
-            engine.detach().await.unwrap();
-            assert!(matches!(other.status(id).await, Err(EngineError::Shutdown)));
-        } else {
-            drop(engine);
-        }
-        // Let a driver that deprovisions on drop do so.
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        let expected = if detach { 2 } else { 0 };
-        assert_eq!(rts[0].running().len(), expected, "detach: {detach}");
-    }
-}
-
 /// A store whose writes fail while `failing` is set.
 struct FlakyStore {
     inner: MemoryStore,

@@ -243,10 +243,14 @@ pub unsafe extern "C" fn rd_engine_shutdown(
     })
 }
 
-/// Frees an engine; NULL is a no-op. Without a prior `rd_engine_shutdown` its executables are
-/// left running, as if the program had crashed: an engine started later on the same store
-/// (and process runtime directories) adopts them. Stops the event callback first (unless
-/// called from inside it). Call it exactly once, when no other call on this engine is running.
+/// Frees an engine; NULL is a no-op. Without a prior `rd_engine_shutdown` the engine
+/// detaches: its executables are left running, as if the program had crashed, and an engine
+/// started later on the same store (and process runtime directories) adopts them. Streams still
+/// open (`rd_events`, `rd_log_stream`) do not keep the engine alive: the detach happens before
+/// this returns (waiting at most 10 s for the engine to release its runtimes), and an open
+/// `rd_events` then ends with `RD_ERR_END_OF_STREAM`. Stops the event callback first (unless
+/// called from inside it, where the detach completes in the background). Call it exactly once,
+/// when no other call on this engine is running.
 ///
 /// # Safety
 /// `engine` is NULL or a live engine, not used again afterwards.
@@ -259,6 +263,17 @@ pub unsafe extern "C" fn rd_engine_free(engine: *mut rd_engine) {
         // SAFETY: created by rd_engine_new (Box::into_raw) and freed once, per the contract.
         let e = unsafe { Box::from_raw(engine) };
         e.callback.stop_for_free();
+        let handle = e.engine.write().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = handle {
+            // From a thread that runs the async runtime (the callback), block_on refuses: the
+            // handle is dropped instead, which detaches in the background.
+            let _ = e.shared.block_on(async move {
+                tokio::time::timeout(FREE_DETACH_LIMIT, handle.detach()).await
+            });
+        }
         drop(e);
     });
 }
+
+/// How long `rd_engine_free` waits for the engine to detach.
+const FREE_DETACH_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);

@@ -142,19 +142,22 @@ impl Driver {
         self.clock.now()
     }
 
-    /// Runs until every API handle is dropped or shutdown completes.
+    /// Runs until shutdown completes, a detach is asked for, or every API handle is dropped
+    /// (which detaches: executables keep running, DESIGN §3.3).
     pub(crate) async fn run(
         mut self,
         mut requests: mpsc::UnboundedReceiver<Request>,
         mut internal: mpsc::UnboundedReceiver<Internal>,
     ) {
-        let mut accepting = true;
+        let mut orphaned = false;
         loop {
             self.settle();
-            if self.detach_waiter.is_some() {
+            // A shutdown under way goes on without handles (it was asked for); otherwise the
+            // last handle gone means detach.
+            if self.detach_waiter.is_some() || (orphaned && !self.shutting_down) {
                 break;
             }
-            if (self.shutting_down || !accepting) && self.deployments.is_empty() {
+            if self.shutting_down && self.deployments.is_empty() {
                 for w in self.shutdown_waiters.drain(..) {
                     let _ = w.send(Ok(()));
                 }
@@ -176,18 +179,17 @@ impl Driver {
                     }
                     None => break,
                 },
-                req = requests.recv(), if accepting => match req {
+                req = requests.recv(), if !orphaned => match req {
                     Some(req) => self.handle_request(req),
-                    None => {
-                        // Every handle is gone: stop what runs, then exit.
-                        accepting = false;
-                        self.begin_shutdown();
-                    }
+                    // Every handle is gone: nobody can ask for anything again. What was written
+                    // is settled on the next turn, then the driver lets go as a detach does.
+                    None => orphaned = true,
                 },
                 () = sleep_until(wake) => self.handle_timers(),
             }
         }
-        if let Some(reply) = self.detach_waiter.take() {
+        let reply = self.detach_waiter.take();
+        if reply.is_some() || (orphaned && !self.shutting_down) {
             // Scripts of a job in flight would report to nobody: stop them. Executables stay.
             for job in self.jobs.values_mut() {
                 for run in &mut job.runs {
@@ -198,7 +200,9 @@ impl Driver {
             }
             // The runtimes are released before the caller hears back.
             drop(self);
-            let _ = reply.send(Ok(()));
+            if let Some(reply) = reply {
+                let _ = reply.send(Ok(()));
+            }
         }
     }
 

@@ -131,8 +131,10 @@ use driver::Driver;
 use request::Request;
 
 /// A handle to a running engine. Clone it freely; the engine stops what it runs and exits when
-/// [`shutdown`](Engine::shutdown) is called or the last handle is dropped, and exits leaving
-/// everything running when [`detach`](Engine::detach) is called.
+/// [`shutdown`](Engine::shutdown) is called, and exits leaving everything running when
+/// [`detach`](Engine::detach) is called or the last handle is dropped (DESIGN §3.3: executables
+/// outlive the program that started them; only an explicit shutdown deprovisions). A shutdown
+/// under way when the last handle goes finishes on its own.
 ///
 /// ```
 /// use robodeploy_core::engine::Engine;
@@ -468,11 +470,12 @@ impl Engine {
             .map_err(|_| EngineError::Timeout(timeout))?
     }
 
-    /// A stream of a deployment's status changes.
+    /// A stream of a deployment's status changes. The stream does not keep the engine alive.
     pub fn watch(&self, id: DeploymentId) -> Watch {
         Watch {
             id,
             events: self.events.subscribe(),
+            requests: self.requests.downgrade(),
         }
     }
 
@@ -642,8 +645,8 @@ impl Engine {
     /// program finds them by their [labels](crate::runtime::labels) (a command-line tool that
     /// deploys and exits, or the engine that takes over after a restart).
     ///
-    /// Dropping every handle, by contrast, deprovisions everything as
-    /// [`shutdown`](Engine::shutdown) does. After a detach nothing enforces restart policies
+    /// Dropping every handle does the same without waiting for it; only
+    /// [`shutdown`](Engine::shutdown) deprovisions. After a detach nothing enforces restart policies
     /// the runtime does not enforce itself, and a job's scripts in flight are aborted; call it
     /// once deployments are up and jobs have ended. Every later call on any handle returns
     /// [`EngineError::Shutdown`].
@@ -669,17 +672,31 @@ impl Engine {
 pub struct Watch {
     id: DeploymentId,
     events: broadcast::Receiver<EngineEvent>,
+    /// Asks for the current status after changes were missed, without keeping the engine alive.
+    requests: mpsc::WeakUnboundedSender<Request>,
 }
 
 impl Watch {
-    /// The next status change; `None` once the engine is gone.
+    /// The next status change; `None` once the engine is gone. A reader too slow for the
+    /// engine's event buffer ([`EngineConfig::event_capacity`]) misses changes: it is then given
+    /// the deployment's current status, read from the engine, so the last value it sees is
+    /// never stale.
     pub async fn next(&mut self) -> Option<DeploymentStatus> {
         loop {
             match self.events.recv().await {
                 Ok(EngineEvent::Deployment(s)) if s.id == self.id => return Some(*s),
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => return self.current().await,
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
         }
+    }
+
+    async fn current(&self) -> Option<DeploymentStatus> {
+        let requests = self.requests.upgrade()?;
+        let (tx, rx) = oneshot::channel();
+        requests.send(Request::Status(self.id, tx)).ok()?;
+        drop(requests);
+        rx.await.ok()?.ok()
     }
 }

@@ -500,6 +500,85 @@ static char *status_once_it_contains(const rd_engine *engine, const char *id, co
     return NULL;
 }
 
+/* Occurrences of `needle` in `haystack`. */
+static int count_of(const char *haystack, const char *needle) {
+    int n = 0;
+    for (const char *at = strstr(haystack, needle); at != NULL; at = strstr(at + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+/* rd_engine_free with an event subscription and a log stream still open detaches: the
+ * executable keeps running (the same process: its one line of output is not repeated), the
+ * subscription ends, and an engine started on the same store adopts the deployment. */
+static void test_free_with_streams_open_detaches(void) {
+    if (getenv("ROBODEPLOY_PROCESS_SHIM") == NULL) {
+        printf("test_free_with_streams_open_detaches: skipped, ROBODEPLOY_PROCESS_SHIM is not set\n");
+        return;
+    }
+    char dir[] = "/tmp/rd-c-free-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char options[256];
+    snprintf(options, sizeof options, "{\"store\": \"%s/engine.redb\"}", dir);
+    char devices[300];
+    snprintf(devices, sizeof devices, "%s/devices", dir);
+    const char *package =
+        "{\"name\": \"echo\", \"version\": \"1\", \"components\": [{\"name\": \"main\","
+        " \"placement\": {\"kind\": \"device\", \"runtime\": \"preinstalled\", \"architecture\": \"amd64\"},"
+        " \"restartPolicy\": \"always\","
+        " \"executables\": [{\"name\": \"talker\", \"shell\": true,"
+        " \"command\": [\"echo once-per-start; exec sleep 120\"]}]}]}";
+    rd_engine *engine = NULL;
+    CHECK_CODE(rd_engine_new(options, &engine), RD_OK);
+    CHECK_CODE(rd_engine_add_process_device(engine, DEVICE_R1, devices), RD_OK);
+    CHECK_CODE(rd_engine_add_package(engine, package), RD_OK);
+    char *id = NULL;
+    CHECK_CODE(rd_engine_deploy(engine,
+                                "{\"name\": \"echo\", \"package\": \"echo\", \"version\": \"1\","
+                                " \"devices\": {\"main\": \"r1\"}}",
+                                NULL, &id),
+               RD_OK);
+    char *status = NULL;
+    CHECK_CODE(rd_engine_wait(engine, id, RD_UNTIL_RUNNING, WAIT_MS, &status), RD_OK);
+    rd_string_free(status);
+    rd_events *events = NULL;
+    CHECK_CODE(rd_engine_subscribe(engine, &events), RD_OK);
+    rd_log_stream *stream = NULL;
+    CHECK_CODE(rd_engine_logs_follow(engine, id, "main", "talker", -1, &stream), RD_OK);
+
+    rd_engine_free(engine);
+    char *ev = SENTINEL;
+    rd_result r = rd_events_next(events, WAIT_MS, &ev);
+    while (r == RD_OK) {
+        rd_string_free(ev);
+        r = rd_events_next(events, WAIT_MS, &ev);
+    }
+    CHECK(r == RD_ERR_END_OF_STREAM);
+
+    /* A later engine on the same store and directories finds it running, started once. */
+    engine = NULL;
+    CHECK_CODE(rd_engine_new(options, &engine), RD_OK);
+    CHECK_CODE(rd_engine_add_process_device(engine, DEVICE_R1, devices), RD_OK);
+    status = status_once_it_contains(engine, id, "\"status\":\"Running\"");
+    CHECK(status != NULL);
+    CHECK_CONTAINS(status, "\"phase\":\"Succeeded\"");
+    rd_string_free(status);
+    char *lines = NULL;
+    CHECK_CODE(rd_engine_logs(engine, id, "main", "talker", 50, &lines), RD_OK);
+    CHECK(count_of(lines, "once-per-start") == 1);
+    rd_string_free(lines);
+    CHECK_CODE(rd_engine_shutdown(engine, WAIT_MS), RD_OK);
+    rd_engine_free(engine);
+    rd_log_stream_free(stream);
+    rd_events_free(events);
+    rd_string_free(id);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+
 /* The lifecycle configuration set through rd_engine_new governs restarts: with three early
  * exits as the crash-loop threshold (the default is five), a program that exits at once is
  * reported in a crash loop after three early exits. Rules broken are named. */
@@ -653,6 +732,7 @@ int main(void) {
     test_memory_engine();
     test_free_without_shutdown_and_store();
     test_process_engine();
+    test_free_with_streams_open_detaches();
     test_lifecycle_config();
     test_docker_engine();
     return rd_check_summary("test_api");
