@@ -174,6 +174,58 @@ async fn what_died_while_the_engine_was_away_follows_its_restart_policy() {
     engine.shutdown().await.unwrap();
 }
 
+/// The seed: a manual stop suspends Always and OnFailure until the device reboots. That holds
+/// when no engine was running at the time: the runtime says how the instance ended, and the
+/// engine that finds it on recovery does not restart it.
+#[tokio::test(start_paused = true)]
+async fn a_manual_stop_while_the_engine_was_away_is_not_restarted() {
+    for policy in [RestartPolicy::Always, RestartPolicy::OnFailure] {
+        let store = Arc::new(MemoryStore::new());
+        let rt = Arc::new(MemoryRuntime::new("r1"));
+        let engine = engine_on(&store);
+        engine.add_device(device("r1"), rt.clone()).await.unwrap();
+        let id = demo(&engine, &["a"], policy, None).await;
+        let s = engine.wait_for(id, Until::Running, T).await.unwrap();
+        let a = s.executables[0].instance.clone().unwrap();
+        engine.detach().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        rt.stop_manually(&a);
+
+        let engine = engine_on(&store);
+        let mut events = engine.subscribe();
+        engine.add_device(device("r1"), rt.clone()).await.unwrap();
+        let actions = recovery_actions(&mut events, 1).await;
+        assert!(
+            matches!(&actions[0], RecoveryAction::FoundExited { deployment, .. } if *deployment == id),
+            "{policy:?}: {actions:?}"
+        );
+        let s = engine
+            .wait_for(id, Until::Status(StatusKind::Error), T)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.executables[0].status,
+            ExecutableStatus::Error {
+                reason: Reason::StoppedManually
+            },
+            "{policy:?}"
+        );
+        // Long past any restart delay: still down, started once, restarts 0.
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        let s = engine.status(id).await.unwrap();
+        assert_eq!(s.executables[0].restart_count, 0, "{policy:?}");
+        assert_eq!(
+            s.executables[0].status,
+            ExecutableStatus::Error {
+                reason: Reason::StoppedManually
+            }
+        );
+        assert_eq!(rt.start_count(), 1, "{policy:?}");
+        assert!(rt.running().is_empty(), "{policy:?}");
+        engine.shutdown().await.unwrap();
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_deprovision_under_way_is_finished_after_a_restart() {
     let store = Arc::new(MemoryStore::new());

@@ -8,10 +8,17 @@
 //!
 //! `restarting` is the pause between an exit and the engine's next restart; the container is not
 //! running then. `restart_count` is the engine's own `RestartCount`.
+//!
+//! An `exited` container is reported stopped by hand (`stopped_manually`) when Docker's own
+//! policy would have restarted it had it not been stopped: under `always` or `unless-stopped`
+//! whatever its exit code, under `on-failure` (no retry limit) with a non-zero code. Docker
+//! leaves such a container exited only after `docker stop`/`docker kill` (until its daemon
+//! restarts, when it starts it again), so an engine that finds it on recovery knows the
+//! operator stopped it even though no engine saw it happen.
 
 use std::collections::BTreeMap;
 
-use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum};
+use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, RestartPolicyNameEnum};
 use robodeploy_core::runtime::{InstanceId, InstanceInfo, InstanceState};
 use robodeploy_core::time::Time;
 
@@ -19,6 +26,25 @@ use robodeploy_core::time::Time;
 fn instant(text: Option<&str>) -> Option<Time> {
     let ts: jiff::Timestamp = text?.parse().ok()?;
     (ts.as_second() > 0).then(|| Time::from(ts))
+}
+
+/// Whether the container's Docker restart policy restarts an exit with this code (so an
+/// `exited` container under it was stopped by hand).
+fn policy_would_restart(c: &ContainerInspectResponse, exit_code: i32) -> bool {
+    let Some(policy) = c
+        .host_config
+        .as_ref()
+        .and_then(|h| h.restart_policy.as_ref())
+    else {
+        return false;
+    };
+    match policy.name {
+        Some(RestartPolicyNameEnum::ALWAYS | RestartPolicyNameEnum::UNLESS_STOPPED) => true,
+        Some(RestartPolicyNameEnum::ON_FAILURE) => {
+            exit_code != 0 && policy.maximum_retry_count.unwrap_or(0) == 0
+        }
+        _ => false,
+    }
 }
 
 /// The instance described by an inspect response.
@@ -38,13 +64,18 @@ pub(crate) fn instance_info(c: &ContainerInspectResponse) -> InstanceInfo {
                     .filter(|p| *p > 0),
             }
         }
-        _ => InstanceState::Exited {
-            exit_code: state
+        _ => {
+            let exit_code = state
                 .exit_code
                 .and_then(|c| i32::try_from(c).ok())
-                .unwrap_or(-1),
-            finished_at: instant(state.finished_at.as_deref()),
-        },
+                .unwrap_or(-1);
+            InstanceState::Exited {
+                exit_code,
+                finished_at: instant(state.finished_at.as_deref()),
+                stopped_manually: status == ContainerStateStatusEnum::EXITED
+                    && policy_would_restart(c, exit_code),
+            }
+        }
     };
     let labels: BTreeMap<String, String> = c
         .config
@@ -74,7 +105,7 @@ pub(crate) fn instance_info(c: &ContainerInspectResponse) -> InstanceInfo {
 mod tests {
     use std::collections::HashMap;
 
-    use bollard::models::{ContainerConfig, ContainerState};
+    use bollard::models::{ContainerConfig, ContainerState, HostConfig, RestartPolicy};
 
     use super::*;
 
@@ -129,7 +160,8 @@ mod tests {
                 instance_info(&inspected(status)).state,
                 InstanceState::Exited {
                     exit_code: 3,
-                    finished_at: None
+                    finished_at: None,
+                    stopped_manually: false,
                 }
             );
         }
@@ -137,5 +169,53 @@ mod tests {
             instance_info(&inspected(ContainerStateStatusEnum::CREATED)).state,
             InstanceState::Created
         );
+    }
+
+    fn under(name: RestartPolicyNameEnum, retries: Option<i64>, exit_code: i64) -> bool {
+        let mut c = inspected(ContainerStateStatusEnum::EXITED);
+        c.state.as_mut().unwrap().exit_code = Some(exit_code);
+        c.host_config = Some(HostConfig {
+            restart_policy: Some(RestartPolicy {
+                name: Some(name),
+                maximum_retry_count: retries,
+            }),
+            ..HostConfig::default()
+        });
+        match instance_info(&c).state {
+            InstanceState::Exited {
+                stopped_manually, ..
+            } => stopped_manually,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_exited_container_its_policy_would_restart_was_stopped_by_hand() {
+        use RestartPolicyNameEnum::*;
+        assert!(under(ALWAYS, None, 0));
+        assert!(under(ALWAYS, None, 143));
+        assert!(under(UNLESS_STOPPED, None, 137));
+        assert!(under(ON_FAILURE, None, 1));
+        assert!(under(ON_FAILURE, Some(0), 143));
+        // Not restarted by the policy: a plain exit.
+        assert!(!under(ON_FAILURE, None, 0));
+        assert!(!under(ON_FAILURE, Some(3), 1), "retries may have run out");
+        assert!(!under(NO, None, 143));
+        // A container that is restarting is not stopped.
+        let mut c = inspected(ContainerStateStatusEnum::RESTARTING);
+        c.host_config = Some(HostConfig {
+            restart_policy: Some(RestartPolicy {
+                name: Some(ALWAYS),
+                maximum_retry_count: None,
+            }),
+            ..HostConfig::default()
+        });
+        assert!(matches!(
+            instance_info(&c).state,
+            InstanceState::Exited {
+                stopped_manually: false,
+                ..
+            }
+        ));
     }
 }

@@ -55,6 +55,7 @@ fn info(
     let exited = |exit: ExitRecord| InstanceState::Exited {
         exit_code: exit.exit_code,
         finished_at: exit.finished_at,
+        stopped_manually: exit.stopped_manually,
     };
     let state = match read_record::<ExitRecord>(&dir.exit_file())? {
         Some(exit) => exited(exit),
@@ -81,6 +82,7 @@ fn info(
                 None => InstanceState::Exited {
                     exit_code: UNKNOWN_EXIT_CODE,
                     finished_at: None,
+                    stopped_manually: false,
                 },
             },
         },

@@ -70,7 +70,8 @@ async fn an_exit_while_no_runtime_exists_is_kept_by_the_shim() {
         second.inspect(&id).await.unwrap().state,
         InstanceState::Exited {
             exit_code: 6,
-            finished_at: Some(_)
+            finished_at: Some(_),
+            stopped_manually: false,
         }
     ));
     let mut logs = second.logs(&id, Default::default()).await.unwrap();

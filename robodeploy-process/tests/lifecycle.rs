@@ -34,6 +34,7 @@ async fn exit_codes_reach_every_subscriber_after_started() {
             InstanceState::Exited {
                 exit_code,
                 finished_at,
+                stopped_manually: false,
             } => {
                 assert_eq!(exit_code, expected);
                 assert!(finished_at.is_some());

@@ -159,6 +159,7 @@ impl TaskRuntime {
         task.state = InstanceState::Exited {
             exit_code,
             finished_at: Some(Time::now()),
+            stopped_manually: false,
         };
         // Followers see the end of the output.
         task.followers.clear();

@@ -69,8 +69,14 @@ fn describe(state: &InstanceState) -> String {
         InstanceState::Exited {
             exit_code,
             finished_at,
+            stopped_manually,
         } => format!(
-            "exited with code {exit_code}{}",
+            "{} with code {exit_code}{}",
+            if *stopped_manually {
+                "stopped by hand"
+            } else {
+                "exited"
+            },
             finished_at.map(|t| format!(" at {t}")).unwrap_or_default()
         ),
         InstanceState::Created => "created, not started".to_owned(),

@@ -539,6 +539,12 @@ impl Driver {
             OpResult::Stopped(Err(m)) => Event::StopFailed(exe, m),
             OpResult::Inspected(Ok(info)) => match info.state {
                 InstanceState::Running { .. } => Event::Started(exe),
+                // Stopped by hand while no engine watched (found on recovery): the same as a
+                // manual stop seen as it happened.
+                InstanceState::Exited {
+                    stopped_manually: true,
+                    ..
+                } => Event::StoppedManually(exe),
                 InstanceState::Exited { exit_code, .. } => Event::Exited(exe, exit_code),
                 _ => Event::Exited(exe, 137),
             },

@@ -31,6 +31,14 @@ pub enum InstanceState {
         exit_code: i32,
         /// When it exited, where known.
         finished_at: Option<Time>,
+        /// Stopped by someone outside robodeploy (SIGTERM to the process by an operator,
+        /// `docker stop` by hand), when the runtime can tell; as in
+        /// [`RuntimeEventKind::Exited`](super::RuntimeEventKind::Exited). The engine that finds
+        /// such an instance on recovery does not restart it: a manual stop suspends Always and
+        /// OnFailure until the device reboots, whether or not an engine was running when it
+        /// happened.
+        #[serde(default)]
+        stopped_manually: bool,
     },
 }
 

@@ -132,6 +132,7 @@ impl MemoryRuntime {
                 i.1 = InstanceState::Exited {
                     exit_code,
                     finished_at: None,
+                    stopped_manually,
                 };
             }
             Self::emit(
@@ -251,6 +252,7 @@ impl Runtime for MemoryRuntime {
             inst.1 = InstanceState::Exited {
                 exit_code: 143,
                 finished_at: None,
+                stopped_manually: false,
             };
         }
         Ok(())

@@ -109,7 +109,7 @@ async fn stays_down(policy: RestartPolicy, exit_code: i32) {
     let info = rt.inspect(&id).await.unwrap();
     assert_eq!(info.restart_count, 0);
     assert!(
-        matches!(info.state, InstanceState::Exited { exit_code: c, finished_at: Some(_) } if c == exit_code),
+        matches!(info.state, InstanceState::Exited { exit_code: c, finished_at: Some(_), .. } if c == exit_code),
         "{info:?}"
     );
     deprovision(&rt, dep).await;
