@@ -20,6 +20,7 @@
 //!
 //! [`EngineBuilder::try_start`]: robodeploy_core::engine::EngineBuilder::try_start
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -166,30 +167,64 @@ async fn main() {
         devices_bytes / (DEVICES + ROBOTS) as f64,
     );
     drop(memory);
+    // The same store twice: once resumed with the fleet handed back in one `add_devices` call,
+    // once with a runtime factory that brings the stored devices back while the engine loads.
+    let copy = dir.join("state-copy.redb");
+    std::fs::copy(&path, &copy).unwrap();
+    let runtimes: HashMap<String, Arc<MemoryRuntime>> = fleet
+        .devices
+        .iter()
+        .chain(fleet.robots.iter())
+        .cloned()
+        .collect();
+    restart(&path, &runtimes, Register::AddDevices).await;
+    restart(&copy, &runtimes, Register::Factory).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
-    // The restart.
+/// How the restarted engine gets its devices' runtimes back.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Register {
+    /// The application hands its whole fleet back in one `add_devices` call.
+    AddDevices,
+    /// A runtime factory given to the builder makes each stored device's runtime at start.
+    Factory,
+}
+
+/// A restart on the store at `path`, timed until every deployment is adopted and Running and
+/// every robot in flight is carried on.
+async fn restart(
+    path: &std::path::Path,
+    runtimes: &HashMap<String, Arc<MemoryRuntime>>,
+    how: Register,
+) {
     let t0 = Instant::now();
-    let store = Arc::new(RedbStore::open(&path).unwrap());
+    let store = Arc::new(RedbStore::open(path).unwrap());
     let opened = t0.elapsed();
-    let engine = Engine::builder()
-        .config(config())
-        .store(store)
-        .try_start()
-        .unwrap();
+    let mut builder = Engine::builder().config(config()).store(store);
+    if how == Register::Factory {
+        let runtimes = runtimes.clone();
+        builder = builder.runtime_factory(move |d: &Device, _: &str| {
+            runtimes
+                .get(&d.name)
+                .map(|rt| rt.clone() as Arc<dyn Runtime>)
+        });
+    }
+    let engine = builder.try_start().unwrap();
+    // Subscribed before the driver has had a turn: no recovery event is missed.
+    let mut events = engine.subscribe();
     // The first answer comes once the load is done.
     let job = engine.jobs().await.unwrap();
     let loaded = t0.elapsed();
     assert_eq!(job.len(), 1);
     let in_flight = job[0].count(RobotStatus::Deploying);
-    let mut events = engine.subscribe();
-    // The application hands its whole fleet back in one call.
-    let all = fleet
-        .devices
-        .iter()
-        .chain(fleet.robots.iter())
-        .map(|(name, rt)| (device(name), rt.clone() as Arc<dyn Runtime>))
-        .collect();
-    engine.add_devices(all).await.unwrap();
+    if how == Register::AddDevices {
+        let all = runtimes
+            .iter()
+            .map(|(name, rt)| (device(name), rt.clone() as Arc<dyn Runtime>))
+            .collect();
+        engine.add_devices(all).await.unwrap();
+    }
     let registered = t0.elapsed();
     // Resumed: every deployment adopted and reported Running again (its restored machine
     // inspected what it adopted), every robot in flight carried on.
@@ -231,7 +266,7 @@ async fn main() {
     }
     assert_eq!(running, DEVICES * PER_DEVICE);
     println!(
-        "recovery/time: open {:.0} ms, load {:.0} ms, re-register {} devices {:.0} ms, \
+        "recovery/time ({how:?}): open {:.0} ms, load {:.0} ms, re-register {} devices {:.0} ms, \
          reconcile {:.0} ms; total to resume {:.0} ms ({} deployments adopted, {} robots in \
          flight carried on)",
         opened.as_secs_f64() * 1e3,
@@ -244,5 +279,4 @@ async fn main() {
         resumed,
     );
     engine.detach().await.unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
 }

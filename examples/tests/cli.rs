@@ -364,6 +364,7 @@ fn apply_then_status_logs_and_deprovision_in_later_invocations() {
     assert_eq!(
         states,
         [
+            ("lab-net", "Running", "running"),
             ("listener", "Running", "running"),
             ("talker", "Running", "running")
         ]
@@ -448,6 +449,11 @@ fn apply_then_status_logs_and_deprovision_in_later_invocations() {
     let v = json(&out);
     assert_eq!(v[0]["name"], "talker");
     assert_eq!(v[0]["instances"].as_array().map(Vec::len), Some(1));
+    let out = robodeploy(
+        &dir.0,
+        &["deprovision", "lab-net", "--state-dir", state_arg],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
 
     let out = robodeploy(&dir.0, &["status", "--state-dir", state_arg]);
     assert!(
@@ -594,17 +600,19 @@ fn later_invocations_adopt_what_apply_started_from_the_store_and_deprovision_end
     let started = instances_by_name(&applied["deployments"]);
     assert_eq!(
         started.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
-        ["listener", "talker"]
+        ["lab-net", "listener", "talker"]
     );
     assert!(state.join("state.redb").is_file());
     assert!(!state.join("deployments.json").exists());
-    // The executables as apply left them: one talker and one listener shell.
+    // The executables as apply left them: one talker and one listener shell, one relay of
+    // the routed network (`sleep 2147483647` once its shell has exec'd).
     let talker = pids_of("talker: hello from", &dir.0);
     let listener = pids_of("listener: heard", &dir.0);
+    let relay = pids_of("2147483647", &dir.0);
     assert_eq!(
-        (talker.len(), listener.len()),
-        (1, 1),
-        "{talker:?} {listener:?}"
+        (talker.len(), listener.len(), relay.len()),
+        (1, 1, 1),
+        "{talker:?} {listener:?} {relay:?}"
     );
 
     // Two later invocations, each a new engine on the store: both adopt, neither restarts.
@@ -631,7 +639,11 @@ fn later_invocations_adopt_what_apply_started_from_the_store_and_deprovision_end
                 "round {round}: {d}"
             );
             let pid = d["instances"][0]["state"]["pid"].as_u64().map(|p| p as u32);
-            let expected = if name == "talker" { &talker } else { &listener };
+            let expected = match name {
+                "talker" => &talker,
+                "listener" => &listener,
+                _ => &relay,
+            };
             assert_eq!(pid, Some(expected[0]), "round {round}: {name}: {d}");
         }
     }
@@ -682,7 +694,7 @@ fn later_invocations_adopt_what_apply_started_from_the_store_and_deprovision_end
                 v[0]["restartCount"].as_u64(),
                 v[0]["executables"][0]["instance"].as_str(),
             ),
-            (Some("Running"), Some(1), Some(started[1].2.as_str())),
+            (Some("Running"), Some(1), Some(started[2].2.as_str())), // talker
             "round {round}: {v}"
         );
         let pid = v[0]["instances"][0]["state"]["pid"].as_u64().unwrap() as u32;
@@ -694,7 +706,7 @@ fn later_invocations_adopt_what_apply_started_from_the_store_and_deprovision_end
 
     // Deprovision by name and by id, each in its own invocation.
     let talker_id = &started.iter().find(|s| s.0 == "talker").unwrap().1;
-    for target in ["listener", talker_id.as_str()] {
+    for target in ["listener", talker_id.as_str(), "lab-net"] {
         let out = robodeploy(
             &dir.0,
             &["--json", "deprovision", target, "--state-dir", state_arg],

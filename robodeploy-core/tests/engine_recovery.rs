@@ -226,6 +226,69 @@ async fn a_manual_stop_while_the_engine_was_away_is_not_restarted() {
     }
 }
 
+/// With a runtime factory, a restarted engine brings its stored devices back itself: the
+/// deployment is adopted without any `add_device`, the device keeps its id, and a device the
+/// factory does not make waits for the application as before.
+#[tokio::test(start_paused = true)]
+async fn a_runtime_factory_brings_stored_devices_back_at_start() {
+    let store = Arc::new(MemoryStore::new());
+    let (r1, r2) = (
+        Arc::new(MemoryRuntime::new("r1")),
+        Arc::new(MemoryRuntime::new("r2")),
+    );
+    let engine = engine_on(&store);
+    engine.add_device(device("r1"), r1.clone()).await.unwrap();
+    engine.add_device(device("r2"), r2.clone()).await.unwrap();
+    let id = demo(&engine, &["a"], RestartPolicy::Always, None).await;
+    let on_r2 = engine.deploy(request("d2", "r2"), None).await.unwrap();
+    for d in [id, on_r2] {
+        engine.wait_for(d, Until::Running, T).await.unwrap();
+    }
+    let before = engine.devices().await.unwrap();
+    engine.detach().await.unwrap();
+
+    let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (seen, rt) = (asked.clone(), r1.clone());
+    let engine = Engine::builder()
+        .config(EngineConfig::default().with_health_interval(Duration::from_millis(200)))
+        .store(store.clone())
+        .runtime_factory(move |d: &Device, runtime: &str| {
+            seen.lock()
+                .unwrap()
+                .push((d.name.clone(), runtime.to_owned()));
+            (d.name == "r1").then(|| rt.clone() as Arc<dyn robodeploy_core::runtime::Runtime>)
+        })
+        .try_start()
+        .unwrap();
+    let s = engine.wait_for(id, Until::Running, T).await.unwrap();
+    assert_eq!(s.restart_count, 0);
+    assert_eq!(r1.start_count(), 1, "adopted, not started again");
+    let mut asked = asked.lock().unwrap().clone();
+    asked.sort();
+    assert_eq!(
+        asked,
+        [
+            ("r1".to_owned(), "memory:r1".to_owned()),
+            ("r2".to_owned(), "memory:r2".to_owned())
+        ]
+    );
+    let devices = engine.devices().await.unwrap();
+    assert_eq!(devices.len(), 1, "only r1 is back: {devices:?}");
+    assert_eq!(
+        devices[0].id,
+        before.iter().find(|d| d.name == "r1").unwrap().id
+    );
+    // r2's deployment waits for its device; registered by hand, it is adopted too.
+    assert_eq!(
+        engine.status(on_r2).await.unwrap().status,
+        StatusKind::Unknown
+    );
+    engine.add_device(device("r2"), r2.clone()).await.unwrap();
+    engine.wait_for(on_r2, Until::Running, T).await.unwrap();
+    assert_eq!(r2.start_count(), 1);
+    engine.shutdown().await.unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_deprovision_under_way_is_finished_after_a_restart() {
     let store = Arc::new(MemoryStore::new());

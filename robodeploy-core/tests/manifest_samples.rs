@@ -67,16 +67,21 @@ fn every_sample_round_trips_through_yaml_and_json() {
 }
 
 #[test]
-fn talker_listener_is_two_ros_deployments_with_a_dependency() {
+fn talker_listener_is_two_ros_deployments_with_a_dependency_on_a_routed_network() {
     let m = sample("talker-listener.yaml");
     let deps: Vec<_> = m.deployments().collect();
-    assert_eq!(deps.len(), 2);
-    assert_eq!(deps[0].name, "talker");
-    assert_eq!(deps[1].name, "listener");
-    assert_eq!(deps[1].depends_on, ["talker"]);
+    let names: Vec<_> = deps.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["lab-net", "talker", "listener"]);
+    assert_eq!(deps[2].depends_on, ["talker"]);
+    for d in &deps[1..] {
+        assert_eq!(d.routed_network.as_ref().unwrap().name, "lab-net");
+        assert_eq!(d.must_be_running().collect::<Vec<_>>(), ["lab-net"]);
+    }
+    assert!(deps[0].routed_network.is_none());
     for p in m.packages() {
         let c = &p.components[0];
-        assert!(c.ros.is_some());
+        // The network's relay is no ROS component; the talker and listener are.
+        assert_eq!(c.ros.is_some(), p.name != "lab-net", "{}", p.name);
         assert_eq!(
             c.placement,
             Placement::Device {
@@ -100,9 +105,10 @@ fn the_docker_variant_uses_busybox() {
         .flat_map(|c| &c.executables)
         .map(|e| e.image.as_deref())
         .collect();
-    assert_eq!(images, [Some("busybox:latest"), Some("busybox:latest")]);
+    assert_eq!(images, [Some("busybox:latest"); 3]);
+    assert_eq!(m.deployments().next().unwrap().name, "docker-lab-net");
     assert_eq!(
-        m.deployments().nth(1).unwrap().depends_on,
+        m.deployments().nth(2).unwrap().depends_on,
         ["talker-docker"]
     );
 }

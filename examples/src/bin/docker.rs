@@ -38,10 +38,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         engine.add_package(package.clone()).await?;
     }
 
-    // Dependencies first.
+    // Dependencies first, the routed network among them (each is waited for until Running).
     let mut graph = DependencyGraph::new();
     for d in manifest.deployments() {
-        graph.add(d.name.clone(), d.depends_on.iter().cloned());
+        graph.add(d.name.clone(), d.prerequisites().map(str::to_owned));
     }
     let order = graph.start_order()?;
     let mut ids = Vec::new();

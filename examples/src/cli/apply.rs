@@ -92,9 +92,20 @@ async fn run(
     check_conflicts(session, &deployments, &jobs, manifest).await?;
     register(session, manifest).await?;
     let engine = &session.engine;
-    let mut ids = Vec::new();
+    let mut ids: Vec<DeploymentId> = Vec::new();
+    let mut by_name: BTreeMap<String, DeploymentId> = BTreeMap::new();
     for req in deployments {
-        ids.push(engine.deploy(req, None).await?);
+        // A routed network or volume deployment must run before a deployment using it is
+        // created: wait for the ones this apply deployed (the engine refuses otherwise).
+        for name in req.must_be_running() {
+            if let Some(&id) = by_name.get(name) {
+                settle(engine, id, deadline).await?;
+            }
+        }
+        let name = req.name.clone();
+        let id = engine.deploy(req, None).await?;
+        by_name.insert(name, id);
+        ids.push(id);
     }
     let mut statuses = Vec::new();
     for id in ids {
@@ -203,9 +214,8 @@ fn in_dependency_order(mut pending: Vec<DeploymentRequest>) -> Vec<DeploymentReq
     while !pending.is_empty() {
         let placed: BTreeSet<String> = ordered.iter().map(|d| d.name.clone()).collect();
         let ready = pending.iter().position(|d| {
-            d.depends_on
-                .iter()
-                .all(|dep| placed.contains(dep) || !pending.iter().any(|p| &p.name == dep))
+            d.prerequisites()
+                .all(|dep| placed.contains(dep) || !pending.iter().any(|p| p.name == dep))
         });
         // No ready one means a cycle, which validation refused; keep the rest as written.
         let i = ready.unwrap_or(0);

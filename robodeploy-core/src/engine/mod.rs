@@ -94,6 +94,7 @@ mod devices;
 mod digest;
 mod driver;
 mod error;
+mod factory;
 mod job;
 pub(crate) mod journal;
 mod launcher;
@@ -116,6 +117,7 @@ pub use catalog::CatalogError;
 pub use config::EngineConfig;
 pub use devices::DeviceError;
 pub use error::EngineError;
+pub use factory::RuntimeFactory;
 pub use launcher::Launcher;
 pub use status::{
     DeploymentStatus, EngineEvent, ExecutableReport, JobReport, RecoveryAction, RobotReport,
@@ -155,6 +157,7 @@ pub struct Engine {
 pub struct EngineBuilder {
     config: EngineConfig,
     store: Arc<dyn Store>,
+    factory: Option<Arc<dyn RuntimeFactory>>,
 }
 
 impl Engine {
@@ -163,6 +166,7 @@ impl Engine {
         EngineBuilder {
             config: EngineConfig::default(),
             store: Arc::new(MemoryStore::new()),
+            factory: None,
         }
     }
 }
@@ -177,6 +181,14 @@ impl EngineBuilder {
     /// Uses this store.
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = store;
+        self
+    }
+
+    /// Brings back the devices the store holds, at start, with runtimes this factory makes
+    /// (see [`RuntimeFactory`]): a restarted engine resumes without the application registering
+    /// its fleet again.
+    pub fn runtime_factory(mut self, factory: impl RuntimeFactory) -> Self {
+        self.factory = Some(Arc::new(factory));
         self
     }
 
@@ -222,6 +234,9 @@ impl EngineBuilder {
             // The driver and its receivers are dropped: every call answers Shutdown.
             drop((driver, req_rx, int_rx));
             return Err((engine, EngineError::Store(e)));
+        }
+        if let Some(factory) = self.factory {
+            driver.restore_devices(factory.as_ref());
         }
         tokio::spawn(driver.run(req_rx, int_rx));
         Ok(engine)

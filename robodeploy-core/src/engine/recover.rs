@@ -121,6 +121,24 @@ impl Driver {
         Ok(())
     }
 
+    /// Registers again every stored device the application's factory makes a runtime for,
+    /// as `add_devices` would (the stored record is the device: same id, same installed
+    /// applications; nothing to write).
+    pub(crate) fn restore_devices(&mut self, factory: &dyn super::RuntimeFactory) {
+        for (name, stored) in std::mem::take(&mut self.recovery.devices) {
+            let Some(runtime) = factory.runtime_for(&stored.device, &stored.runtime) else {
+                self.recovery.devices.insert(name, stored);
+                continue;
+            };
+            // As a device registered now: reachable until a health check says otherwise.
+            let mut device = stored.device;
+            device.online = true;
+            if self.devices.add(device).is_ok() {
+                self.attach_runtime(RuntimeKey::Device(name), runtime);
+            }
+        }
+    }
+
     fn load_deployments(&mut self) -> Result<(), StoreError> {
         let mut created: BTreeMap<DeploymentId, StoredDeployment> = BTreeMap::new();
         let mut headers: HashMap<DeploymentId, MachineHeader> = HashMap::new();

@@ -8,16 +8,27 @@
 //! | `add_package` | [`validate_package`]; a host-takeover mount (`/`, a container engine's socket), a warning there, is refused unless the engine's configuration allows it |
 //! | `add_device`, `add_devices` (each entry) | [`validate_device`] |
 //! | `add_fleet` | [`validate_fleet`] |
-//! | `deploy` | [`ValidationContext::validate_deployment`] against the catalog, the registry and the live deployments |
+//! | `deploy` | [`ValidationContext::validate_deployment`] against the catalog, the registry and the live deployments; then the deployments it needs running at creation: its routed network (a live deployment of that name, phase Succeeded and status Running: [`RoutedNetworkNotFound`](ValidationError::RoutedNetworkNotFound), [`RoutedNetworkNotRunning`](ValidationError::RoutedNetworkNotRunning)) and each volume's deployment ([`VolumeDeploymentNotRunning`](ValidationError::VolumeDeploymentNotRunning)) |
+//!
+//! A routed network is provided by a deployment whose name is the network's name, as in the
+//! platform the seed describes, where a routed network is deployed before the packages that
+//! join it and has a phase and a status of its own ("If there are no Routed Network
+//! successfully running, you would not be able to deploy the package"). Docker executables of a
+//! deployment join the Docker network of that name. A manifest checked offline cannot know what
+//! runs, so these checks are the engine's, at deploy time; `dependsOn`, by contrast, may name a
+//! deployment that is not running yet (the dependent waits for it).
 //! | `create_job` | [`validate_job`] (its fleet and application version are looked up by the engine) |
 //! | `tag_job`, `untag_job` | the tag rules of a job (`spec.tags`) |
 
 use std::collections::BTreeMap;
 
-use crate::model::{DeploymentJobRequest, DeploymentRequest, Device, Fleet, Package};
+use crate::model::{
+    DeploymentJobRequest, DeploymentRequest, Device, Fleet, Package, Phase, StatusKind,
+};
 use crate::validate::{
-    Issue, Report, ValidationContext, ValidationError, ValidationWarning, validate_device,
-    validate_fleet, validate_job, validate_package, validate_tag_keys, validate_tags,
+    FieldPath, Issue, Report, ValidationContext, ValidationError, ValidationWarning,
+    validate_device, validate_fleet, validate_job, validate_package, validate_tag_keys,
+    validate_tags,
 };
 
 use super::EngineError;
@@ -94,7 +105,74 @@ impl Driver {
         for d in self.deployments.values() {
             ctx.add_deployment(&d.request);
         }
-        ctx.validate_deployment(req).into_result()?;
+        let mut report = ctx.validate_deployment(req);
+        if report.errors.is_empty() {
+            self.check_running_prerequisites(req, &mut report);
+        }
+        report.into_result()?;
         Ok(())
+    }
+
+    /// The phase and status of the live deployment named `name`; `None` when there is none. A
+    /// stored deployment whose runtime has not answered since a restart is Unknown.
+    fn live_state(&self, name: &str) -> Option<(Phase, StatusKind)> {
+        let id = self.names.get(name)?;
+        match self.deployments.get(id) {
+            Some(d) if d.machine.is_deprovisioning() => {
+                Some((d.machine.phase(), StatusKind::Stopped))
+            }
+            Some(d) => Some((d.machine.phase(), d.machine.status())),
+            None => {
+                let phase = self
+                    .recovery
+                    .deployments
+                    .get(id)
+                    .and_then(|s| s.record.as_ref())
+                    .map_or(Phase::InProgress, |r| r.phase);
+                Some((phase, StatusKind::Unknown))
+            }
+        }
+    }
+
+    /// The routed network and the volume deployments must run when a deployment is created.
+    fn check_running_prerequisites(&self, req: &DeploymentRequest, report: &mut Report) {
+        let running = |s: (Phase, StatusKind)| s == (Phase::Succeeded, StatusKind::Running);
+        let mut refuse = |problem| {
+            report.errors.push(Issue {
+                document: None,
+                problem,
+            })
+        };
+        if let Some(net) = &req.routed_network {
+            let path = FieldPath::spec().field("routedNetwork").field("name");
+            match self.live_state(&net.name) {
+                None => refuse(ValidationError::RoutedNetworkNotFound {
+                    path,
+                    network: net.name.clone(),
+                }),
+                Some(s) if !running(s) => refuse(ValidationError::RoutedNetworkNotRunning {
+                    path,
+                    network: net.name.clone(),
+                    phase: s.0,
+                    status: s.1,
+                }),
+                Some(_) => {}
+            }
+        }
+        for (i, v) in req.volumes.iter().enumerate() {
+            if let Some(s) = self.live_state(&v.deployment)
+                && !running(s)
+            {
+                refuse(ValidationError::VolumeDeploymentNotRunning {
+                    path: FieldPath::spec()
+                        .field("volumes")
+                        .index(i)
+                        .field("deployment"),
+                    deployment: v.deployment.clone(),
+                    phase: s.0,
+                    status: s.1,
+                });
+            }
+        }
     }
 }

@@ -81,3 +81,34 @@ pub struct DeploymentRequest {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
 }
+
+impl DeploymentRequest {
+    /// The deployments this one needs before it is created or while it starts: its
+    /// dependencies (`dependsOn`, which may still be starting), its volumes' deployments and its
+    /// routed network's deployment (which must be Running when it is created). A tool applying
+    /// many deployments deploys these first, and waits for the volume and network ones to run.
+    ///
+    /// ```
+    /// use robodeploy_core::model::{DeploymentRequest, NetworkPlacement, RoutedNetwork};
+    /// let mut req = DeploymentRequest::new("listener", "listener", "1");
+    /// req.depends_on = vec!["talker".into()];
+    /// req.routed_network = Some(RoutedNetwork { name: "lab-net".into(), placement: NetworkPlacement::Device });
+    /// assert_eq!(req.prerequisites().collect::<Vec<_>>(), ["talker", "lab-net"]);
+    /// assert_eq!(req.must_be_running().collect::<Vec<_>>(), ["lab-net"]);
+    /// ```
+    pub fn prerequisites(&self) -> impl Iterator<Item = &str> {
+        self.depends_on
+            .iter()
+            .map(String::as_str)
+            .chain(self.must_be_running())
+    }
+
+    /// The deployments that must be Running when this one is created: its volumes'
+    /// deployments and its routed network's.
+    pub fn must_be_running(&self) -> impl Iterator<Item = &str> {
+        self.volumes
+            .iter()
+            .map(|v| v.deployment.as_str())
+            .chain(self.routed_network.iter().map(|n| n.name.as_str()))
+    }
+}

@@ -404,6 +404,49 @@ pub enum ValidationError {
         /// The first cloud component.
         component: String,
     },
+    /// The routed network a deployment names is no live deployment (checked by the engine at
+    /// deploy time: a routed network is provided by a deployment of that name). The seed: "If
+    /// there are no Routed Network successfully running, you would not be able to deploy the
+    /// package. Please create a Routed Network first."
+    #[error(
+        "{path}: routed network {network:?} does not exist; deploy it first (a deployment named {network:?} that is Running)"
+    )]
+    RoutedNetworkNotFound {
+        /// Where (`spec.routedNetwork.name`).
+        path: FieldPath,
+        /// The network.
+        network: String,
+    },
+    /// The routed network a deployment names exists but is not running (checked by the engine
+    /// at deploy time).
+    #[error(
+        "{path}: routed network {network:?} is not running (phase {phase}, status {status}); only a running routed network can be joined"
+    )]
+    RoutedNetworkNotRunning {
+        /// Where (`spec.routedNetwork.name`).
+        path: FieldPath,
+        /// The network.
+        network: String,
+        /// The network deployment's phase.
+        phase: crate::model::Phase,
+        /// The network deployment's aggregate status.
+        status: crate::model::StatusKind,
+    },
+    /// A volume's deployment exists but is not running (checked by the engine at deploy time).
+    /// The seed: "Ensure that a running volume deployment is available before you add one."
+    #[error(
+        "{path}: volume deployment {deployment:?} is not running (phase {phase}, status {status}); only a running volume deployment can be attached"
+    )]
+    VolumeDeploymentNotRunning {
+        /// Where (`spec.volumes[i].deployment`).
+        path: FieldPath,
+        /// The volume deployment.
+        deployment: String,
+        /// Its phase.
+        phase: crate::model::Phase,
+        /// Its aggregate status.
+        status: crate::model::StatusKind,
+    },
     /// A deployment that depends on (or mounts a volume of) itself.
     #[error("{path}: deployment {deployment:?} cannot depend on itself")]
     SelfDependency {
@@ -466,6 +509,9 @@ impl ValidationError {
             | RosDistroMismatch { path, .. }
             | RoutedNetworkRequired { path, .. }
             | CloudRoutedNetworkRequired { path, .. }
+            | RoutedNetworkNotFound { path, .. }
+            | RoutedNetworkNotRunning { path, .. }
+            | VolumeDeploymentNotRunning { path, .. }
             | SelfDependency { path, .. }
             | DependencyCycle { path, .. } => path,
         }
