@@ -44,6 +44,12 @@
 //!   with a note on stderr). Both capture up to [`CAPTURE_LIMIT`] bytes per stream; dropping
 //!   the future kills the command's group.
 //!
+//! The crate is arranged by side: `client/` is what runs in the engine's process (the
+//! runtime and its link to the supervisor), `supervisor/` what runs in the supervisor process
+//! (see [`shim`]), `wire/` what the two share (the socket protocol and the files in a root),
+//! and `os/` the thin calls to the operating system both make. No client module uses a
+//! supervisor module or the reverse.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -62,34 +68,19 @@
 //! # Ok(()) }
 //! ```
 
-mod builder;
-mod control;
-mod events;
-mod exits;
-mod inspect;
-mod launch;
-mod layout;
-mod link;
-mod logfile;
-mod logs;
-mod oneshot;
-mod procfs;
-mod protocol;
-mod relay;
-mod runtime;
+mod client;
+mod os;
 pub mod shim;
-mod signal;
-mod state;
-mod supervise;
 mod supervisor;
+mod wire;
 
-pub use builder::{
+pub use client::builder::{
     BuildError, DEFAULT_LOG_LIMIT, ProcessRuntimeBuilder, SHIM_BINARY, SHIM_ENV, Shim,
 };
-pub use launch::KEPT_VARIABLES;
-pub use logfile::{MAX_LINE, MIN_LOG_LIMIT};
-pub use oneshot::CAPTURE_LIMIT;
-pub use runtime::ProcessRuntime;
+pub use client::launch::KEPT_VARIABLES;
+pub use client::oneshot::CAPTURE_LIMIT;
+pub use client::runtime::ProcessRuntime;
+pub use wire::logfile::{MAX_LINE, MIN_LOG_LIMIT};
 
 #[cfg(doc)]
 use robodeploy_core::runtime::RuntimeError;

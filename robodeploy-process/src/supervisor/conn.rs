@@ -16,8 +16,8 @@ use tokio::sync::mpsc;
 
 use super::diag::diag;
 use super::{Shared, instance};
-use crate::protocol::{Reply, Request, excerpt};
 use crate::shim::MAX_REQUEST_LINE;
+use crate::wire::protocol::{Reply, Request, excerpt};
 
 /// How many bytes of queued replies are written at once.
 const WRITE_BATCH: usize = 64 * 1024;

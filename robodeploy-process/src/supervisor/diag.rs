@@ -25,8 +25,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use robodeploy_core::time::Time;
 
-use crate::layout::SUPERVISOR_LOG;
 use crate::shim::SUPERVISOR_LOG_LIMIT;
+use crate::wire::layout::SUPERVISOR_LOG;
 
 /// The longest diagnostic text kept, in bytes (longer ones are cut, marked with `…`).
 pub(crate) const MAX_RECORD: usize = 4096;

@@ -17,12 +17,12 @@ use tokio::time::Instant;
 use super::diag::diag;
 use super::{Held, Shared};
 use crate::UNKNOWN_EXIT_CODE;
-use crate::layout::InstanceDir;
-use crate::procfs;
-use crate::protocol::{FailKind, Reply};
-use crate::relay::{InstanceLog, LineSplitter};
-use crate::signal::{KILL, exit_code_for_signal, signal_group};
-use crate::state::{ExitRecord, InstanceRecord, ProcessRecord, read_json, touch, write_json};
+use crate::os::procfs;
+use crate::os::signal::{KILL, exit_code_for_signal, signal_group};
+use crate::supervisor::relay::{InstanceLog, LineSplitter};
+use crate::wire::layout::InstanceDir;
+use crate::wire::protocol::{FailKind, Reply};
+use crate::wire::state::{ExitRecord, InstanceRecord, ProcessRecord, read_json, touch, write_json};
 
 /// How long the last output is waited for once the executable's group is gone.
 const RELAY_DRAIN: Duration = Duration::from_secs(2);

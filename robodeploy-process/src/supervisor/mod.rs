@@ -20,6 +20,7 @@ mod conn;
 pub(crate) mod diag;
 mod instance;
 mod reaper;
+pub(crate) mod relay;
 
 use std::collections::HashMap;
 use std::fs;
@@ -34,9 +35,9 @@ use rustix::fs::Mode;
 use tokio::net::UnixListener;
 use tokio::sync::{Notify, mpsc};
 
-use crate::layout::{SUPERVISOR_LOCK, SUPERVISOR_LOG, SUPERVISOR_SOCKET};
-use crate::procfs;
-use crate::state::ExitRecord;
+use crate::os::procfs;
+use crate::wire::layout::{SUPERVISOR_LOCK, SUPERVISOR_LOG, SUPERVISOR_SOCKET};
+use crate::wire::state::ExitRecord;
 use diag::diag;
 
 /// How long a new supervisor waits for its first connection before giving up (the runtime

@@ -15,7 +15,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::oneshot;
 
 use crate::UNKNOWN_EXIT_CODE;
-use crate::signal::exit_code_for_signal;
+use crate::os::signal::exit_code_for_signal;
 
 /// Children waited for, and exits collected before anyone waited for them.
 #[derive(Debug, Default)]

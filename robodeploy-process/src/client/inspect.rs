@@ -12,10 +12,10 @@ use robodeploy_core::runtime::{InstanceId, InstanceInfo, InstanceState, RuntimeE
 use serde::de::DeserializeOwned;
 
 use crate::UNKNOWN_EXIT_CODE;
-use crate::layout::{InstanceDir, instances_dir, validate_name};
-use crate::procfs;
-use crate::runtime::Inner;
-use crate::state::{ExitRecord, InstanceRecord, ProcessRecord, read_json};
+use crate::client::runtime::Inner;
+use crate::os::procfs;
+use crate::wire::layout::{InstanceDir, instances_dir, validate_name};
+use crate::wire::state::{ExitRecord, InstanceRecord, ProcessRecord, read_json};
 
 /// Reads a state file; `None` when it does not exist.
 pub(crate) fn read_record<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, RuntimeError> {

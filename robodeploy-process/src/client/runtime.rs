@@ -13,13 +13,14 @@ use robodeploy_core::runtime::{
 };
 use tokio::sync::watch;
 
-use crate::builder::ProcessRuntimeBuilder;
-use crate::events::Fanout;
-use crate::layout::InstanceDir;
-use crate::link::Link;
-use crate::signal::{KILL, signal_group};
-use crate::state::{ExitRecord, ProcessRecord};
-use crate::{control, exits, inspect, logs, oneshot, procfs, supervise};
+use crate::client::builder::ProcessRuntimeBuilder;
+use crate::client::events::Fanout;
+use crate::client::link::Link;
+use crate::client::{control, exits, inspect, logs, oneshot, supervise};
+use crate::os::procfs;
+use crate::os::signal::{KILL, signal_group};
+use crate::wire::layout::InstanceDir;
+use crate::wire::state::{ExitRecord, ProcessRecord};
 
 /// Executables as local OS processes: the runtime of a device whose runtime is "preinstalled".
 ///
@@ -64,7 +65,7 @@ pub(crate) struct Inner {
     live: Mutex<HashMap<String, Live>>,
     /// Set when the runtime is dropped: background polling stops.
     closed: AtomicBool,
-    /// The connection to the root's supervisor, once made (see [`crate::link`]).
+    /// The connection to the root's supervisor, once made (see [`crate::client::link`]).
     link: Mutex<Option<Arc<Link>>>,
     /// Held while connecting to (or spawning) the supervisor.
     pub(crate) connecting: tokio::sync::Mutex<()>,

@@ -9,14 +9,14 @@ use std::sync::Arc;
 use robodeploy_core::runtime::{InstanceId, InstanceSpec, RuntimeError};
 use robodeploy_core::time::Time;
 
-use crate::launch::{Launch, Request, check_mounts, plan};
-use crate::layout::{InstanceDir, validate_name};
-use crate::link::{self, StartFailure};
-use crate::procfs;
-use crate::protocol::FailKind;
-use crate::runtime::Inner;
-use crate::signal::{KILL, signal_group};
-use crate::state::{InstanceRecord, ProcessRecord, read_json, write_failure, write_json};
+use crate::client::launch::{Launch, Request, check_mounts, plan};
+use crate::client::link::{self, StartFailure};
+use crate::client::runtime::Inner;
+use crate::os::procfs;
+use crate::os::signal::{KILL, signal_group};
+use crate::wire::layout::{InstanceDir, validate_name};
+use crate::wire::protocol::FailKind;
+use crate::wire::state::{InstanceRecord, ProcessRecord, read_json, write_failure, write_json};
 
 /// Checks a spec and locates its binary.
 pub(crate) fn prepare(inner: &Inner, spec: &InstanceSpec) -> Result<Launch, RuntimeError> {

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use robodeploy_core::runtime::LogStreamKind;
 use robodeploy_core::time::Time;
 
-use crate::layout::InstanceDir;
-use crate::logfile::{MAX_LINE, RotatingLog};
 use crate::supervisor::diag::diag;
+use crate::wire::layout::InstanceDir;
+use crate::wire::logfile::{MAX_LINE, RotatingLog};
 
 /// An instance's output log, opened when the first line arrives (an executable that writes
 /// nothing costs no open file).

@@ -18,10 +18,10 @@
 //! A request line is at most [`MAX_REQUEST_LINE`] bytes of UTF-8; anything else is answered
 //! `error` (its text escaped and cut short) and the connection goes on.
 
-use crate::layout::validate_name;
 #[cfg(doc)]
 use crate::shim::MAX_REQUEST_LINE;
-use crate::state::{ExitRecord, ProcessRecord};
+use crate::wire::layout::validate_name;
+use crate::wire::state::{ExitRecord, ProcessRecord};
 
 /// What a runtime asks of the supervisor.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -14,12 +14,12 @@ use std::time::Duration;
 use robodeploy_core::runtime::{InstanceId, LogLine, LogOptions, LogReceiver, RuntimeError};
 use tokio::sync::mpsc;
 
-use crate::inspect::load_instance;
-use crate::layout::InstanceDir;
-use crate::logfile::parse_record;
-use crate::procfs;
-use crate::runtime::Inner;
-use crate::state::{ProcessRecord, read_json};
+use crate::client::inspect::load_instance;
+use crate::client::runtime::Inner;
+use crate::os::procfs;
+use crate::wire::layout::InstanceDir;
+use crate::wire::logfile::parse_record;
+use crate::wire::state::{ProcessRecord, read_json};
 
 /// How often a follower looks for new output.
 const FOLLOW_POLL: Duration = Duration::from_millis(25);

@@ -12,10 +12,10 @@ use std::time::Duration;
 use robodeploy_core::runtime::{ExecOutput, InstanceId, RuntimeError, TaskSpec};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use crate::inspect::load_instance;
-use crate::launch::{Launch, Request, plan};
-use crate::runtime::Inner;
-use crate::signal::{KILL, exit_code, exit_code_for_signal, signal_group};
+use crate::client::inspect::load_instance;
+use crate::client::launch::{Launch, Request, plan};
+use crate::client::runtime::Inner;
+use crate::os::signal::{KILL, exit_code, exit_code_for_signal, signal_group};
 
 /// How much of each output stream is kept, in bytes.
 pub const CAPTURE_LIMIT: usize = 1024 * 1024;

@@ -1,4 +1,4 @@
-//! The state files of an instance (see [`crate::layout`]) and how they are written.
+//! The state files of an instance (see [`crate::wire::layout`]) and how they are written.
 //!
 //! Every file is written to a temporary name and renamed into place, so a reader (a fresh
 //! runtime after an engine crash) sees either the whole record or none. The runtime writes

@@ -23,14 +23,14 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::exits::{self, finish, track};
-use crate::layout::{SUPERVISOR_LOG, SUPERVISOR_SOCKET};
-use crate::procfs;
-use crate::protocol::{FailKind, Reply, Request};
-use crate::runtime::Inner;
+use crate::client::exits::{self, finish, track};
+use crate::client::runtime::Inner;
+use crate::os::procfs;
+use crate::os::signal::{KILL, signal_group};
 use crate::shim::SHIM_ARG;
-use crate::signal::{KILL, signal_group};
-use crate::state::ProcessRecord;
+use crate::wire::layout::{SUPERVISOR_LOG, SUPERVISOR_SOCKET};
+use crate::wire::protocol::{FailKind, Reply, Request};
+use crate::wire::state::ProcessRecord;
 
 /// How long a supervisor may take to answer: to greet a connection, to report that it
 /// listens, or to answer a start (many may be queued before it).

@@ -9,13 +9,13 @@ use robodeploy_core::time::Time;
 use rustix::process::Signal;
 use tokio::time::Instant;
 
-use crate::exits::wait_exit;
-use crate::inspect::{load_instance, read_record};
-use crate::layout::InstanceDir;
-use crate::procfs;
-use crate::runtime::Inner;
-use crate::signal::{KILL, TERM, signal_group};
-use crate::state::{ExitRecord, ProcessRecord, touch};
+use crate::client::exits::wait_exit;
+use crate::client::inspect::{load_instance, read_record};
+use crate::client::runtime::Inner;
+use crate::os::procfs;
+use crate::os::signal::{KILL, TERM, signal_group};
+use crate::wire::layout::InstanceDir;
+use crate::wire::state::{ExitRecord, ProcessRecord, touch};
 
 /// How long a process group may take to disappear after SIGKILL.
 const KILL_WAIT: Duration = Duration::from_secs(10);

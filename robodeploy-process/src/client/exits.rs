@@ -11,10 +11,10 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::UNKNOWN_EXIT_CODE;
-use crate::layout::{InstanceDir, instances_dir, validate_name};
-use crate::procfs;
-use crate::runtime::{Inner, Live};
-use crate::state::{ExitRecord, ProcessRecord, read_json, write_json};
+use crate::client::runtime::{Inner, Live};
+use crate::os::procfs;
+use crate::wire::layout::{InstanceDir, instances_dir, validate_name};
+use crate::wire::state::{ExitRecord, ProcessRecord, read_json, write_json};
 
 /// How often an instance without a supervisor report is checked.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
@@ -133,7 +133,7 @@ pub(crate) fn adopt_all(inner: &Arc<Inner>) {
     let inner = Arc::clone(inner);
     tokio::spawn(async move {
         // Only a running supervisor is of use: a new one could not wait for these processes.
-        let link = crate::link::get(&inner, false).await.ok().flatten();
+        let link = crate::client::link::get(&inner, false).await.ok().flatten();
         for (name, process) in adopted {
             match &link {
                 Some(link) if link.holds(&process) && link.watch(&name, process.pid) => {}

@@ -4,10 +4,10 @@ use std::fs::DirBuilder;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-use crate::launch::{base_env, is_executable};
-use crate::layout::instances_dir;
-use crate::logfile::MIN_LOG_LIMIT;
-use crate::runtime::ProcessRuntime;
+use crate::client::launch::{base_env, is_executable};
+use crate::client::runtime::ProcessRuntime;
+use crate::wire::layout::instances_dir;
+use crate::wire::logfile::MIN_LOG_LIMIT;
 
 /// The log limit when none is set: `output.log` rotates at 4 MiB, so an instance keeps at most
 /// 8 MiB of output.
