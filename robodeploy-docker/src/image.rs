@@ -1,13 +1,14 @@
 //! Making an image available: use it when present, pull it when allowed, say why not otherwise.
 //!
-//! | image on the engine | registry configured | pull answer | error | device | cloud |
-//! |---|---|---|---|---|---|
-//! | present (tag, id or pinned digest) | – | – | none | | |
-//! | missing | no | – | `PullFailed` ("not present") | DEP_E162 | DEP_E153 |
-//! | missing | yes | 404 (no such image or tag) | `NotFound` | DEP_E161 | DEP_E153 |
-//! | missing | yes | any other failure (registry unreachable, denied) | `PullFailed` | DEP_E162 | DEP_E153 |
+//! | image on the engine | registry configured | pull answer | error |
+//! |---|---|---|---|
+//! | present (tag, id or pinned digest) | – | – | none |
+//! | missing | no | – | `PullFailed` ("not present") |
+//! | missing | yes | 404 (no such image or tag) | `NotFound` |
+//! | missing | yes | any other failure (registry unreachable, denied) | `PullFailed` |
 //!
-//! The engine itself unreachable is `Unreachable` (DEP_E151) at every step.
+//! The engine itself unreachable is `Unreachable` at every step. The codes these give are the
+//! engine's one table, [`RuntimeError::failure`](robodeploy_core::runtime::RuntimeError::failure).
 
 use bollard::Docker;
 use bollard::auth::DockerCredentials;

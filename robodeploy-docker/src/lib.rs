@@ -15,15 +15,16 @@
 //! | networks, volumes | created when missing, removed with the last container using them when robodeploy created them |
 //! | stop / remove | stop with a grace period, then remove; a removal that fails is an error |
 //! | job scripts | one-off task containers with auto-removal; one that a killed process created and never started is removed by the next listing once [`DockerConfig::abandoned_task_age`] has passed |
-//! | unreachable engine | [`RuntimeError::Unreachable`](robodeploy_core::runtime::RuntimeError) (DEP_E151); the next call tries again |
+//! | unreachable engine | [`RuntimeError::Unreachable`](robodeploy_core::runtime::RuntimeError) (on a device DEP_E151); the next call tries again |
 //!
-//! Image errors by placement:
+//! Image errors (the `DEP_E` code each gives is in the engine's one table,
+//! [`RuntimeError::failure`](robodeploy_core::runtime::RuntimeError::failure)):
 //!
-//! | case | error | device | cloud |
-//! |---|---|---|---|
-//! | missing, no registry configured | `PullFailed` | DEP_E162 (images not present on the device) | DEP_E153 |
-//! | missing, the registry has no such image | `NotFound` | DEP_E161 | DEP_E153 |
-//! | missing, pull failed otherwise | `PullFailed` | DEP_E162 | DEP_E153 |
+//! | case | error |
+//! |---|---|
+//! | missing, no registry configured | `PullFailed` (images not present on the device) |
+//! | missing, the registry has no such image | `NotFound` |
+//! | missing, pull failed otherwise | `PullFailed` |
 //!
 //! ```
 //! use robodeploy_docker::{DockerConfig, DockerRuntime, Endpoint, Placement, RegistryConfig};

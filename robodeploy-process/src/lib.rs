@@ -10,7 +10,7 @@
 //! - **No shell**: argv is executed as given; `shell: true` runs `/bin/sh -c "<argv joined by
 //!   spaces>"`. The program is found like `execvp` does (a path, or a name on `PATH`);
 //!   `prepare` reports a missing binary as [`RuntimeError::NotFound`]
-//!   (DEP_E161, not retried). An image in the spec is [`RuntimeError::InvalidSpec`].
+//!   (not retried; DEP_E161 by the engine's one table, [`RuntimeError::failure`]). An image in the spec is [`RuntimeError::InvalidSpec`].
 //! - **Environment**: clean by default, holding [`KEPT_VARIABLES`] from the runtime's own, with
 //!   the spec's variables on top (or the runtime's whole environment with
 //!   [`ProcessRuntimeBuilder::inherit_env`]); fixed at start, so `exec` sees the same.

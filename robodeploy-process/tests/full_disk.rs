@@ -216,7 +216,7 @@ async fn a_full_disk_stops_no_supervision_and_everything_recovers_once_space_is_
     let err = rt.start(&blocked).await.unwrap_err();
     assert!(err.to_string().contains("No space left on device"), "{err}");
     assert!(err.to_string().contains("disk is full"), "{err}");
-    assert_eq!(err.error_code(false), ErrorCode::InternalDevice(300));
+    assert_eq!(err.error_code(false, false), ErrorCode::InternalDevice(300));
     assert!(err.is_retryable(), "{err:?}");
     assert!(matches!(&err, RuntimeError::Internal { .. }), "{err:?}");
     assert!(

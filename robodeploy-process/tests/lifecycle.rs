@@ -75,7 +75,7 @@ async fn a_missing_binary_is_not_found_e161_and_not_retried() {
             "{err:?}"
         );
         assert!(!err.is_retryable());
-        assert_eq!(err.error_code(false), ErrorCode::DeviceImageNotFound);
+        assert_eq!(err.error_code(false, false), ErrorCode::DeviceImageNotFound);
     }
     // Nothing was left behind under the name.
     assert!(rt.list(&Default::default()).await.unwrap().is_empty());
@@ -106,7 +106,7 @@ async fn specs_a_process_cannot_run_are_invalid() {
             matches!(&err, RuntimeError::InvalidSpec { field: f, .. } if *f == field),
             "{field}: {err:?}"
         );
-        assert_eq!(err.error_code(false), ErrorCode::Validation);
+        assert_eq!(err.error_code(false, false), ErrorCode::Validation);
     }
     assert!(rt.list(&Default::default()).await.unwrap().is_empty());
 }
@@ -223,7 +223,7 @@ async fn health_and_capabilities() {
     std::fs::remove_dir_all(root.path()).unwrap();
     let err = rt.health().await.unwrap_err();
     assert!(matches!(err, RuntimeError::Unreachable { .. }), "{err:?}");
-    assert_eq!(err.error_code(false), ErrorCode::DeviceOffline);
+    assert_eq!(err.error_code(false, false), ErrorCode::DeviceOffline);
 }
 
 #[tokio::test]

@@ -118,32 +118,10 @@ impl DeploymentEntry {
     }
 }
 
-/// How a runtime failure reads to the lifecycle machine.
+/// How a runtime failure reads to the lifecycle machine: [`RuntimeError::failure`], the one
+/// table.
 pub(crate) fn failure_of(err: &RuntimeError, spec: &InstanceSpec, detail: u8) -> Failure {
-    match err {
-        RuntimeError::NotFound { what } => match &spec.image {
-            Some(_) => Failure::ImageNotFound {
-                image: what.clone(),
-            },
-            None => Failure::BinaryNotFound {
-                program: what.clone(),
-            },
-        },
-        RuntimeError::PullFailed { message, .. } => Failure::PullFailed {
-            message: message.clone(),
-        },
-        RuntimeError::InvalidSpec { field, message } => Failure::Validation {
-            message: format!("{field}: {message}"),
-        },
-        RuntimeError::Unreachable { message } => Failure::Internal {
-            detail: internal::UNREACHABLE,
-            message: message.clone(),
-        },
-        other => Failure::Internal {
-            detail,
-            message: other.to_string(),
-        },
-    }
+    err.failure(spec.image.is_some(), detail)
 }
 
 impl Driver {

@@ -84,14 +84,22 @@ pub enum DependencyState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Failure {
-    /// The image does not exist (device: `DEP_E161`, cloud: `DEP_E153`).
+    /// The image does not exist where the runtime looked for it (device: `DEP_E161`, cloud:
+    /// `DEP_E153`).
     ImageNotFound {
         /// The image reference.
         image: String,
     },
-    /// The image could not be pulled or built (device: `DEP_E161`, cloud: `DEP_E153`).
+    /// The image could not be pulled or built: on a device, the image is not present there
+    /// (`DEP_E162`, "docker images not present on docker device"); in the cloud `DEP_E153`.
     PullFailed {
         /// What the runtime said.
+        message: String,
+    },
+    /// The runtime could not be reached while acting on the executable (device: `DEP_E151`,
+    /// the device offline or unreachable; cloud: `DEP_E201`).
+    Unreachable {
+        /// What the transport said.
         message: String,
     },
     /// The program is not in `$PATH` or not executable (device: `DEP_E161`, cloud: `DEP_E155`).
@@ -146,7 +154,24 @@ impl Failure {
         };
         match self {
             Failure::ImageNotFound { image } => (Reason::NotFound { what: image }, not_found),
-            Failure::PullFailed { message } => (Reason::PullFailed { message }, not_found),
+            Failure::PullFailed { message } => (
+                Reason::PullFailed { message },
+                if cloud {
+                    ErrorCode::CloudImageUnavailable
+                } else {
+                    ErrorCode::Validation
+                },
+            ),
+            Failure::Unreachable { message } => {
+                if cloud {
+                    (
+                        Reason::Internal { message },
+                        internal_code(true, internal::UNREACHABLE),
+                    )
+                } else {
+                    (Reason::DeviceOffline, ErrorCode::DeviceOffline)
+                }
+            }
             Failure::BinaryNotFound { program } => (
                 Reason::NotFound { what: program },
                 if cloud {

@@ -1,18 +1,21 @@
 //! Runtime errors, and how they map onto the seed's error codes.
 
+use crate::lifecycle::{Failure, internal};
 use crate::model::{ErrorCode, Reason};
 
-/// What went wrong in a runtime. Each maps onto a `DEP_E` code with [`RuntimeError::error_code`].
+/// What went wrong in a runtime. Each maps onto a status reason and a `DEP_E` code by one
+/// table, [`RuntimeError::failure`]'s, which the engine uses.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RuntimeError {
-    /// The runtime (a Docker engine, a device) cannot be reached → DEP_E151.
+    /// The runtime (a Docker engine, a device) cannot be reached → DEP_E151 on a device.
     #[error("runtime unreachable: {message}")]
     Unreachable {
         /// What the transport said.
         message: String,
     },
-    /// The image or binary does not exist → DEP_E161 on a device, DEP_E153 in the cloud.
+    /// The image or binary does not exist → DEP_E161 on a device; in the cloud DEP_E153 (an
+    /// image) or DEP_E155 (a program).
     #[error("not found: {what}")]
     NotFound {
         /// The image reference or program looked for.
@@ -76,37 +79,51 @@ impl RuntimeError {
         }
     }
 
-    /// The seed's error code for this failure, for an executable in the cloud (`cloud = true`)
-    /// or on a device.
+    /// How the engine reads this error of a step on an executable: the one path from a runtime
+    /// failure to a status reason and a `DEP_E` code. `image`: the executable runs from an image
+    /// (a container); `step`: the step that failed, as the last two digits of an internal code
+    /// ([`internal`](crate::lifecycle::internal): 2 create, 3 start, 4 stop, 0 otherwise).
     ///
-    /// | error | device | cloud |
-    /// |---|---|---|
-    /// | Unreachable | DEP_E151 | DEP_E151 |
-    /// | NotFound | DEP_E161 | DEP_E153 |
-    /// | PullFailed | DEP_E162 | DEP_E153 |
-    /// | InvalidSpec | DEP_E162 | DEP_E162 |
-    /// | NoSuchInstance, AlreadyExists, Internal, Unsupported | DEP_E300 | DEP_E200 |
+    #[doc = include_str!("error_codes.md")]
+    pub fn failure(&self, image: bool, step: u8) -> Failure {
+        match self {
+            RuntimeError::NotFound { what } if image => Failure::ImageNotFound {
+                image: what.clone(),
+            },
+            RuntimeError::NotFound { what } => Failure::BinaryNotFound {
+                program: what.clone(),
+            },
+            RuntimeError::PullFailed { message, .. } => Failure::PullFailed {
+                message: message.clone(),
+            },
+            RuntimeError::InvalidSpec { field, message } => Failure::Validation {
+                message: format!("{field}: {message}"),
+            },
+            RuntimeError::Unreachable { message } => Failure::Unreachable {
+                message: message.clone(),
+            },
+            other => Failure::Internal {
+                detail: step,
+                message: other.to_string(),
+            },
+        }
+    }
+
+    /// The `DEP_E` code of this error for an executable in the cloud (`cloud = true`) or on a
+    /// device, running from an image or not, when the step is unknown: the code the engine
+    /// gives ([`failure`](Self::failure), the table there) with step 0.
     ///
     /// ```
     /// use robodeploy_core::runtime::RuntimeError;
     /// use robodeploy_core::model::ErrorCode;
     /// let e = RuntimeError::NotFound { what: "busybox:1".into() };
-    /// assert_eq!(e.error_code(false), ErrorCode::DeviceImageNotFound);
-    /// assert_eq!(e.error_code(true), ErrorCode::CloudImageUnavailable);
+    /// assert_eq!(e.error_code(false, true), ErrorCode::DeviceImageNotFound);
+    /// assert_eq!(e.error_code(true, true), ErrorCode::CloudImageUnavailable);
+    /// let pull = RuntimeError::PullFailed { image: "busybox:1".into(), message: "not present".into() };
+    /// assert_eq!(pull.error_code(false, true).to_string(), "DEP_E162");
     /// ```
-    pub fn error_code(&self, cloud: bool) -> ErrorCode {
-        match (self, cloud) {
-            (RuntimeError::Unreachable { .. }, _) => ErrorCode::DeviceOffline,
-            (RuntimeError::NotFound { .. }, false) => ErrorCode::DeviceImageNotFound,
-            (RuntimeError::NotFound { .. } | RuntimeError::PullFailed { .. }, true) => {
-                ErrorCode::CloudImageUnavailable
-            }
-            (RuntimeError::PullFailed { .. }, false) | (RuntimeError::InvalidSpec { .. }, _) => {
-                ErrorCode::Validation
-            }
-            (_, false) => ErrorCode::InternalDevice(300),
-            (_, true) => ErrorCode::InternalCloud(200),
-        }
+    pub fn error_code(&self, cloud: bool, image: bool) -> ErrorCode {
+        self.failure(image, internal::UNSPECIFIED).classify(cloud).1
     }
 
     /// Whether retrying the same operation can help (an unreachable runtime may come back; a
@@ -118,20 +135,81 @@ impl RuntimeError {
         )
     }
 
-    /// The status reason an executable shows for this failure.
+    /// The status reason an executable on a device shows for this failure (the same path as
+    /// [`error_code`](Self::error_code)).
     pub fn reason(&self) -> Reason {
-        match self {
-            RuntimeError::Unreachable { .. } => Reason::DeviceOffline,
-            RuntimeError::NotFound { what } => Reason::NotFound { what: what.clone() },
-            RuntimeError::PullFailed { message, .. } => Reason::PullFailed {
-                message: message.clone(),
+        self.failure(false, internal::UNSPECIFIED).classify(false).0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error of each kind the table names.
+    fn example(kind: &str) -> RuntimeError {
+        match kind {
+            "Unreachable" => RuntimeError::Unreachable {
+                message: "connection refused".into(),
             },
-            RuntimeError::InvalidSpec { field, message } => Reason::Validation {
-                message: format!("{field}: {message}"),
+            "NotFound" => RuntimeError::NotFound {
+                what: "busybox:1".into(),
             },
-            other => Reason::Internal {
-                message: other.to_string(),
+            "PullFailed" => RuntimeError::PullFailed {
+                image: "busybox:1".into(),
+                message: "not present".into(),
             },
+            "InvalidSpec" => RuntimeError::InvalidSpec {
+                field: "mounts",
+                message: "a named volume".into(),
+            },
+            "NoSuchInstance" => RuntimeError::NoSuchInstance("rd-x".into()),
+            "AlreadyExists" => RuntimeError::AlreadyExists("rd-x".into()),
+            "Internal" => RuntimeError::internal("disk full"),
+            "Unsupported" => RuntimeError::Unsupported("exec"),
+            other => panic!("the table names an unknown error {other:?}"),
         }
+    }
+
+    /// The documented table, row by row, against the one path the engine takes.
+    #[test]
+    fn the_documented_table_is_what_the_engine_produces() {
+        let table = include_str!("error_codes.md");
+        let mut rows = 0;
+        for line in table.lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            let kind = cells[0].trim_matches('`');
+            let images: &[bool] = match cells[1] {
+                "an image" => &[true],
+                "a program" => &[false],
+                "any" => &[true, false],
+                other => panic!("runs from {other:?}"),
+            };
+            for &image in images {
+                for step in [internal::CREATE_FAILED, internal::START_FAILED] {
+                    for (cloud, documented) in [(false, cells[3]), (true, cells[4])] {
+                        let expected = documented.replace("xx", &format!("{step:02}")).to_string();
+                        let got = example(kind).failure(image, step).classify(cloud);
+                        assert_eq!(
+                            got.1.to_string(),
+                            expected,
+                            "{kind} (image {image}, step {step}, cloud {cloud})"
+                        );
+                        let reason = format!("{:?}", got.0);
+                        let documented_reason = if cells[2].contains("(device)") {
+                            if cloud { "Internal" } else { "DeviceOffline" }
+                        } else {
+                            cells[2].trim_matches('`')
+                        };
+                        assert!(
+                            reason.starts_with(documented_reason),
+                            "{kind}: reason {reason} is not {documented_reason}"
+                        );
+                    }
+                }
+            }
+            rows += 1;
+        }
+        assert_eq!(rows, 9, "every error kind has its row");
     }
 }

@@ -140,7 +140,7 @@ async fn a_program_missing_from_path_is_not_found_and_leaves_no_container() {
         matches!(&err, RuntimeError::NotFound { what } if what.contains("no-such-program")),
         "{err:?}"
     );
-    assert_eq!(err.error_code(false), ErrorCode::DeviceImageNotFound);
+    assert_eq!(err.error_code(false, true), ErrorCode::DeviceImageNotFound);
     assert!(rt.list(&by_deployment(dep)).await.unwrap().is_empty());
 }
 

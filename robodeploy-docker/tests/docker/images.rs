@@ -54,7 +54,7 @@ async fn a_missing_image_without_registry_is_not_present() {
             "{err:?}"
         );
         assert_eq!(
-            err.error_code(false),
+            err.error_code(false, true),
             ErrorCode::Validation,
             "E162 on a device"
         );
@@ -63,7 +63,7 @@ async fn a_missing_image_without_registry_is_not_present() {
             .await
             .expect_err("not present");
         assert_eq!(
-            err.error_code(true),
+            err.error_code(true, true),
             ErrorCode::CloudImageUnavailable,
             "E153 in the cloud"
         );
@@ -87,8 +87,8 @@ async fn an_unreachable_registry_is_a_failed_pull() {
         }
         other => panic!("expected PullFailed, got {other:?}"),
     }
-    assert_eq!(err.error_code(false), ErrorCode::Validation);
-    assert_eq!(err.error_code(true), ErrorCode::CloudImageUnavailable);
+    assert_eq!(err.error_code(false, true), ErrorCode::Validation);
+    assert_eq!(err.error_code(true, true), ErrorCode::CloudImageUnavailable);
     // Nothing was downloaded, so no layer progress was reported.
     assert!(progress.try_recv().map_or(true, |p| p.layer.is_none()));
 }
@@ -150,7 +150,53 @@ async fn an_image_the_registry_does_not_have_is_not_found() {
             matches!(&err, RuntimeError::NotFound { what } if what.starts_with(&reference)),
             "{err:?}"
         );
-        assert_eq!(err.error_code(placement.is_cloud()), code);
+        assert_eq!(err.error_code(placement.is_cloud(), true), code);
     }
     registry.abort();
+}
+
+/// Through the engine: a device deployment whose image the Docker device does not have (and no
+/// registry to pull from) fails to start with the seed's DEP_E162, "docker images not present
+/// on docker device", the executable in Error with the pull's reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_not_present_on_a_docker_device_is_dep_e162_through_the_engine() {
+    use robodeploy_core::engine::{Engine, Until};
+    use robodeploy_core::model::{DeviceRuntime, ExecutableStatus, Phase, Reason, RestartPolicy};
+    use robodeploy_testkit::model as kit;
+    let _ = runtime_or_skip!();
+    let engine = Engine::builder().start();
+    let device = kit::device("dock-e162", DeviceRuntime::Docker);
+    engine
+        .add_device(
+            device,
+            std::sync::Arc::new(runtime(Placement::Device, false)),
+        )
+        .await
+        .unwrap();
+    let mut exe = kit::exe("main", ["true"]);
+    exe.image = Some("robodeploy-test/absent:never".into());
+    let package = kit::package_on("absent", "1", kit::DOCKER, RestartPolicy::Never, [exe]);
+    engine.add_package(package).await.unwrap();
+    let req = kit::request("absent", "absent", "1", "dock-e162");
+    let id = engine.deploy(req, None).await.unwrap();
+    let s = engine
+        .wait_for(
+            id,
+            Until::Phase(Phase::FailedToStart),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    let codes: Vec<String> = s.errors.iter().map(|e| e.code.to_string()).collect();
+    assert_eq!(codes, ["DEP_E162"], "{s:?}");
+    assert!(
+        matches!(
+            &s.executables[0].status,
+            ExecutableStatus::Error {
+                reason: Reason::PullFailed { .. }
+            }
+        ),
+        "{s:?}"
+    );
+    engine.shutdown().await.unwrap();
 }

@@ -24,8 +24,8 @@ async fn until_healthy(rt: &DockerRuntime) {
 fn assert_unreachable(r: Result<impl std::fmt::Debug, RuntimeError>) {
     match r {
         Err(e @ RuntimeError::Unreachable { .. }) => {
-            assert_eq!(e.error_code(false), ErrorCode::DeviceOffline);
-            assert_eq!(e.error_code(true), ErrorCode::DeviceOffline);
+            assert_eq!(e.error_code(false, true), ErrorCode::DeviceOffline);
+            assert_eq!(e.error_code(true, true), ErrorCode::InternalCloud(201));
         }
         other => panic!("expected Unreachable, got {other:?}"),
     }
