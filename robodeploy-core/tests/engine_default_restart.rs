@@ -184,18 +184,7 @@ async fn a_deployment_override_or_a_component_policy_replaces_the_default() {
         )
         .await
         .unwrap();
-    let s = engine.wait_for(id, Until::Running, T).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(60)).await;
-    robot.exit(executable(&s, "robot").instance.as_deref().unwrap(), 2);
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
-        let s = engine.status(id).await.unwrap();
-        if executable(&s, "robot").restart_count == 1 && s.is_running() {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{s:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    exits_and_is_restarted_once(&engine, &robot, id, 2).await;
     assert_eq!(robot.start_count(), 2);
 
     let mut p = package();
@@ -210,9 +199,21 @@ async fn a_deployment_override_or_a_component_policy_replaces_the_default() {
         )
         .await
         .unwrap();
+    exits_and_is_restarted_once(&engine, &robot, id, 0).await;
+    engine.shutdown().await.unwrap();
+}
+
+/// Once `id` runs, its `robot` executable exits with `code` after the minimum uptime; waits
+/// until it was restarted once and runs again.
+async fn exits_and_is_restarted_once(
+    engine: &Engine,
+    robot: &MemoryRuntime,
+    id: robodeploy_core::model::DeploymentId,
+    code: i32,
+) {
     let s = engine.wait_for(id, Until::Running, T).await.unwrap();
     tokio::time::sleep(Duration::from_secs(60)).await;
-    robot.exit(executable(&s, "robot").instance.as_deref().unwrap(), 0);
+    robot.exit(executable(&s, "robot").instance.as_deref().unwrap(), code);
     let deadline = tokio::time::Instant::now() + T;
     loop {
         let s = engine.status(id).await.unwrap();
@@ -222,5 +223,4 @@ async fn a_deployment_override_or_a_component_policy_replaces_the_default() {
         assert!(tokio::time::Instant::now() < deadline, "{s:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    engine.shutdown().await.unwrap();
 }

@@ -11,6 +11,7 @@ use robodeploy_core::engine::{Engine, EngineError, Until};
 use robodeploy_core::model::*;
 use robodeploy_core::runtime::MemoryRuntime;
 use robodeploy_core::validate::{Report, ValidationError};
+use robodeploy_testkit::engine::memory_device;
 use robodeploy_testkit::model as kit;
 
 const T: Duration = Duration::from_secs(30);
@@ -18,11 +19,7 @@ const T: Duration = Duration::from_secs(30);
 /// An engine with robot `r1` and packages `provider` (program `/usr/bin/provider`) and `app`.
 async fn engine() -> (Engine, Arc<MemoryRuntime>) {
     let engine = Engine::builder().start();
-    let rt = Arc::new(MemoryRuntime::new("r1"));
-    engine
-        .add_device(kit::device("r1", DeviceRuntime::Preinstalled), rt.clone())
-        .await
-        .unwrap();
+    let rt = memory_device(&engine, "r1").await;
     for (name, program) in [("provider", "/usr/bin/provider"), ("app", "/usr/bin/app")] {
         let exe = kit::exe("main", [program]);
         engine

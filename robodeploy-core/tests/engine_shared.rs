@@ -2,12 +2,11 @@
 //! deployments that exist: one that fails after its request was resolved registers nothing,
 //! so deprovisioning the last real user stops the shared instance.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use robodeploy_core::engine::{Engine, EngineError, Until};
 use robodeploy_core::model::*;
-use robodeploy_core::runtime::MemoryRuntime;
+use robodeploy_testkit::engine::memory_device;
 use robodeploy_testkit::model as kit;
 
 const T: Duration = Duration::from_secs(30);
@@ -22,11 +21,7 @@ fn master() -> Component {
 #[tokio::test]
 async fn a_deployment_that_fails_after_resolving_leaves_no_shared_registration() {
     let engine = Engine::builder().start();
-    let rt = Arc::new(MemoryRuntime::new("r1"));
-    engine
-        .add_device(kit::device("r1", DeviceRuntime::Preinstalled), rt.clone())
-        .await
-        .unwrap();
+    let rt = memory_device(&engine, "r1").await;
     let robot = Package::new("robot", "1")
         .with_component(master())
         .with_component(

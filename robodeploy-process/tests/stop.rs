@@ -14,19 +14,8 @@ use robodeploy_core::runtime::{InstanceState, LogStreamKind, Runtime};
 async fn a_process_trapping_sigterm_exits_cleanly_within_the_grace() {
     let (rt, _root) = runtime("trap");
     let mut events = rt.events().await.unwrap();
-    let s = spec(
-        "c",
-        "e",
-        &[
-            "sh",
-            "-c",
-            "trap 'echo bye; exit 0' TERM; echo ready; while :; do sleep 0.05 & wait $!; done",
-        ],
-    );
-    let id = rt.start(&s).await.unwrap();
-    next_event(&mut events, &id, Duration::from_secs(5)).await;
-    // Started is told before sh has installed its trap: wait until the script says so.
-    wait_ready(&rt, &id).await;
+    let script = "trap 'echo bye; exit 0' TERM; echo ready; while :; do sleep 0.05 & wait $!; done";
+    let id = start_ready(&rt, &mut events, script).await;
     let began = Instant::now();
     rt.stop(&id, Duration::from_secs(20)).await.unwrap();
     assert!(
@@ -52,19 +41,8 @@ async fn a_process_trapping_sigterm_exits_cleanly_within_the_grace() {
 async fn a_process_ignoring_sigterm_is_killed_after_the_grace() {
     let (rt, _root) = runtime("ignore");
     let mut events = rt.events().await.unwrap();
-    let s = spec(
-        "c",
-        "e",
-        &[
-            "sh",
-            "-c",
-            "trap '' TERM; echo ready; while :; do sleep 0.05; done",
-        ],
-    );
-    let id = rt.start(&s).await.unwrap();
-    next_event(&mut events, &id, Duration::from_secs(5)).await;
-    // Started is told before sh has installed its trap: wait until the script says so.
-    wait_ready(&rt, &id).await;
+    let script = "trap '' TERM; echo ready; while :; do sleep 0.05; done";
+    let id = start_ready(&rt, &mut events, script).await;
     let grace = Duration::from_millis(400);
     let began = Instant::now();
     rt.stop(&id, grace).await.unwrap();
@@ -202,6 +180,22 @@ async fn a_sigterm_the_runtime_did_not_send_is_a_manual_stop() {
 }
 
 /// Waits until the instance's output holds the line `ready`.
+/// Starts `sh -c script` and returns once it printed `ready`: Started is told before sh has
+/// installed its traps, so the script says when it has.
+async fn start_ready(
+    rt: &robodeploy_process::ProcessRuntime,
+    events: &mut robodeploy_core::runtime::EventReceiver,
+    script: &str,
+) -> robodeploy_core::runtime::InstanceId {
+    let id = rt
+        .start(&spec("c", "e", &["sh", "-c", script]))
+        .await
+        .unwrap();
+    next_event(events, &id, Duration::from_secs(5)).await;
+    wait_ready(rt, &id).await;
+    id
+}
+
 async fn wait_ready(
     rt: &robodeploy_process::ProcessRuntime,
     id: &robodeploy_core::runtime::InstanceId,

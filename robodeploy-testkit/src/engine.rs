@@ -18,3 +18,20 @@ pub async fn add_package_and_fleet(engine: &Engine, package: Package) {
         .await
         .expect("adding the fleet");
 }
+
+/// Registers an amd64 preinstalled device `name` on a fresh in-memory runtime, and returns the
+/// runtime (to make its executables exit, go missing or stop answering).
+pub async fn memory_device(
+    engine: &Engine,
+    name: &str,
+) -> std::sync::Arc<robodeploy_core::runtime::MemoryRuntime> {
+    let rt = std::sync::Arc::new(robodeploy_core::runtime::MemoryRuntime::new(name));
+    engine
+        .add_device(
+            crate::model::device(name, robodeploy_core::model::DeviceRuntime::Preinstalled),
+            rt.clone(),
+        )
+        .await
+        .expect("adding the device");
+    rt
+}
