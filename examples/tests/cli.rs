@@ -477,19 +477,7 @@ fn apply_of_a_job_stores_each_robot_and_deprovision_by_job_id_stops_them_all() {
     let dir = TempDir::new("job");
     let state = dir.0.join("state");
     let state_arg = state.to_str().unwrap();
-    let file = sample("fleet-rollout.yaml");
-    let out = robodeploy(
-        &dir.0,
-        &[
-            "--json",
-            "apply",
-            file.to_str().unwrap(),
-            "--state-dir",
-            state_arg,
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let v = json(&out);
+    let v = apply_json(&dir, state_arg, "fleet-rollout.yaml");
     let job = &v["jobs"][0];
     assert_eq!(job["status"], "Succeeded");
     let robots = job["robots"].as_array().unwrap();
@@ -561,6 +549,16 @@ fn pids_of(needle: &str, cwd: &Path) -> Vec<u32> {
     pids
 }
 
+/// `robodeploy --json apply` of a sample manifest into `state_arg`, which must succeed; what it
+/// printed.
+fn apply_json(dir: &TempDir, state_arg: &str, sample_name: &str) -> Value {
+    let file = sample(sample_name);
+    let file = file.to_str().unwrap();
+    let out = robodeploy(&dir.0, &["--json", "apply", file, "--state-dir", state_arg]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    json(&out)
+}
+
 /// Name → (id, instance) of each deployment in a JSON array of deployment statuses.
 fn instances_by_name(deployments: &Value) -> Vec<(String, String, String)> {
     let mut found: Vec<(String, String, String)> = deployments
@@ -584,19 +582,7 @@ fn later_invocations_adopt_what_apply_started_from_the_store_and_deprovision_end
     let dir = TempDir::new("adopt");
     let state = dir.0.join("state");
     let state_arg = state.to_str().unwrap();
-    let file = sample("talker-listener.yaml");
-    let out = robodeploy(
-        &dir.0,
-        &[
-            "--json",
-            "apply",
-            file.to_str().unwrap(),
-            "--state-dir",
-            state_arg,
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let applied = json(&out);
+    let applied = apply_json(&dir, state_arg, "talker-listener.yaml");
     let started = instances_by_name(&applied["deployments"]);
     assert_eq!(
         started.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
