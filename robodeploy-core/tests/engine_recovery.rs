@@ -66,6 +66,33 @@ async fn recovery_actions(
     out
 }
 
+/// Waits until `id` was restarted once and runs again.
+async fn restarted_once(engine: &Engine, id: DeploymentId) {
+    let mut watch = engine.watch(id);
+    while !watch
+        .next()
+        .await
+        .is_some_and(|s| s.restart_count == 1 && s.is_running())
+    {}
+}
+
+/// An engine on a fresh store deploys `demo` (one executable `a` under `policy`) on `r1`, waits
+/// until it runs, and detaches (what a crash leaves). Returns the store, r1's runtime, the
+/// deployment and a's instance.
+async fn running_then_detached(
+    policy: RestartPolicy,
+) -> (Arc<MemoryStore>, Arc<MemoryRuntime>, DeploymentId, String) {
+    let store = Arc::new(MemoryStore::new());
+    let rt = Arc::new(MemoryRuntime::new("r1"));
+    let engine = engine_on(&store);
+    engine.add_device(device("r1"), rt.clone()).await.unwrap();
+    let id = demo(&engine, &["a"], policy, None).await;
+    let s = engine.wait_for(id, Until::Running, T).await.unwrap();
+    let a = s.executables[0].instance.clone().unwrap();
+    engine.detach().await.unwrap();
+    (store, rt, id, a)
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_restarted_engine_adopts_what_runs_and_keeps_restart_counts() {
     let store = Arc::new(MemoryStore::new());
@@ -77,12 +104,7 @@ async fn a_restarted_engine_adopts_what_runs_and_keeps_restart_counts() {
     let a = s.executables[0].instance.clone().unwrap();
     tokio::time::sleep(Duration::from_secs(60)).await;
     rt.exit(&a, 1);
-    let mut watch = engine.watch(id);
-    while !watch
-        .next()
-        .await
-        .is_some_and(|s| s.restart_count == 1 && s.is_running())
-    {}
+    restarted_once(&engine, id).await;
     assert_eq!(rt.start_count(), 3);
     engine.detach().await.unwrap();
 
@@ -144,14 +166,7 @@ async fn a_restarted_engine_adopts_what_runs_and_keeps_restart_counts() {
 
 #[tokio::test(start_paused = true)]
 async fn what_died_while_the_engine_was_away_follows_its_restart_policy() {
-    let store = Arc::new(MemoryStore::new());
-    let rt = Arc::new(MemoryRuntime::new("r1"));
-    let engine = engine_on(&store);
-    engine.add_device(device("r1"), rt.clone()).await.unwrap();
-    let id = demo(&engine, &["a"], RestartPolicy::OnFailure, None).await;
-    let s = engine.wait_for(id, Until::Running, T).await.unwrap();
-    let a = s.executables[0].instance.clone().unwrap();
-    engine.detach().await.unwrap();
+    let (store, rt, id, a) = running_then_detached(RestartPolicy::OnFailure).await;
     // It crashes while nobody watches.
     tokio::time::sleep(Duration::from_secs(60)).await;
     rt.exit(&a, 3);
@@ -164,12 +179,7 @@ async fn what_died_while_the_engine_was_away_follows_its_restart_policy() {
         matches!(&actions[0], RecoveryAction::FoundExited { deployment, .. } if *deployment == id),
         "{actions:?}"
     );
-    let mut watch = engine.watch(id);
-    while !watch
-        .next()
-        .await
-        .is_some_and(|s| s.restart_count == 1 && s.is_running())
-    {}
+    restarted_once(&engine, id).await;
     assert_eq!(rt.start_count(), 2);
     engine.shutdown().await.unwrap();
 }
@@ -180,14 +190,7 @@ async fn what_died_while_the_engine_was_away_follows_its_restart_policy() {
 #[tokio::test(start_paused = true)]
 async fn a_manual_stop_while_the_engine_was_away_is_not_restarted() {
     for policy in [RestartPolicy::Always, RestartPolicy::OnFailure] {
-        let store = Arc::new(MemoryStore::new());
-        let rt = Arc::new(MemoryRuntime::new("r1"));
-        let engine = engine_on(&store);
-        engine.add_device(device("r1"), rt.clone()).await.unwrap();
-        let id = demo(&engine, &["a"], policy, None).await;
-        let s = engine.wait_for(id, Until::Running, T).await.unwrap();
-        let a = s.executables[0].instance.clone().unwrap();
-        engine.detach().await.unwrap();
+        let (store, rt, id, a) = running_then_detached(policy).await;
         tokio::time::sleep(Duration::from_secs(60)).await;
         rt.stop_manually(&a);
 
