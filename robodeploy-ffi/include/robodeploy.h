@@ -461,10 +461,14 @@ rd_result rd_engine_new(const char *options_json,
 rd_result rd_engine_shutdown(const rd_engine *engine, uint64_t timeout_ms);
 
 /**
- * Frees an engine; NULL is a no-op. Without a prior `rd_engine_shutdown` its executables are
- * left running, as if the program had crashed: an engine started later on the same store
- * (and process runtime directories) adopts them. Stops the event callback first (unless
- * called from inside it). Call it exactly once, when no other call on this engine is running.
+ * Frees an engine; NULL is a no-op. Without a prior `rd_engine_shutdown` the engine
+ * detaches: its executables are left running, as if the program had crashed, and an engine
+ * started later on the same store (and process runtime directories) adopts them. Streams still
+ * open (`rd_events`, `rd_log_stream`) do not keep the engine alive: the detach happens before
+ * this returns (waiting at most 10 s for the engine to release its runtimes), and an open
+ * `rd_events` then ends with `RD_ERR_END_OF_STREAM`. Stops the event callback first (unless
+ * called from inside it, where the detach completes in the background). Call it exactly once,
+ * when no other call on this engine is running.
  *
  * # Safety
  * `engine` is NULL or a live engine, not used again afterwards.
