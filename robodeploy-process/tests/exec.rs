@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{TempRoot, eventually, processes_with_argv, runtime, spec};
+use common::{TempRoot, processes_become, runtime, spec};
 use robodeploy_core::runtime::{Runtime, RuntimeError, TaskSpec};
 
 fn argv(words: &[&str]) -> Vec<String> {
@@ -113,11 +113,7 @@ async fn a_task_past_its_timeout_is_killed_with_its_group() {
     assert_eq!(out.stdout, "started\n");
     assert!(out.stderr.contains("timeout of 300ms"), "{}", out.stderr);
     let sleeper = ["sleep", marker.as_str()];
-    assert!(
-        eventually(Duration::from_secs(2), || processes_with_argv(&sleeper)
-            .is_empty())
-        .await
-    );
+    assert!(processes_become(&sleeper, 0, Duration::from_secs(2)).await);
 }
 
 #[tokio::test]
@@ -131,11 +127,7 @@ async fn a_task_that_finishes_takes_its_leftovers_with_it() {
         .unwrap();
     assert_eq!((out.exit_code, out.stdout.as_str()), (0, "done\n"));
     let sleeper = ["sleep", marker.as_str()];
-    assert!(
-        eventually(Duration::from_secs(2), || processes_with_argv(&sleeper)
-            .is_empty())
-        .await
-    );
+    assert!(processes_become(&sleeper, 0, Duration::from_secs(2)).await);
 }
 
 #[tokio::test]

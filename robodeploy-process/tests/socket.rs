@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{eventually, next_event, next_exit, processes_with_argv, runtime, spec, unique};
+use common::{next_event, next_exit, processes_become, processes_with_argv, runtime, spec, unique};
 use robodeploy_core::runtime::{Runtime, RuntimeEventKind};
 use robodeploy_process::shim::{MAX_REQUEST_LINE, SUPERVISOR_LOG_LIMIT};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
@@ -80,12 +80,7 @@ async fn a_second_start_of_a_running_instance_is_refused_and_nothing_runs_twice(
     let id = rt.start(&s).await.unwrap();
     next_event(&mut events, &id, Duration::from_secs(5)).await;
     let sleeper = ["sleep", marker.as_str()];
-    assert!(
-        eventually(Duration::from_secs(5), || processes_with_argv(&sleeper)
-            .len()
-            == 1)
-        .await
-    );
+    assert!(processes_become(&sleeper, 1, Duration::from_secs(5)).await);
 
     let mut client = Client::connect(root.path()).await;
     client.send(format!("start {}\n", s.name).as_bytes()).await;
@@ -100,11 +95,7 @@ async fn a_second_start_of_a_running_instance_is_refused_and_nothing_runs_twice(
     assert_eq!(processes_with_argv(&sleeper).len(), 1);
     rt.stop(&id, Duration::from_secs(5)).await.unwrap();
     assert_eq!(next_exit(&mut events, &id).await, (143, false));
-    assert!(
-        eventually(Duration::from_secs(5), || processes_with_argv(&sleeper)
-            .is_empty())
-        .await
-    );
+    assert!(processes_become(&sleeper, 0, Duration::from_secs(5)).await);
 
     // An instance that exited is not started again either: its name was used.
     client.send(format!("start {}\n", s.name).as_bytes()).await;

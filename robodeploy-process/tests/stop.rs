@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    TempRoot, builder, eventually, next_event, next_exit, processes_with_argv, runtime, spec,
+    TempRoot, builder, next_event, next_exit, processes_become, processes_with_argv, runtime, spec,
 };
 use robodeploy_core::runtime::{InstanceState, LogStreamKind, Runtime};
 
@@ -62,12 +62,7 @@ async fn stop_takes_the_whole_group_including_grandchildren() {
         .await
         .unwrap();
     let sleeper = ["sleep", marker.as_str()];
-    assert!(
-        eventually(Duration::from_secs(5), || processes_with_argv(&sleeper)
-            .len()
-            == 3)
-        .await
-    );
+    assert!(processes_become(&sleeper, 3, Duration::from_secs(5)).await);
     let InstanceState::Running {
         pid: Some(leader), ..
     } = rt.inspect(&id).await.unwrap().state
@@ -83,9 +78,7 @@ async fn stop_takes_the_whole_group_including_grandchildren() {
     }
     rt.stop(&id, Duration::from_secs(5)).await.unwrap();
     assert!(
-        eventually(Duration::from_secs(2), || processes_with_argv(&sleeper)
-            .is_empty())
-        .await,
+        processes_become(&sleeper, 0, Duration::from_secs(2)).await,
         "orphans left: {:?}",
         processes_with_argv(&sleeper)
     );
@@ -104,11 +97,7 @@ async fn when_the_executable_exits_what_it_left_in_its_group_goes_too() {
     let sleeper = ["sleep", marker.as_str()];
     next_event(&mut events, &id, Duration::from_secs(5)).await;
     assert_eq!(next_exit(&mut events, &id).await.0, 3);
-    assert!(
-        eventually(Duration::from_secs(2), || processes_with_argv(&sleeper)
-            .is_empty())
-        .await
-    );
+    assert!(processes_become(&sleeper, 0, Duration::from_secs(2)).await);
 }
 
 #[tokio::test]
@@ -121,19 +110,10 @@ async fn remove_kills_a_running_instance_and_its_group() {
         .await
         .unwrap();
     let sleeper = ["sleep", marker.as_str()];
-    assert!(
-        eventually(Duration::from_secs(5), || processes_with_argv(&sleeper)
-            .len()
-            == 2)
-        .await
-    );
+    assert!(processes_become(&sleeper, 2, Duration::from_secs(5)).await);
     rt.remove(&id).await.unwrap();
     assert!(!rt.instance_dir(&id).exists());
-    assert!(
-        eventually(Duration::from_secs(2), || processes_with_argv(&sleeper)
-            .is_empty())
-        .await
-    );
+    assert!(processes_become(&sleeper, 0, Duration::from_secs(2)).await);
 }
 
 #[tokio::test]
@@ -148,17 +128,10 @@ async fn dropping_a_runtime_built_to_clean_up_leaves_no_process() {
             .unwrap();
     }
     let sleeper = ["sleep", marker.as_str()];
-    assert!(
-        eventually(Duration::from_secs(5), || processes_with_argv(&sleeper)
-            .len()
-            == 4)
-        .await
-    );
+    assert!(processes_become(&sleeper, 4, Duration::from_secs(5)).await);
     drop(rt);
     assert!(
-        eventually(Duration::from_secs(2), || processes_with_argv(&sleeper)
-            .is_empty())
-        .await,
+        processes_become(&sleeper, 0, Duration::from_secs(2)).await,
         "left: {:?}",
         processes_with_argv(&sleeper)
     );

@@ -149,3 +149,8 @@ pub async fn eventually(within: Duration, mut cond: impl FnMut() -> bool) -> boo
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// Whether, within `within`, exactly `count` processes run with this argv (0: none is left).
+pub async fn processes_become(argv: &[&str], count: usize, within: Duration) -> bool {
+    eventually(within, || processes_with_argv(argv).len() == count).await
+}
