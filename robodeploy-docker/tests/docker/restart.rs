@@ -188,3 +188,87 @@ async fn a_container_stopped_by_hand_is_not_restarted() {
     );
     deprovision(&rt, dep).await;
 }
+
+/// `docker stop` by hand while no engine runs: the next engine finds the container exited under
+/// its `always` policy (Docker keeps it exited only after a manual stop), reports the
+/// executable stopped manually, and does not start it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_docker_stop_while_no_engine_ran_is_not_undone_by_the_next() {
+    use std::sync::Arc;
+
+    use robodeploy_core::engine::{Engine, Until};
+    use robodeploy_core::model::{DeviceRuntime, ExecutableStatus, Reason, StatusKind};
+    use robodeploy_core::store::MemoryStore;
+    use robodeploy_testkit::model as kit;
+
+    let rt = runtime_or_skip!();
+    let store = Arc::new(MemoryStore::new());
+    // Each engine gets a runtime of its own, as a restarted program would: nothing the first
+    // saw reaches the second but what Docker itself says.
+    let start = || async {
+        let engine = Engine::builder().store(store.clone()).try_start().unwrap();
+        let own = robodeploy_docker::DockerRuntime::local(robodeploy_docker::Placement::Device)
+            .expect("local Docker client");
+        engine
+            .add_device(
+                kit::device("dock-manual", DeviceRuntime::Docker),
+                Arc::new(own),
+            )
+            .await
+            .unwrap();
+        engine
+    };
+    let engine = start().await;
+    let mut exe = kit::exe("main", ["sleep", "600"]);
+    exe.image = Some(crate::support::image());
+    let package = kit::package_on("manual", "1", kit::DOCKER, RestartPolicy::Always, [exe]);
+    engine.add_package(package).await.unwrap();
+    let id = engine
+        .deploy(kit::request("manual", "manual", "1", "dock-manual"), None)
+        .await
+        .unwrap();
+    let s = engine.wait_for(id, Until::Running, WAIT).await.unwrap();
+    let container = s.executables[0].instance.clone().unwrap();
+    engine.detach().await.unwrap();
+
+    docker()
+        .await
+        .stop_container(
+            &container,
+            Some(StopContainerOptions {
+                t: Some(1),
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("docker stop");
+
+    let engine = start().await;
+    let s = engine
+        .wait_for(id, Until::Status(StatusKind::Error), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.executables[0].status,
+        ExecutableStatus::Error {
+            reason: Reason::StoppedManually
+        },
+        "{s:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let info = rt
+        .inspect(&robodeploy_core::runtime::InstanceId(container.clone()))
+        .await;
+    assert!(
+        matches!(
+            info.as_ref().map(|i| &i.state),
+            Ok(InstanceState::Exited {
+                stopped_manually: true,
+                ..
+            })
+        ),
+        "{info:?}"
+    );
+    assert_eq!(engine.status(id).await.unwrap().restart_count, 0);
+    engine.shutdown().await.unwrap();
+}
