@@ -61,7 +61,7 @@ pub(crate) async fn apply(file: &Path, state_dir: &Path, timeout: Duration, json
     let state = StateDir::create(state_dir)?;
     let mut session = Session::open(state, EngineConfig::default()).await?;
     let applied = run(&mut session, &manifest, deployments, jobs, deadline, json).await;
-    // Dropping the engine would deprovision everything: detach leaves it running.
+    // Detach (waited for) leaves everything running.
     let (statuses, reports) = session.finish(applied).await?;
     let ok = statuses.iter().all(DeploymentStatus::is_running)
         && reports.iter().all(|r| r.status == JobStatus::Succeeded);

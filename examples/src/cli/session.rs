@@ -56,7 +56,7 @@ impl Session {
             runtimes: Runtimes::new(),
             _lock: lock,
         };
-        // Dropping the engine would deprovision everything: detach on every way out.
+        // Detach on every way out, and wait for it: the runtimes are released before we exit.
         match session.recover(devices, stored).await {
             Ok(()) => Ok(session),
             Err(e) => {
