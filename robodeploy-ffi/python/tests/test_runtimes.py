@@ -10,7 +10,7 @@ import pytest
 
 import robodeploy
 from robodeploy.errors import (
-    ConflictError, InvalidConfigError, InvalidJsonError, SetupError,
+    ConflictError, InvalidConfigError, InvalidJsonError, SetupError, ValidationError,
 )
 
 from conftest import ROBOT, package, request, require_shim
@@ -36,12 +36,21 @@ def test_the_sample_talker_runs_as_a_process(tmp_path: Path) -> None:
     for doc in docs:
         by_kind.setdefault(doc["kind"], []).append(doc["spec"])
     robot = by_kind["Fleet"][0]["robots"][0]
-    talker = next(p for p in by_kind["Package"] if p["name"] == "talker")
-    deployment = next(d for d in by_kind["Deployment"] if d["name"] == "talker")
+    packages = {p["name"]: p for p in by_kind["Package"]}
+    deployments = {d["name"]: d for d in by_kind["Deployment"]}
     with robodeploy.Engine() as engine:
         engine.add_process_device(robot, tmp_path / robot["name"])
-        engine.add_package(talker)
-        dep = engine.deploy(deployment)
+        engine.add_package(packages["talker"])
+        engine.add_package(packages["lab-net"])
+        # Its routed network must run first: refused, naming the field, and nothing created
+        # (the same name deploys below).
+        with pytest.raises(ValidationError) as refused:
+            engine.deploy(deployments["talker"])
+        assert "spec.routedNetwork.name" in str(refused.value)
+        assert 'routed network "lab-net" does not exist' in str(refused.value)
+        network = engine.deploy(deployments["lab-net"])
+        assert network.wait("running", timeout=30)["status"] == "Running"
+        dep = engine.deploy(deployments["talker"])
         status = dep.wait("running", timeout=30)
         assert (status["phase"], status["status"]) == ("Succeeded", "Running")
         assert [(x["component"], x["device"]) for x in status["executables"]] == [
@@ -50,6 +59,8 @@ def test_the_sample_talker_runs_as_a_process(tmp_path: Path) -> None:
             assert lines.next(timeout=20)["line"] == "talker: hello from robot-001"
         dep.deprovision()
         assert dep.wait("stopped", timeout=30)["phase"] == "DeploymentStopped"
+        network.deprovision()
+        assert network.wait("stopped", timeout=30)["phase"] == "DeploymentStopped"
 
 
 def test_the_lifecycle_configuration_sets_the_crash_loop_threshold(tmp_path: Path) -> None:
