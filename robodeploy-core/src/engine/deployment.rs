@@ -350,6 +350,11 @@ impl Driver {
         let exe = command.executable();
         let i = exe.get();
         let key = d.keys[i].clone();
+        // What starts must not end before the driver listens to its runtime.
+        let ready = self.stream_events(&key);
+        let Some(d) = self.deployments.get(&id) else {
+            return;
+        };
         let Some(slot) = self.runtimes.get(&key) else {
             let _ = self.internal_tx.send(Internal::Op(
                 id,
@@ -376,6 +381,7 @@ impl Driver {
         match command {
             Command::Prepare { .. } => {
                 tokio::spawn(async move {
+                    super::driver::streaming(ready).await;
                     let r = rt
                         .prepare(&spec)
                         .await
@@ -400,6 +406,7 @@ impl Driver {
                     self.instances.remove(&(key.clone(), old.clone()));
                 }
                 tokio::spawn(async move {
+                    super::driver::streaming(ready).await;
                     let (r, replaced) = start_or_adopt(rt.as_ref(), &spec, previous.as_ref()).await;
                     let _ = tx.send(Internal::Op(id, exe, OpResult::Started(r, replaced)));
                 });

@@ -1,6 +1,6 @@
 //! The device registry: known devices, their online state, and which fit a component.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use crate::model::{Component, Device, Placement};
 
@@ -24,10 +24,11 @@ pub enum DeviceError {
     },
 }
 
-/// Devices by name.
+/// Devices by name (hashed: a fleet of 100,000 is looked up by name on every registration and
+/// robot step; listings sort by name).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct DeviceRegistry {
-    devices: BTreeMap<String, Device>,
+    devices: HashMap<String, Device>,
 }
 
 impl DeviceRegistry {
@@ -68,9 +69,11 @@ impl DeviceRegistry {
         self.devices.get(name)
     }
 
-    /// Every device, by name.
-    pub(crate) fn list(&self) -> impl Iterator<Item = &Device> {
-        self.devices.values()
+    /// Every device, sorted by name.
+    pub(crate) fn list(&self) -> Vec<&Device> {
+        let mut all: Vec<&Device> = self.devices.values().collect();
+        all.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        all
     }
 
     /// Records whether a device answers; returns whether that changed.
@@ -100,11 +103,9 @@ impl DeviceRegistry {
     /// The devices a component may be deployed on: online, with the component's architecture and
     /// device runtime (the seed's pre-filtered list), and the component's ROS distro when it is
     /// a ROS component (a mismatch is refused as DEP_E162). Cloud components have none.
-    pub(crate) fn eligible<'a>(
-        &'a self,
-        component: &'a Component,
-    ) -> impl Iterator<Item = &'a Device> + 'a {
-        self.devices
+    pub(crate) fn eligible<'a>(&'a self, component: &'a Component) -> Vec<&'a Device> {
+        let mut fit: Vec<&Device> = self
+            .devices
             .values()
             .filter(move |d| match component.placement {
                 Placement::Device {
@@ -121,6 +122,9 @@ impl DeviceRegistry {
                 }
                 _ => false,
             })
+            .collect();
+        fit.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        fit
     }
 }
 
@@ -160,7 +164,11 @@ mod tests {
             shared: false,
             executables: vec![],
         };
-        let names: Vec<_> = reg.eligible(&comp).map(|d| d.name.as_str()).collect();
+        let names: Vec<_> = reg
+            .eligible(&comp)
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect();
         assert_eq!(names, ["a"]);
     }
 }

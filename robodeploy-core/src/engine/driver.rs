@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
 use crate::lifecycle::{ExecutableIndex, SharedComponents};
@@ -37,6 +37,17 @@ pub(crate) struct RuntimeSlot {
     pub(crate) caps: Capabilities,
     pub(crate) online: bool,
     pub(crate) checking: bool,
+    /// Set once the runtime's events are streamed into the driver: turns `true` after the
+    /// first subscription attempt. `None` until something of ours may run there.
+    pub(crate) streaming: Option<watch::Receiver<bool>>,
+}
+
+/// Waits until a runtime's event stream is set up (or its first attempt failed), so nothing
+/// a call starts can end before the driver listens.
+pub(crate) async fn streaming(ready: Option<watch::Receiver<bool>>) {
+    if let Some(mut ready) = ready {
+        let _ = ready.wait_for(|subscribed| *subscribed).await;
+    }
 }
 
 /// What a client request token created.
@@ -60,7 +71,7 @@ pub(crate) struct Driver {
     pub(crate) catalog: Catalog,
     pub(crate) devices: DeviceRegistry,
     pub(crate) fleets: BTreeMap<String, Fleet>,
-    pub(crate) runtimes: BTreeMap<RuntimeKey, RuntimeSlot>,
+    pub(crate) runtimes: HashMap<RuntimeKey, RuntimeSlot>,
     pub(crate) deployments: BTreeMap<DeploymentId, DeploymentEntry>,
     pub(crate) names: HashMap<String, DeploymentId>,
     /// The live deployments that depend on each deployment name.
@@ -107,12 +118,15 @@ impl Driver {
     ) -> Self {
         Driver {
             clock: Clock::new(),
+            // A runtime is taken as reachable when it is attached; the first checks come one
+            // interval later.
+            next_health: Instant::now() + config.health_interval,
             config,
             store,
             catalog: Catalog::default(),
             devices: DeviceRegistry::default(),
             fleets: BTreeMap::new(),
-            runtimes: BTreeMap::new(),
+            runtimes: HashMap::new(),
             deployments: BTreeMap::new(),
             dependents: HashMap::new(),
             names: HashMap::new(),
@@ -128,7 +142,6 @@ impl Driver {
             dirty_jobs: BTreeSet::new(),
             timers: BTreeSet::new(),
             timer_of: HashMap::new(),
-            next_health: Instant::now(),
             shutdown_waiters: Vec::new(),
             shutting_down: false,
             detach_waiter: None,
@@ -336,16 +349,43 @@ impl Driver {
         }
     }
 
-    /// Subscribes to a runtime's events and forwards them into the driver.
+    /// Registers a runtime. Its events are streamed only once something of ours may run on
+    /// it ([`Driver::stream_events`]): a fleet of idle robots costs no subscriptions.
     pub(crate) fn attach_runtime(&mut self, key: RuntimeKey, runtime: Arc<dyn Runtime>) {
         let caps = runtime.capabilities();
+        self.runtimes.insert(
+            key.clone(),
+            RuntimeSlot {
+                runtime,
+                caps,
+                online: true,
+                checking: false,
+                streaming: None,
+            },
+        );
+        self.runtime_attached(key);
+    }
+
+    /// Streams a runtime's events into the driver, if not already; returns what a call on the
+    /// runtime awaits ([`streaming`]) before it acts.
+    pub(crate) fn stream_events(&mut self, key: &RuntimeKey) -> Option<watch::Receiver<bool>> {
+        let slot = self.runtimes.get_mut(key)?;
+        if let Some(ready) = &slot.streaming {
+            return Some(ready.clone());
+        }
+        let (ready_tx, ready) = watch::channel(false);
+        slot.streaming = Some(ready.clone());
         let tx = self.internal_tx.clone();
-        let rt = runtime.clone();
+        let rt = slot.runtime.clone();
         let k = key.clone();
         tokio::spawn(async move {
             // A runtime that cannot stream events now is retried: it may be unreachable.
             loop {
-                match rt.events().await {
+                let subscribed = rt.events().await;
+                // Calls waiting for the stream go on after the first attempt, whatever it gave:
+                // an unreachable runtime fails them on its own.
+                let _ = ready_tx.send(true);
+                match subscribed {
                     Ok(mut rx) => {
                         while let Some(ev) = rx.recv().await {
                             if tx.send(Internal::Runtime(k.clone(), ev)).is_err() {
@@ -365,15 +405,6 @@ impl Driver {
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             }
         });
-        self.runtimes.insert(
-            key.clone(),
-            RuntimeSlot {
-                runtime,
-                caps,
-                online: true,
-                checking: false,
-            },
-        );
-        self.runtime_attached(key);
+        Some(ready)
     }
 }

@@ -302,12 +302,15 @@ impl Driver {
         if !self.recovery.listing.insert(key.clone()) {
             return;
         }
+        // Streamed before it is listed: an instance that exits in between is still heard of.
+        let ready = self.stream_events(&key);
         let Some(slot) = self.runtimes.get(&key) else {
             return;
         };
         let rt = slot.runtime.clone();
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
+            super::driver::streaming(ready).await;
             let selector = BTreeMap::from([(labels::MANAGED.to_owned(), "true".to_owned())]);
             loop {
                 match rt.list(&selector).await {

@@ -80,7 +80,7 @@ impl Driver {
                 let _ = reply.send(r);
             }
             Request::ListDevices(reply) => {
-                let _ = reply.send(Ok(self.devices.list().cloned().collect()));
+                let _ = reply.send(Ok(self.devices.list().into_iter().cloned().collect()));
             }
             Request::AddFleet(fleet, reply) => {
                 let _ = reply.send(self.add_fleet(fleet));
@@ -245,7 +245,7 @@ impl Driver {
                 version: version.clone(),
                 component: component.to_owned(),
             })?;
-        Ok(self.devices.eligible(c).cloned().collect())
+        Ok(self.devices.eligible(c).into_iter().cloned().collect())
     }
 
     fn add_fleet(&mut self, fleet: Fleet) -> Result<(), EngineError> {
@@ -347,12 +347,13 @@ impl Driver {
                 Some(_) => return Err(DeviceError::Conflict(device.name).into()),
                 None => {}
             }
-            let record = StoredDevice {
-                device: device.clone(),
-                runtime: runtime.name(),
-            };
             // Registering a device again after a restart writes nothing when nothing changed.
-            if stored_as != Some(&record) {
+            let runtime_name = runtime.name();
+            if !stored_as.is_some_and(|s| s.device == device && s.runtime == runtime_name) {
+                let record = StoredDevice {
+                    device: device.clone(),
+                    runtime: runtime_name,
+                };
                 batch.put(
                     Table::Devices,
                     device.name.clone(),

@@ -97,13 +97,25 @@ impl Driver {
         req: &DeploymentRequest,
         package: &Package,
     ) -> Result<(), EngineError> {
+        // The context holds what the request names, not the whole fleet: a deploy costs the
+        // same with ten devices registered as with a hundred thousand. A cycle through a new
+        // deployment would need a live one that names it, and a live one names only
+        // deployments that existed before it: the named ones and what they depend on suffice.
         let mut ctx = ValidationContext::new();
         ctx.add_package(package.clone());
-        for d in self.devices.list() {
-            ctx.add_device(d.clone());
+        for name in req.devices.values() {
+            if let Some(d) = self.devices.get(name) {
+                ctx.add_device(d.clone());
+            }
         }
-        for d in self.deployments.values() {
-            ctx.add_deployment(&d.request);
+        let named = req
+            .depends_on
+            .iter()
+            .chain(req.volumes.iter().map(|v| &v.deployment));
+        for name in named {
+            if let Some(d) = self.names.get(name).and_then(|id| self.deployments.get(id)) {
+                ctx.add_deployment(&d.request);
+            }
         }
         let mut report = ctx.validate_deployment(req);
         if report.errors.is_empty() {
