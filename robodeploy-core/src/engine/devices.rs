@@ -64,6 +64,11 @@ impl DeviceRegistry {
             .ok_or_else(|| DeviceError::NotFound(name.to_owned()))
     }
 
+    /// Makes room for `more` devices at once (a fleet restored at start).
+    pub(crate) fn reserve(&mut self, more: usize) {
+        self.devices.reserve(more);
+    }
+
     /// One device.
     pub(crate) fn get(&self, name: &str) -> Option<&Device> {
         self.devices.get(name)

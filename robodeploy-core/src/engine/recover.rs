@@ -61,7 +61,7 @@ pub(crate) struct Recovery {
     /// Runtimes being listed.
     pub(crate) listing: HashSet<RuntimeKey>,
     /// Job robots that were in flight, by robot name.
-    pub(crate) robots: BTreeMap<String, Vec<(JobId, u32, LastCommand)>>,
+    pub(crate) robots: HashMap<String, Vec<(JobId, u32, LastCommand)>>,
     /// Device records, by name: merged into the device when it is registered again.
     pub(crate) devices: HashMap<String, StoredDevice>,
 }
@@ -125,7 +125,10 @@ impl Driver {
     /// as `add_devices` would (the stored record is the device: same id, same installed
     /// applications; nothing to write).
     pub(crate) fn restore_devices(&mut self, factory: &dyn super::RuntimeFactory) {
-        for (name, stored) in std::mem::take(&mut self.recovery.devices) {
+        let stored = std::mem::take(&mut self.recovery.devices);
+        self.devices.reserve(stored.len());
+        self.runtimes.reserve(stored.len());
+        for (name, stored) in stored {
             let Some(runtime) = factory.runtime_for(&stored.device, &stored.runtime) else {
                 self.recovery.devices.insert(name, stored);
                 continue;

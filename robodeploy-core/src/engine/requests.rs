@@ -367,6 +367,8 @@ impl Driver {
         if !batch.is_empty() {
             self.store.write(batch)?;
         }
+        self.devices.reserve(fresh.len());
+        self.runtimes.reserve(fresh.len());
         for (device, runtime) in fresh {
             let name = device.name.clone();
             self.devices.add(device)?;
