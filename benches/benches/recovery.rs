@@ -210,9 +210,9 @@ async fn restart(
                 .map(|rt| rt.clone() as Arc<dyn Runtime>)
         });
     }
-    let engine = builder.try_start().unwrap();
     // Subscribed before the driver has had a turn: no recovery event is missed.
-    let mut events = engine.subscribe();
+    let mut events = builder.subscribe();
+    let engine = builder.try_start().unwrap();
     // The first answer comes once the load is done.
     let job = engine.jobs().await.unwrap();
     let loaded = t0.elapsed();

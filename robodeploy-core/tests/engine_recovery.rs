@@ -292,6 +292,37 @@ async fn a_runtime_factory_brings_stored_devices_back_at_start() {
     engine.shutdown().await.unwrap();
 }
 
+/// A receiver taken from the builder sees what the restarted engine did before anyone could
+/// call it: with a factory the driver adopts on its first turns, which may run before
+/// `try_start` returns (two worker threads here), and the receiver is read only afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_builder_subscription_sees_the_recovery_of_the_first_turn() {
+    let (store, rt, id, a) = running_then_detached(RestartPolicy::Always).await;
+    let mut builder =
+        Engine::builder()
+            .store(store.clone())
+            .runtime_factory(move |_: &Device, _: &str| {
+                Some(rt.clone() as Arc<dyn robodeploy_core::runtime::Runtime>)
+            });
+    let mut events = builder.subscribe();
+    let engine = builder.try_start().unwrap();
+    engine.wait_for(id, Until::Running, T).await.unwrap();
+    // Everything is done by now; a subscription taken now would hear nothing of it.
+    let late = engine.subscribe();
+    let adopted = recovery_actions(&mut events, 1).await;
+    assert_eq!(
+        adopted,
+        [RecoveryAction::Adopted {
+            deployment: id,
+            component: "main".to_owned(),
+            executable: "a".to_owned(),
+            instance: a,
+        }]
+    );
+    assert!(late.is_empty());
+    engine.shutdown().await.unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_deprovision_under_way_is_finished_after_a_restart() {
     let store = Arc::new(MemoryStore::new());

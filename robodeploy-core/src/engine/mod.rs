@@ -158,6 +158,7 @@ pub struct EngineBuilder {
     config: EngineConfig,
     store: Arc<dyn Store>,
     factory: Option<Arc<dyn RuntimeFactory>>,
+    events: Option<broadcast::Sender<EngineEvent>>,
 }
 
 impl Engine {
@@ -167,6 +168,7 @@ impl Engine {
             config: EngineConfig::default(),
             store: Arc::new(MemoryStore::new()),
             factory: None,
+            events: None,
         }
     }
 }
@@ -190,6 +192,18 @@ impl EngineBuilder {
     pub fn runtime_factory(mut self, factory: impl RuntimeFactory) -> Self {
         self.factory = Some(Arc::new(factory));
         self
+    }
+
+    /// Every event the engine will publish, from its first turn on: what a restarted engine
+    /// does to recover ([`EngineEvent::Recovery`]) included. [`Engine::subscribe`] after start
+    /// can miss the first events, since the driver may run before the call that started it
+    /// returns. The receiver holds [`EngineConfig::event_capacity`] events, so set the
+    /// configuration first.
+    pub fn subscribe(&mut self) -> broadcast::Receiver<EngineEvent> {
+        let capacity = self.config.event_capacity.max(16);
+        self.events
+            .get_or_insert_with(|| broadcast::channel(capacity).0)
+            .subscribe()
     }
 
     /// Starts the engine's driver on the current tokio runtime, after loading what its store
@@ -224,7 +238,10 @@ impl EngineBuilder {
     fn try_start_inner(self) -> Result<Engine, (Engine, EngineError)> {
         let (req_tx, req_rx) = mpsc::unbounded_channel();
         let (int_tx, int_rx) = mpsc::unbounded_channel();
-        let (events, _) = broadcast::channel(self.config.event_capacity.max(16));
+        let events = match self.events {
+            Some(events) => events,
+            None => broadcast::channel(self.config.event_capacity.max(16)).0,
+        };
         let mut driver = Driver::new(self.config, self.store, int_tx, events.clone());
         let engine = Engine {
             requests: req_tx,
@@ -494,7 +511,8 @@ impl Engine {
         }
     }
 
-    /// Every event the engine publishes, from now on.
+    /// Every event the engine publishes, from now on (to see them from the engine's first turn,
+    /// subscribe on the builder: [`EngineBuilder::subscribe`]).
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
         self.events.subscribe()
     }
