@@ -57,6 +57,7 @@ pub(crate) struct Fingerprint {
     status: StatusKind,
     exes: Vec<(crate::model::ExecutableStatus, u32)>,
     errors: Vec<crate::model::ErrorReport>,
+    instances: Vec<Option<InstanceId>>,
 }
 
 impl DeploymentEntry {
@@ -70,6 +71,7 @@ impl DeploymentEntry {
                 .filter_map(|e| Some((m.executable_status(e)?, m.restart_count(e)?)))
                 .collect(),
             errors: m.errors(),
+            instances: self.instances.clone(),
         }
     }
 
@@ -292,6 +294,11 @@ impl Driver {
         if let Some((job, robot)) = job {
             self.robot_deployment_changed(job, robot, id, &status);
         }
+        if terminal {
+            self.board.remove(id);
+        } else {
+            self.board.put(&status);
+        }
         self.publish(EngineEvent::Deployment(Box::new(status)));
         if terminal {
             self.retire(id);
@@ -465,6 +472,8 @@ impl Driver {
                     Ok(inst) => {
                         let key = d.keys[i].clone();
                         d.instances[i] = Some(inst.clone());
+                        // Its status shows the instance until the stop is done.
+                        self.dirty.insert(id);
                         self.instances
                             .insert((key.clone(), inst.clone()), (id, exe));
                         match self.runtimes.get(&key) {

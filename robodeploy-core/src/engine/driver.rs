@@ -101,6 +101,11 @@ pub(crate) struct Driver {
     pub(crate) ready: Vec<Ready>,
     /// What the store held at start and is not brought back yet.
     pub(crate) recovery: Recovery,
+    /// Live deployments' settled statuses, read by the API handles.
+    pub(crate) board: Arc<super::board::StatusBoard>,
+    /// Answers to this turn's API requests, sent once the turn has settled: a caller that
+    /// hears back reads its own writes ([`super::board`]).
+    answers: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 /// A command whose decision is being stored.
@@ -116,8 +121,9 @@ impl Driver {
         internal_tx: mpsc::UnboundedSender<Internal>,
         events: broadcast::Sender<EngineEvent>,
     ) -> Self {
+        let clock = Clock::new();
         Driver {
-            clock: Clock::new(),
+            clock,
             // A runtime is taken as reachable when it is attached; the first checks come one
             // interval later.
             next_health: Instant::now() + config.health_interval,
@@ -148,6 +154,8 @@ impl Driver {
             pending_writes: WriteBatch::default(),
             ready: Vec::new(),
             recovery: Recovery::default(),
+            board: Arc::new(super::board::StatusBoard::new(clock)),
+            answers: Vec::new(),
         }
     }
 
@@ -165,6 +173,9 @@ impl Driver {
         let mut orphaned = false;
         loop {
             self.settle();
+            for answer in std::mem::take(&mut self.answers) {
+                answer();
+            }
             // A shutdown under way goes on without handles (it was asked for); otherwise the
             // last handle gone means detach.
             if self.detach_waiter.is_some() || (orphaned && !self.shutting_down) {
@@ -325,6 +336,17 @@ impl Driver {
             }
             Internal::Inventory(key, instances) => self.handle_inventory(key, instances),
         }
+    }
+
+    /// Answers an API request once this turn has settled.
+    pub(crate) fn answer<T: Send + 'static>(
+        &mut self,
+        reply: super::request::Reply<T>,
+        result: Result<T, super::EngineError>,
+    ) {
+        self.answers.push(Box::new(move || {
+            let _ = reply.send(result);
+        }));
     }
 
     pub(crate) fn publish(&self, event: EngineEvent) {

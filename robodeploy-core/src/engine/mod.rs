@@ -6,7 +6,10 @@
 //! a [`Store`]. A single driver task owns all of that state and loops: events
 //! in (API requests, runtime events, completions of runtime calls, health checks), commands out
 //! (each runtime call runs in its own task), sleep until the earliest machine timeout. Handles are
-//! cheap to clone and may be used from any task.
+//! cheap to clone and may be used from any task. A call is answered once the turn it started has
+//! settled (its decisions made and written), so whoever hears back reads their own writes; a live
+//! deployment's [`status`](Engine::status) is read from the statuses the driver publishes as it
+//! settles, without a round trip to its task.
 //!
 //! | API | what it does |
 //! |---|---|
@@ -86,6 +89,7 @@
 //! twice. Each deployment and job runs in a `tracing` span with its id; environment values are
 //! never logged.
 
+mod board;
 mod catalog;
 mod clock;
 mod config;
@@ -151,6 +155,7 @@ use request::Request;
 pub struct Engine {
     requests: mpsc::UnboundedSender<Request>,
     events: broadcast::Sender<EngineEvent>,
+    board: Arc<board::StatusBoard>,
 }
 
 /// Builds an [`Engine`].
@@ -246,6 +251,7 @@ impl EngineBuilder {
         let engine = Engine {
             requests: req_tx,
             events,
+            board: driver.board.clone(),
         };
         if let Err(e) = driver.load() {
             // The driver and its receivers are dropped: every call answers Shutdown.
@@ -448,8 +454,16 @@ impl Engine {
         self.call(|r| Request::Deprovision(id, r)).await
     }
 
-    /// A deployment's status (also after it was deprovisioned).
+    /// A deployment's status (also after it was deprovisioned). A live deployment's status is
+    /// read from what the engine's last settled turn published, without waiting for the
+    /// engine's task; it is what the engine would answer, and reflects every call that has
+    /// returned (a `deploy` or `deprovision` is settled before it returns).
     pub async fn status(&self, id: DeploymentId) -> Result<DeploymentStatus, EngineError> {
+        if !self.requests.is_closed()
+            && let Some(status) = self.board.get(id)
+        {
+            return Ok(status);
+        }
         self.call(|r| Request::Status(id, r)).await
     }
 

@@ -19,10 +19,12 @@ impl Driver {
         let now = self.now();
         match req {
             Request::AddPackage(p, reply) => {
-                let _ = reply.send(self.add_package(p));
+                let answer = self.add_package(p);
+                self.answer(reply, answer);
             }
             Request::ListPackages(reply) => {
-                let _ = reply.send(Ok(self.catalog.list().into_iter().cloned().collect()));
+                let answer = Ok(self.catalog.list().into_iter().cloned().collect());
+                self.answer(reply, answer);
             }
             Request::GetPackage(name, version, reply) => {
                 let r = self.catalog.get(&name, &version).cloned().ok_or_else(|| {
@@ -31,7 +33,7 @@ impl Driver {
                         version: version.to_string(),
                     })
                 });
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Request::DeletePackage(name, version, reply) => {
                 let user = self
@@ -40,17 +42,20 @@ impl Driver {
                     .find(|d| d.package.name == name && d.package.version == version)
                     .map(|d| d.request.name.clone());
                 let r = self.delete_package(&name, &version, user.as_deref());
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Request::AddDevice(device, runtime, reply) => {
-                let _ = reply.send(self.add_device(*device, runtime));
+                let answer = self.add_device(*device, runtime);
+                self.answer(reply, answer);
             }
             Request::AddDevices(devices, reply) => {
-                let _ = reply.send(self.add_devices(devices));
+                let answer = self.add_devices(devices);
+                self.answer(reply, answer);
             }
             Request::SetCloudRuntime(runtime, reply) => {
                 self.attach_runtime(RuntimeKey::Cloud, runtime);
-                let _ = reply.send(Ok(()));
+                let answer = Ok(());
+                self.answer(reply, answer);
             }
             Request::RemoveDevice(name, reply) => {
                 let user = self
@@ -77,33 +82,38 @@ impl Driver {
                 if r.is_ok() {
                     self.runtimes.remove(&RuntimeKey::Device(name));
                 }
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Request::ListDevices(reply) => {
-                let _ = reply.send(Ok(self.devices.list().into_iter().cloned().collect()));
+                let answer = Ok(self.devices.list().into_iter().cloned().collect());
+                self.answer(reply, answer);
             }
             Request::AddFleet(fleet, reply) => {
-                let _ = reply.send(self.add_fleet(fleet));
+                let answer = self.add_fleet(fleet);
+                self.answer(reply, answer);
             }
             Request::DeviceRebooted(name, reply) => {
                 self.device_rebooted(&name);
-                let _ = reply.send(Ok(()));
+                let answer = Ok(());
+                self.answer(reply, answer);
             }
             Request::Deploy(req, token, reply) => {
                 if let Some(TokenTarget::Deployment(id)) =
                     token.as_ref().and_then(|t| self.tokens.get(t))
                 {
-                    let _ = reply.send(Ok(*id));
+                    let answer = Ok(*id);
+                    self.answer(reply, answer);
                     return;
                 }
                 let r = self.deploy_request(*req);
                 if let (Ok(id), Some(t)) = (&r, token) {
                     self.remember_token(t, TokenTarget::Deployment(*id));
                 }
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Request::Deprovision(id, reply) => {
-                let _ = reply.send(self.deprovision(id));
+                let answer = self.deprovision(id);
+                self.answer(reply, answer);
             }
             Request::Status(id, reply) => {
                 let r = self
@@ -113,7 +123,7 @@ impl Driver {
                     .or_else(|| self.waiting_status(id, now))
                     .or_else(|| self.stored_status(id))
                     .ok_or_else(|| EngineError::NoSuchDeployment(id.to_string()));
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Request::FindDeployment(name, reply) => {
                 let r = self
@@ -121,7 +131,7 @@ impl Driver {
                     .get(&name)
                     .copied()
                     .ok_or(EngineError::NoSuchDeployment(name));
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Request::ListDeployments(reply) => {
                 // Deployments still waiting for their runtimes after a restart are listed too,
@@ -131,27 +141,30 @@ impl Driver {
                     .deployments
                     .keys()
                     .filter_map(|id| self.waiting_status(*id, now));
-                let _ = reply.send(Ok(self
+                let answer = Ok(self
                     .deployments
                     .values()
                     .map(|d| d.status(now))
                     .chain(waiting)
-                    .collect()));
+                    .collect());
+                self.answer(reply, answer);
             }
             Request::Instance(id, component, executable, reply) => {
-                let _ = reply.send(self.instance_of(id, &component, &executable));
+                let answer = self.instance_of(id, &component, &executable);
+                self.answer(reply, answer);
             }
             Request::CreateJob(req, token, reply) => {
                 if let Some(TokenTarget::Job(id)) = token.as_ref().and_then(|t| self.tokens.get(t))
                 {
-                    let _ = reply.send(Ok(*id));
+                    let answer = Ok(*id);
+                    self.answer(reply, answer);
                     return;
                 }
                 let r = self.create_job(*req);
                 if let (Ok(id), Some(t)) = (&r, token) {
                     self.remember_token(t, TokenTarget::Job(*id));
                 }
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Request::CancelJob(id, reply) => {
                 let r = match self.jobs.get_mut(&id) {
@@ -162,7 +175,7 @@ impl Driver {
                     }
                     None => Err(EngineError::NoSuchJob(id)),
                 };
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Request::ResumeJob(id, reply) => {
                 let r = match self.jobs.get_mut(&id) {
@@ -173,7 +186,7 @@ impl Driver {
                     }
                     None => Err(EngineError::NoSuchJob(id)),
                 };
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Request::JobReport(id, reply) => {
                 self.drop_expired_jobs();
@@ -182,23 +195,28 @@ impl Driver {
                     .get(&id)
                     .map(|j| j.report())
                     .ok_or(EngineError::NoSuchJob(id));
-                let _ = reply.send(r);
+                self.answer(reply, r);
             }
             Request::JobTags(id, reply) => {
-                let _ = reply.send(self.job_tags(id));
+                let answer = self.job_tags(id);
+                self.answer(reply, answer);
             }
             Request::TagJob(id, tags, reply) => {
-                let _ = reply.send(self.tag_job(id, tags));
+                let answer = self.tag_job(id, tags);
+                self.answer(reply, answer);
             }
             Request::UntagJob(id, keys, reply) => {
-                let _ = reply.send(self.untag_job(id, keys));
+                let answer = self.untag_job(id, keys);
+                self.answer(reply, answer);
             }
             Request::EligibleDevices(package, version, component, reply) => {
-                let _ = reply.send(self.eligible_devices(&package, &version, &component));
+                let answer = self.eligible_devices(&package, &version, &component);
+                self.answer(reply, answer);
             }
             Request::ListJobs(reply) => {
                 self.drop_expired_jobs();
-                let _ = reply.send(Ok(self.jobs.values().map(|j| j.report()).collect()));
+                let answer = Ok(self.jobs.values().map(|j| j.report()).collect());
+                self.answer(reply, answer);
             }
             Request::Shutdown(reply) => {
                 self.shutdown_waiters.push(reply);
