@@ -5,10 +5,8 @@ use std::ffi::c_char;
 use robodeploy_core::engine::Until;
 use robodeploy_core::model::{DeploymentId, DeploymentRequest, Phase, StatusKind};
 
-use crate::boundary::{
-    guard, handle_arg, id_arg, json_arg, opt_str_arg, out_arg, to_json, write_string,
-};
-use crate::engine::{rd_engine, timeout};
+use crate::boundary::{guard, handle_arg, id_arg, json_arg, opt_str_arg, out_arg, write_string};
+use crate::engine::{answer_by_id, rd_engine, timeout};
 use crate::error::FfiError;
 use crate::result::rd_result;
 
@@ -125,15 +123,16 @@ pub unsafe extern "C" fn rd_engine_status(
     deployment_id: *const c_char,
     status_json_out: *mut *mut c_char,
 ) -> rd_result {
-    guard(|| {
-        let out = out_arg(status_json_out, "status_json_out")?;
-        // SAFETY: the caller's contract.
-        let e = unsafe { handle_arg(engine, "engine") }?;
-        // SAFETY: the caller's contract.
-        let id: DeploymentId = unsafe { id_arg(deployment_id, "deployment_id") }?;
-        let status = e.run(e.engine()?.status(id))?;
-        // SAFETY: checked by out_arg; writable per the caller's contract.
-        unsafe { write_string(out, to_json(&status)?) }
+    // SAFETY: the caller's contract is answer_by_id's.
+    guard(|| unsafe {
+        answer_by_id(
+            engine,
+            deployment_id,
+            "deployment_id",
+            status_json_out,
+            "status_json_out",
+            |en, id| Ok(async move { en.status(id).await }),
+        )
     })
 }
 
@@ -156,15 +155,18 @@ pub unsafe extern "C" fn rd_engine_wait(
     timeout_ms: u64,
     status_json_out: *mut *mut c_char,
 ) -> rd_result {
-    guard(|| {
-        let out = out_arg(status_json_out, "status_json_out")?;
-        // SAFETY: the caller's contract.
-        let e = unsafe { handle_arg(engine, "engine") }?;
-        // SAFETY: the caller's contract.
-        let id: DeploymentId = unsafe { id_arg(deployment_id, "deployment_id") }?;
-        let until = until_of(until)?;
-        let status = e.run(e.engine()?.wait_for(id, until, timeout(timeout_ms)))?;
-        // SAFETY: checked by out_arg; writable per the caller's contract.
-        unsafe { write_string(out, to_json(&status)?) }
+    // SAFETY: the caller's contract is answer_by_id's.
+    guard(|| unsafe {
+        answer_by_id(
+            engine,
+            deployment_id,
+            "deployment_id",
+            status_json_out,
+            "status_json_out",
+            |en, id| {
+                let until = until_of(until)?;
+                Ok(async move { en.wait_for(id, until, timeout(timeout_ms)).await })
+            },
+        )
     })
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 use robodeploy_core::engine::{Engine, EngineError};
 use robodeploy_core::store::{MemoryStore, RedbStore, Store};
 
-use crate::boundary::{guard, guard_free, handle_arg, opt_str_arg, out_arg};
+use crate::boundary::{
+    guard, guard_free, handle_arg, id_arg, opt_str_arg, out_arg, to_json, write_string,
+};
 use crate::callback::CallbackSlot;
 use crate::engine_options::{EngineOptions, Settings};
 use crate::error::FfiError;
@@ -21,6 +23,38 @@ use crate::result::rd_result;
 const MAX_WAIT: Duration = Duration::from_secs(1_000_000_000);
 
 /// A timeout in milliseconds from C, clamped to [`MAX_WAIT`].
+/// The body of a call that names one object by id and writes the engine's answer as JSON:
+/// the output checked first (a NULL one fails before any work), then the engine and the id,
+/// then `ask` makes the engine's call (it may refuse further arguments first), and the answer
+/// is encoded into `*out`.
+///
+/// # Safety
+/// `engine` is NULL or a live engine; `id` is NULL or a NUL-terminated string; `out` is NULL or
+/// writable.
+pub(crate) unsafe fn answer_by_id<I, T, F>(
+    engine: *const rd_engine,
+    id: *const c_char,
+    id_name: &str,
+    out: *mut *mut c_char,
+    out_name: &str,
+    ask: impl FnOnce(Engine, I) -> Result<F, FfiError>,
+) -> Result<(), FfiError>
+where
+    I: std::str::FromStr,
+    I::Err: std::fmt::Display,
+    T: serde::Serialize,
+    F: Future<Output = Result<T, EngineError>>,
+{
+    let out = out_arg(out, out_name)?;
+    // SAFETY: forwarded contract.
+    let e = unsafe { handle_arg(engine, "engine") }?;
+    // SAFETY: forwarded contract.
+    let id: I = unsafe { id_arg(id, id_name) }?;
+    let answer = e.run(ask(e.engine()?, id)?)?;
+    // SAFETY: checked by out_arg; writable per this function's contract.
+    unsafe { write_string(out, to_json(&answer)?) }
+}
+
 pub(crate) fn timeout(ms: u64) -> Duration {
     Duration::from_millis(ms).min(MAX_WAIT)
 }

@@ -5,10 +5,8 @@ use std::ffi::c_char;
 
 use robodeploy_core::model::{DeploymentJobRequest, JobId};
 
-use crate::boundary::{
-    guard, handle_arg, id_arg, json_arg, opt_str_arg, out_arg, to_json, write_string,
-};
-use crate::engine::{rd_engine, timeout};
+use crate::boundary::{guard, handle_arg, id_arg, json_arg, opt_str_arg, out_arg, write_string};
+use crate::engine::{answer_by_id, rd_engine, timeout};
 use crate::result::rd_result;
 
 /// Creates a deployment job and starts it: rolls `applicationVersion` of `application` out to
@@ -91,15 +89,16 @@ pub unsafe extern "C" fn rd_engine_job(
     job_id: *const c_char,
     report_json_out: *mut *mut c_char,
 ) -> rd_result {
-    guard(|| {
-        let out = out_arg(report_json_out, "report_json_out")?;
-        // SAFETY: the caller's contract.
-        let e = unsafe { handle_arg(engine, "engine") }?;
-        // SAFETY: the caller's contract.
-        let id: JobId = unsafe { id_arg(job_id, "job_id") }?;
-        let report = e.run(e.engine()?.job(id))?;
-        // SAFETY: checked by out_arg; writable per the caller's contract.
-        unsafe { write_string(out, to_json(&report)?) }
+    // SAFETY: the caller's contract is answer_by_id's.
+    guard(|| unsafe {
+        answer_by_id(
+            engine,
+            job_id,
+            "job_id",
+            report_json_out,
+            "report_json_out",
+            |en, id| Ok(async move { en.job(id).await }),
+        )
     })
 }
 
@@ -118,15 +117,16 @@ pub unsafe extern "C" fn rd_engine_wait_job(
     timeout_ms: u64,
     report_json_out: *mut *mut c_char,
 ) -> rd_result {
-    guard(|| {
-        let out = out_arg(report_json_out, "report_json_out")?;
-        // SAFETY: the caller's contract.
-        let e = unsafe { handle_arg(engine, "engine") }?;
-        // SAFETY: the caller's contract.
-        let id: JobId = unsafe { id_arg(job_id, "job_id") }?;
-        let report = e.run(e.engine()?.wait_for_job(id, timeout(timeout_ms)))?;
-        // SAFETY: checked by out_arg; writable per the caller's contract.
-        unsafe { write_string(out, to_json(&report)?) }
+    // SAFETY: the caller's contract is answer_by_id's.
+    guard(|| unsafe {
+        answer_by_id(
+            engine,
+            job_id,
+            "job_id",
+            report_json_out,
+            "report_json_out",
+            |en, id| Ok(async move { en.wait_for_job(id, timeout(timeout_ms)).await }),
+        )
     })
 }
 
@@ -145,15 +145,16 @@ pub unsafe extern "C" fn rd_engine_job_tags(
     job_id: *const c_char,
     tags_json_out: *mut *mut c_char,
 ) -> rd_result {
-    guard(|| {
-        let out = out_arg(tags_json_out, "tags_json_out")?;
-        // SAFETY: the caller's contract.
-        let e = unsafe { handle_arg(engine, "engine") }?;
-        // SAFETY: the caller's contract.
-        let id: JobId = unsafe { id_arg(job_id, "job_id") }?;
-        let tags = e.run(e.engine()?.job_tags(id))?;
-        // SAFETY: checked by out_arg; writable per the caller's contract.
-        unsafe { write_string(out, to_json(&tags)?) }
+    // SAFETY: the caller's contract is answer_by_id's.
+    guard(|| unsafe {
+        answer_by_id(
+            engine,
+            job_id,
+            "job_id",
+            tags_json_out,
+            "tags_json_out",
+            |en, id| Ok(async move { en.job_tags(id).await }),
+        )
     })
 }
 
