@@ -56,23 +56,30 @@ impl Catalog {
     /// Adds a package version. Returns `Ok(false)` when the identical version is already there;
     /// refuses a different package under an existing name and version.
     pub(crate) fn add(&mut self, package: Package) -> Result<bool, CatalogError> {
+        let added = self.check_add(&package)?;
+        if added {
+            let key = (package.name.clone(), package.version.clone());
+            self.packages.insert(key, package);
+        }
+        Ok(added)
+    }
+
+    /// What [`add`](Self::add) would answer, changing nothing.
+    pub(crate) fn check_add(&self, package: &Package) -> Result<bool, CatalogError> {
         if !package.version.is_numbered() {
             return Err(CatalogError::NotNumbered {
-                name: package.name,
+                name: package.name.clone(),
                 version: package.version.to_string(),
             });
         }
         let key = (package.name.clone(), package.version.clone());
         match self.packages.get(&key) {
-            Some(existing) if *existing == package => Ok(false),
+            Some(existing) if existing == package => Ok(false),
             Some(_) => Err(CatalogError::Immutable {
-                name: package.name,
+                name: package.name.clone(),
                 version: package.version.to_string(),
             }),
-            None => {
-                self.packages.insert(key, package);
-                Ok(true)
-            }
+            None => Ok(true),
         }
     }
 
@@ -93,6 +100,22 @@ impl Catalog {
         version: &Version,
         in_use_by: Option<&str>,
     ) -> Result<Package, CatalogError> {
+        self.check_remove(name, version, in_use_by)?;
+        self.packages
+            .remove(&(name.to_owned(), version.clone()))
+            .ok_or_else(|| CatalogError::NotFound {
+                name: name.to_owned(),
+                version: version.to_string(),
+            })
+    }
+
+    /// What [`remove`](Self::remove) would refuse, changing nothing.
+    pub(crate) fn check_remove(
+        &self,
+        name: &str,
+        version: &Version,
+        in_use_by: Option<&str>,
+    ) -> Result<(), CatalogError> {
         let key = (name.to_owned(), version.clone());
         if !self.packages.contains_key(&key) {
             return Err(CatalogError::NotFound {
@@ -107,12 +130,7 @@ impl Catalog {
                 deployment: d.to_owned(),
             });
         }
-        self.packages
-            .remove(&key)
-            .ok_or_else(|| CatalogError::NotFound {
-                name: name.to_owned(),
-                version: version.to_string(),
-            })
+        Ok(())
     }
 }
 

@@ -1,133 +1,31 @@
-//! Deployments in the driver: creating them, executing their machines' commands on runtimes,
-//! feeding back what runtimes report, publishing their status, propagating dependency state.
+//! Deployments in the engine's state: creating them, turning their machines' commands into
+//! runtime calls ([`Effect::Call`]), feeding back what runtimes report, publishing their
+//! status, propagating dependency state.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use tracing::{debug, info_span};
 
 use crate::lifecycle::{
     Command, DependencyState, Deployment as Machine, DeploymentRecord, Event, ExecutableIndex,
-    Failure, Host, internal,
+    Failure, Host,
 };
-use crate::model::{DeploymentId, DeploymentRequest, JobId, Package, Phase, StatusKind};
-use crate::runtime::{
-    InstanceId, InstanceInfo, InstanceSpec, InstanceState, Runtime, RuntimeError, RuntimeEvent,
-    RuntimeEventKind,
-};
+use crate::model::{DeploymentId, DeploymentRequest, JobId, Package};
+use crate::runtime::{InstanceId, InstanceSpec, InstanceState, RuntimeEvent, RuntimeEventKind};
 use crate::store::{Table, WriteBatch};
 
-use super::driver::{Driver, Ready, TimerKey};
+use super::effect::TimerKey;
+use super::effect::{BoardChange, Call, Effect};
+use super::entries::DeploymentEntry;
+use super::message::{Internal, OpResult, RuntimeKey};
 use super::persist::{self, MachineHeader, StoredDeployment};
-use super::request::{Internal, OpResult, RuntimeKey};
-use super::{DeploymentStatus, EngineError, EngineEvent, ExecutableReport};
+use super::resolve::Resolved;
+use super::state::{Ready, State};
+use super::{EngineError, EngineEvent};
 
-/// A live deployment.
-pub(crate) struct DeploymentEntry {
-    pub(crate) id: DeploymentId,
-    pub(crate) request: DeploymentRequest,
-    pub(crate) package: Package,
-    pub(crate) machine: Machine,
-    pub(crate) specs: Vec<InstanceSpec>,
-    pub(crate) keys: Vec<RuntimeKey>,
-    pub(crate) instances: Vec<Option<InstanceId>>,
-    /// Per executable: a start or restart is in flight (its instance is not known yet).
-    pub(crate) starting: Vec<bool>,
-    /// Per executable: a stop that arrived while a start was in flight, with its grace; carried
-    /// out on the instance the start returns, so a deprovision never leaves it running.
-    pub(crate) stop_after_start: Vec<Option<std::time::Duration>>,
-    /// The job and robot index that created it.
-    pub(crate) job: Option<(JobId, u32)>,
-    /// The last status published (to publish changes only).
-    pub(crate) last: Option<Fingerprint>,
-    /// The dependency state last told to dependents.
-    pub(crate) dep_state: DependencyState,
-    /// What the store holds of its machine (to write changes only).
-    pub(crate) persisted: Option<DeploymentRecord>,
-    /// Per executable: its running instance was replaced by one with the same id; the runtime's
-    /// events up to that instance's `Removed` are the old one's.
-    pub(crate) skip_until_removed: Vec<bool>,
-    pub(crate) span: tracing::Span,
-}
-
-/// What decides whether a status changed enough to publish.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Fingerprint {
-    phase: Phase,
-    status: StatusKind,
-    exes: Vec<(crate::model::ExecutableStatus, u32)>,
-    errors: Vec<crate::model::ErrorReport>,
-    instances: Vec<Option<InstanceId>>,
-}
-
-impl DeploymentEntry {
-    fn fingerprint(&self) -> Fingerprint {
-        let m = &self.machine;
-        Fingerprint {
-            phase: m.phase(),
-            status: m.status(),
-            exes: m
-                .executables()
-                .filter_map(|e| Some((m.executable_status(e)?, m.restart_count(e)?)))
-                .collect(),
-            errors: m.errors(),
-            instances: self.instances.clone(),
-        }
-    }
-
-    pub(crate) fn status(&self, at: crate::time::Time) -> DeploymentStatus {
-        let m = &self.machine;
-        DeploymentStatus {
-            id: self.id,
-            name: self.request.name.clone(),
-            package: self.package.name.clone(),
-            version: self.package.version.clone(),
-            phase: m.phase(),
-            status: m.status(),
-            errors: m.errors(),
-            restart_count: m.total_restart_count(),
-            executables: m
-                .executables()
-                .filter_map(|e| {
-                    let spec = m.executable(e)?;
-                    Some(ExecutableReport {
-                        component: spec.component.clone(),
-                        name: spec.name.clone(),
-                        device: match &spec.host {
-                            Host::Device(d) => Some(d.clone()),
-                            _ => None,
-                        },
-                        status: m.executable_status(e)?,
-                        restart_count: m.restart_count(e)?,
-                        instance: self.instances[e.get()].as_ref().map(|i| i.0.clone()),
-                    })
-                })
-                .collect(),
-            depends_on: self.request.depends_on.clone(),
-            job: self.job.map(|(j, _)| j),
-            at,
-        }
-    }
-
-    fn dependency_state(&self) -> DependencyState {
-        let m = &self.machine;
-        match (m.phase(), m.status()) {
-            (_, StatusKind::Error) => DependencyState::Error,
-            (Phase::Succeeded, StatusKind::Running) => DependencyState::Running,
-            (Phase::FailedToStart, _) => DependencyState::Error,
-            _ => DependencyState::Other,
-        }
-    }
-}
-
-/// How a runtime failure reads to the lifecycle machine: [`RuntimeError::failure`], the one
-/// table.
-pub(crate) fn failure_of(err: &RuntimeError, spec: &InstanceSpec, detail: u8) -> Failure {
-    err.failure(spec.image.is_some(), detail)
-}
-
-impl Driver {
-    /// Creates a deployment and starts it.
+impl State {
+    /// Creates a deployment and starts it; its request is written in the turn's store
+    /// transaction, before anything of it starts (a job robot's deployment).
     pub(crate) fn create_deployment(
         &mut self,
         req: DeploymentRequest,
@@ -136,6 +34,22 @@ impl Driver {
         launch: Option<&[String]>,
         job: Option<(JobId, u32)>,
     ) -> Result<DeploymentId, EngineError> {
+        let staged = self.stage_deployment(req, package, extra_env, launch, job)?;
+        self.persist(staged.batch.clone());
+        Ok(self.commit_deployment(staged))
+    }
+
+    /// Everything a new deployment needs, checked and resolved, changing nothing: what to
+    /// write before it exists ([`StagedDeployment::batch`]), then
+    /// [`commit_deployment`](Self::commit_deployment).
+    pub(crate) fn stage_deployment(
+        &self,
+        req: DeploymentRequest,
+        package: Package,
+        extra_env: &BTreeMap<String, String>,
+        launch: Option<&[String]>,
+        job: Option<(JobId, u32)>,
+    ) -> Result<StagedDeployment, EngineError> {
         if let Some(&id) = self.names.get(&req.name) {
             return Err(EngineError::DuplicateName {
                 name: req.name.clone(),
@@ -143,10 +57,22 @@ impl Driver {
             });
         }
         let id = DeploymentId::new_random();
-        let lifecycle = self.config.lifecycle.clone();
-        let resolved = self.resolve(id, &req, &package, extra_env, launch, &lifecycle)?;
+        let resolved = self.resolve(
+            id,
+            &req,
+            &package,
+            extra_env,
+            launch,
+            &self.config.lifecycle,
+        )?;
         let now = self.now();
-        let mut machine = Machine::new(resolved.spec, now)?;
+        let Resolved {
+            spec,
+            instances,
+            keys,
+            shared,
+        } = resolved;
+        let machine = Machine::new(spec, now)?;
         // Write-ahead: the request is stored before anything is started.
         let stored = StoredDeployment {
             request: req.clone(),
@@ -163,8 +89,34 @@ impl Driver {
             persist::deployment_key(id),
             persist::to_json(&stored),
         );
-        self.store.write(batch)?;
-        self.commit_shared(id, &resolved.shared);
+        Ok(StagedDeployment {
+            id,
+            req,
+            package,
+            machine,
+            instances,
+            keys,
+            shared,
+            job,
+            batch,
+        })
+    }
+
+    /// Tracks a staged deployment once its request is written, and starts it.
+    pub(crate) fn commit_deployment(&mut self, staged: StagedDeployment) -> DeploymentId {
+        let StagedDeployment {
+            id,
+            req,
+            package,
+            mut machine,
+            instances: specs,
+            keys,
+            shared,
+            job,
+            batch: _,
+        } = staged;
+        let now = self.now();
+        self.commit_shared(id, &shared);
         let span = info_span!("deployment", id = %id, name = %req.name);
         // Tell it what it depends on as things stand.
         for (i, dep) in req.depends_on.iter().enumerate() {
@@ -180,7 +132,7 @@ impl Driver {
             );
         }
         // Devices already known offline.
-        for key in resolved.keys.iter() {
+        for key in keys.iter() {
             if let RuntimeKey::Device(d) = key
                 && self.runtimes.get(key).is_some_and(|s| !s.online)
                 && let Some(idx) = machine.device_index(d)
@@ -188,43 +140,40 @@ impl Driver {
                 let _ = machine.handle(Event::DeviceOffline(idx), now);
             }
         }
-        let n = resolved.instances.len();
+        let n = specs.len();
         self.names.insert(req.name.clone(), id);
         for name in &req.depends_on {
             self.dependents.entry(name.clone()).or_default().insert(id);
         }
-        self.deployments.insert(
+        let entry = DeploymentEntry {
             id,
-            DeploymentEntry {
-                id,
-                request: req,
-                package,
-                machine,
-                specs: resolved.instances,
-                keys: resolved.keys,
-                instances: vec![None; n],
-                starting: vec![false; n],
-                stop_after_start: vec![None; n],
-                job,
-                last: None,
-                dep_state: DependencyState::Other,
-                persisted: None,
-                skip_until_removed: vec![false; n],
-                span,
-            },
-        );
+            request: req,
+            package,
+            machine,
+            specs,
+            keys,
+            instances: vec![None; n],
+            starting: vec![false; n],
+            stop_after_start: vec![None; n],
+            job,
+            last: None,
+            dep_state: DependencyState::Other,
+            persisted: None,
+            skip_until_removed: vec![false; n],
+            span,
+        };
         // The seed's phases in order: the deployment is published InProgress (created, nothing
         // started) before `Deploy` moves it to Provisioning.
+        let status = entry.status(now);
+        let fingerprint = entry.fingerprint();
+        self.deployments.insert(id, entry);
+        self.publish(EngineEvent::Deployment(Box::new(status)));
         if let Some(d) = self.deployments.get_mut(&id) {
-            let status = d.status(now);
-            d.last = Some(d.fingerprint());
-            self.publish(EngineEvent::Deployment(Box::new(status)));
-        }
-        if let Some(d) = self.deployments.get_mut(&id) {
+            d.last = Some(fingerprint);
             let _ = d.machine.handle(Event::Deploy, now);
         }
         self.dirty.insert(id);
-        Ok(id)
+        id
     }
 
     /// Asks a deployment to stop everything.
@@ -251,8 +200,10 @@ impl Driver {
         }
         let timeout = d.machine.poll_timeout();
         let record = d.machine.record();
-        persist_changes(&mut self.pending_writes, id, d.persisted.as_ref(), &record);
+        let mut batch = WriteBatch::default();
+        persist_changes(&mut batch, id, d.persisted.as_ref(), &record);
         d.persisted = Some(record);
+        self.persist(batch);
         self.ready
             .extend(commands.into_iter().map(|c| Ready::Deployment(id, c)));
         self.set_timer(TimerKey::Deployment(id), timeout);
@@ -276,7 +227,7 @@ impl Driver {
             .in_scope(|| debug!(phase = %status.phase, status = %status.status, "status"));
         if terminal {
             // Its machine is done: only its last status stays, for status queries.
-            let w = &mut self.pending_writes;
+            let mut w = WriteBatch::default();
             w.delete(Table::Deployments, persist::deployment_key(id));
             w.delete(Table::Deployments, persist::machine_key(id));
             for i in 0..status.executables.len() {
@@ -287,6 +238,7 @@ impl Driver {
                 persist::final_key(id),
                 persist::to_json(&status),
             );
+            self.persist(w);
         }
         if changed_dep {
             self.propagate_dependency(&name, dep_state);
@@ -294,11 +246,11 @@ impl Driver {
         if let Some((job, robot)) = job {
             self.robot_deployment_changed(job, robot, id, &status);
         }
-        if terminal {
-            self.board.remove(id);
+        self.emit(Effect::Board(if terminal {
+            BoardChange::Remove(id)
         } else {
-            self.board.put(&status);
-        }
+            BoardChange::Put(Box::new(status.clone()))
+        }));
         self.publish(EngineEvent::Deployment(Box::new(status)));
         if terminal {
             self.retire(id);
@@ -349,34 +301,27 @@ impl Driver {
         self.propagate_dependency(&d.request.name, DependencyState::Other);
     }
 
-    /// Hands one command to a task.
+    /// Turns one command into a runtime call.
     pub(crate) fn execute(&mut self, id: DeploymentId, command: Command) {
-        let Some(d) = self.deployments.get(&id) else {
+        let Some(d) = self.deployments.get_mut(&id) else {
             return;
         };
         let exe = command.executable();
         let i = exe.get();
         let key = d.keys[i].clone();
-        // What starts must not end before the driver listens to its runtime.
-        let ready = self.stream_events(&key);
-        let Some(d) = self.deployments.get(&id) else {
-            return;
-        };
-        let Some(slot) = self.runtimes.get(&key) else {
-            let _ = self.internal_tx.send(Internal::Op(
+        if !self.runtimes.contains_key(&key) {
+            self.effects.push(Effect::Notify(Internal::Op(
                 id,
                 exe,
                 OpResult::Prepared(Err(Failure::Engine {
                     detail: 0,
                     message: "the runtime of this device was removed".to_owned(),
                 })),
-            ));
+            )));
             return;
-        };
-        let rt: Arc<dyn Runtime> = slot.runtime.clone();
-        let spec = d.specs[i].clone();
+        }
+        let spec = Box::new(d.specs[i].clone());
         let instance = d.instances[i].clone();
-        let tx = self.internal_tx.clone();
         let shared_elsewhere = d.machine.executable(exe).is_some_and(|x| x.shared)
             && match d.machine.executable(exe).map(|x| &x.host) {
                 Some(Host::Device(dev)) => self
@@ -385,21 +330,10 @@ impl Driver {
                     .is_some_and(|s| s.used_by_others(&spec.component, id)),
                 _ => false,
             };
-        match command {
-            Command::Prepare { .. } => {
-                tokio::spawn(async move {
-                    super::driver::streaming(ready).await;
-                    let r = rt
-                        .prepare(&spec)
-                        .await
-                        .map_err(|e| failure_of(&e, &spec, internal::CREATE_FAILED));
-                    let _ = tx.send(Internal::Op(id, exe, OpResult::Prepared(r)));
-                });
-            }
+        let call = match command {
+            Command::Prepare { .. } => Call::Prepare { id, exe, spec },
             Command::Start { .. } | Command::Restart { .. } => {
-                if let Some(d) = self.deployments.get_mut(&id) {
-                    d.starting[i] = true;
-                }
+                d.starting[i] = true;
                 // A restart replaces the instance that exited. A first start has none of its
                 // own, except after a recovery, where an instance found under its name may be
                 // the one a killed engine was starting: it is adopted if it runs.
@@ -412,49 +346,46 @@ impl Driver {
                     // start answers, then sorted out (the new one may reuse its id).
                     self.instances.remove(&(key.clone(), old.clone()));
                 }
-                tokio::spawn(async move {
-                    super::driver::streaming(ready).await;
-                    let (r, replaced) = start_or_adopt(rt.as_ref(), &spec, previous.as_ref()).await;
-                    let _ = tx.send(Internal::Op(id, exe, OpResult::Started(r, replaced)));
-                });
+                Call::Start {
+                    id,
+                    exe,
+                    spec,
+                    previous,
+                }
             }
             Command::Stop { grace, .. } => {
                 if shared_elsewhere {
                     // Still used by another deployment on the device.
-                    let _ = tx.send(Internal::Op(id, exe, OpResult::Stopped(Ok(()))));
-                    return;
+                    let done = Internal::Op(id, exe, OpResult::Stopped(Ok(())));
+                    return self.effects.push(Effect::Notify(done));
                 }
                 if d.starting[i] {
                     // Its instance is not known until the start answers: stop it then.
-                    if let Some(d) = self.deployments.get_mut(&id) {
-                        d.stop_after_start[i] = Some(grace);
-                    }
+                    d.stop_after_start[i] = Some(grace);
                     return;
                 }
                 match instance {
-                    Some(inst) => spawn_stop(rt, inst, grace, tx, id, exe),
+                    Some(instance) => Call::Stop {
+                        id,
+                        exe,
+                        instance,
+                        grace,
+                    },
                     // Never created.
                     None => {
-                        let _ = tx.send(Internal::Op(id, exe, OpResult::Stopped(Ok(()))));
+                        let done = Internal::Op(id, exe, OpResult::Stopped(Ok(())));
+                        return self.effects.push(Effect::Notify(done));
                     }
                 }
             }
-            Command::Inspect { .. } => {
-                tokio::spawn(async move {
-                    let r = match &instance {
-                        Some(inst) => rt
-                            .inspect(inst)
-                            .await
-                            .map_err(|e| failure_of(&e, &spec, internal::UNSPECIFIED)),
-                        None => Err(Failure::Internal {
-                            detail: internal::UNSPECIFIED,
-                            message: "never started".to_owned(),
-                        }),
-                    };
-                    let _ = tx.send(Internal::Op(id, exe, OpResult::Inspected(r)));
-                });
-            }
-        }
+            Command::Inspect { .. } => Call::Inspect {
+                id,
+                exe,
+                instance,
+                spec,
+            },
+        };
+        self.emit(Effect::Call(key, call));
     }
 
     /// A command's task finished.
@@ -476,16 +407,17 @@ impl Driver {
                         self.dirty.insert(id);
                         self.instances
                             .insert((key.clone(), inst.clone()), (id, exe));
-                        match self.runtimes.get(&key) {
-                            Some(slot) => spawn_stop(
-                                slot.runtime.clone(),
-                                inst.clone(),
-                                grace,
-                                self.internal_tx.clone(),
-                                id,
-                                exe,
-                            ),
-                            None => {
+                        match self.runtimes.contains_key(&key) {
+                            true => self.effects.push(Effect::Call(
+                                key,
+                                Call::Stop {
+                                    id,
+                                    exe,
+                                    instance: inst.clone(),
+                                    grace,
+                                },
+                            )),
+                            false => {
                                 let why = "the runtime of this device was removed".to_owned();
                                 let _ = d.machine.handle(Event::StopFailed(exe, why), now);
                                 self.dirty.insert(id);
@@ -651,7 +583,7 @@ impl Driver {
         id: DeploymentId,
         component: &str,
         executable: &str,
-    ) -> Result<(Arc<dyn Runtime>, InstanceId), EngineError> {
+    ) -> Result<(RuntimeKey, InstanceId), EngineError> {
         let d = self
             .deployments
             .get(&id)
@@ -666,13 +598,11 @@ impl Driver {
             .executable_index(component, executable)
             .ok_or_else(not_running)?;
         let inst = d.instances[exe.get()].clone().ok_or_else(not_running)?;
-        let rt = self
-            .runtimes
-            .get(&d.keys[exe.get()])
-            .ok_or_else(|| EngineError::NoRuntime(format!("deployment {id}")))?
-            .runtime
-            .clone();
-        Ok((rt, inst))
+        let key = d.keys[exe.get()].clone();
+        if !self.runtimes.contains_key(&key) {
+            return Err(EngineError::NoRuntime(format!("deployment {id}")));
+        }
+        Ok((key, inst))
     }
 }
 
@@ -702,100 +632,16 @@ fn persist_changes(
     }
 }
 
-/// Stops and removes an instance in a task; the result comes back as [`OpResult::Stopped`].
-fn spawn_stop(
-    rt: Arc<dyn Runtime>,
-    inst: InstanceId,
-    grace: std::time::Duration,
-    tx: tokio::sync::mpsc::UnboundedSender<Internal>,
+/// A deployment checked and resolved, not tracked yet: [`State::stage_deployment`].
+pub(crate) struct StagedDeployment {
     id: DeploymentId,
-    exe: ExecutableIndex,
-) {
-    tokio::spawn(async move {
-        let r = match rt.stop(&inst, grace).await {
-            Ok(()) => rt.remove(&inst).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        let _ = tx.send(Internal::Op(id, exe, OpResult::Stopped(r)));
-    });
-}
-
-/// How many times an instance whose name is taken is looked for before the start fails.
-const ADOPT_LOOKUPS: u32 = 20;
-/// The pause between two of those looks.
-const ADOPT_LOOKUP_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
-
-/// Starts an instance; when one with the same name exists (a previous engine started it, or a
-/// shared component another deployment started), adopts it if it runs, replaces it if not.
-async fn start_or_adopt(
-    rt: &dyn Runtime,
-    spec: &InstanceSpec,
-    previous: Option<&InstanceId>,
-) -> (Result<InstanceId, Failure>, bool) {
-    let mut replaced = false;
-    if let Some(old) = previous {
-        replaced = matches!(
-            rt.inspect(old).await,
-            Ok(InstanceInfo {
-                state: InstanceState::Running { .. },
-                ..
-            })
-        );
-        let _ = rt.remove(old).await;
-    }
-    let started = start_or_adopt_fresh(rt, spec).await;
-    let replaced = replaced && started.as_ref().is_ok_and(|id| previous == Some(id));
-    (started, replaced)
-}
-
-/// [`start_or_adopt`] once nothing of the executable's is left to replace.
-async fn start_or_adopt_fresh(
-    rt: &dyn Runtime,
-    spec: &InstanceSpec,
-) -> Result<InstanceId, Failure> {
-    match rt.start(spec).await {
-        Ok(id) => Ok(id),
-        Err(RuntimeError::AlreadyExists(_)) => {
-            let mut selector = BTreeMap::new();
-            for k in [
-                crate::runtime::labels::COMPONENT,
-                crate::runtime::labels::EXECUTABLE,
-            ] {
-                if let Some(v) = spec.labels.get(k) {
-                    selector.insert(k.to_owned(), v.clone());
-                }
-            }
-            // The name can be taken by a create still in flight (one a killed engine sent just
-            // before it died) before the instance shows in listings: look again for a moment.
-            let mut found = None;
-            for attempt in 0..ADOPT_LOOKUPS {
-                if attempt > 0 {
-                    tokio::time::sleep(ADOPT_LOOKUP_PAUSE).await;
-                }
-                found = rt
-                    .list(&selector)
-                    .await
-                    .map_err(|e| failure_of(&e, spec, internal::START_FAILED))?
-                    .into_iter()
-                    .find(|i| i.name == spec.name);
-                if found.is_some() {
-                    break;
-                }
-            }
-            match found {
-                Some(info) if matches!(info.state, InstanceState::Running { .. }) => Ok(info.id),
-                Some(info) => {
-                    let _ = rt.remove(&info.id).await;
-                    rt.start(spec)
-                        .await
-                        .map_err(|e| failure_of(&e, spec, internal::START_FAILED))
-                }
-                None => Err(Failure::Internal {
-                    detail: internal::START_FAILED,
-                    message: format!("instance {} exists but cannot be found", spec.name),
-                }),
-            }
-        }
-        Err(e) => Err(failure_of(&e, spec, internal::START_FAILED)),
-    }
+    req: DeploymentRequest,
+    package: Package,
+    machine: Machine,
+    instances: Vec<InstanceSpec>,
+    keys: Vec<RuntimeKey>,
+    shared: Vec<(String, String, crate::model::RestartPolicy)>,
+    job: Option<(JobId, u32)>,
+    /// What is written before the deployment exists.
+    pub(crate) batch: WriteBatch,
 }

@@ -50,6 +50,18 @@ impl DeviceRegistry {
         name: &str,
         in_use_by: Option<&str>,
     ) -> Result<Device, DeviceError> {
+        self.check_remove(name, in_use_by)?;
+        self.devices
+            .remove(name)
+            .ok_or_else(|| DeviceError::NotFound(name.to_owned()))
+    }
+
+    /// What [`remove`](Self::remove) would refuse, changing nothing.
+    pub(crate) fn check_remove(
+        &self,
+        name: &str,
+        in_use_by: Option<&str>,
+    ) -> Result<(), DeviceError> {
         if !self.devices.contains_key(name) {
             return Err(DeviceError::NotFound(name.to_owned()));
         }
@@ -59,9 +71,7 @@ impl DeviceRegistry {
                 deployment: d.to_owned(),
             });
         }
-        self.devices
-            .remove(name)
-            .ok_or_else(|| DeviceError::NotFound(name.to_owned()))
+        Ok(())
     }
 
     /// Makes room for `more` devices at once (a fleet restored at start).

@@ -1,104 +1,37 @@
-//! Deployment jobs in the driver: the rollout machine's commands become robot pipelines
-//! ([`Pipeline`]: validate, content lock, download condition, download, pre-launch, launch,
-//! post-launch), whose commands the driver carries out on the robot's runtime; their outcomes go
-//! back into the pipeline, and what it reports into the rollout machine. Every robot that moves
-//! on (a step, a status, a failure) is published as [`EngineEvent::Robot`].
+//! Deployment jobs in the engine's state: the rollout machine's commands become robot
+//! pipelines ([`Pipeline`]: validate, content lock, download condition, download, pre-launch,
+//! launch, post-launch), whose steps on the robot become [`Call::Stage`] effects the driver
+//! carries out on the robot's runtime; their outcomes go back into the pipeline, and what it
+//! reports into the rollout machine. Every robot that moves on (a step, a status, a failure) is
+//! published as [`EngineEvent::Robot`].
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use tokio::task::AbortHandle;
 use tracing::info_span;
 
 use crate::model::{
     DeploymentId, DeploymentJobRequest, DeploymentRequest, FailureCode, JobId, JobStatus, Package,
-    Phase, Placement, ProgressStep, RobotStatus, StatusKind,
+    Phase, Placement, ProgressStep, StatusKind,
 };
 use crate::rollout::{
     Command as RolloutCommand, Input, Pipeline, PipelineCommand, PipelinePlan, PipelineReport,
-    RobotIndex, RobotInit, Rollout, RolloutEvent, ScriptKind, StepOutcome,
+    RobotIndex, RobotInit, Rollout, RolloutEvent, StepOutcome,
 };
-use crate::runtime::{Runtime, TaskSpec};
 
-use super::driver::{Driver, Ready, TimerKey};
+use super::effect::TimerKey;
+use super::effect::{Call, Effect, Stage};
+use super::entries::{JobEntry, RobotRun};
 use super::journal::Journaled;
+use super::message::{Internal, RobotUpdate, RuntimeKey};
 use super::persist::{self, StoredJob};
-use super::request::{Internal, RobotUpdate, RuntimeKey};
-use super::{DeploymentStatus, EngineError, EngineEvent, JobReport, RobotReport};
+use super::state::{Ready, State};
+use super::{DeploymentStatus, EngineError, EngineEvent};
 use crate::store::{Table, WriteBatch};
 
-/// What the engine is doing for one robot of a job.
-#[derive(Default)]
-pub(crate) struct RobotRun {
-    /// Bumped at every attempt; updates from older attempts are ignored.
-    pub(crate) attempt: u32,
-    pub(crate) task: Option<AbortHandle>,
-    pub(crate) deployment: Option<DeploymentId>,
-    /// The deployment's status was acted on (it runs, or it failed to start): later statuses
-    /// of the same deployment do not move the robot again.
-    pub(crate) post_launch: bool,
-    pub(crate) rolling_back: bool,
-    pub(crate) detail: Option<String>,
-    /// The deployment attempt under way; none while not deploying (or rolling back).
-    pub(crate) pipeline: Option<Pipeline>,
-    /// What was last published of the robot, to publish only when it moves on.
-    pub(crate) published: Option<(RobotStatus, ProgressStep, u8, Option<FailureCode>)>,
-}
-
-/// A live job.
-pub(crate) struct JobEntry {
-    pub(crate) id: JobId,
-    pub(crate) request: DeploymentJobRequest,
-    pub(crate) package: Package,
-    pub(crate) rollout: Journaled,
-    pub(crate) robots: Vec<String>,
-    pub(crate) runs: Vec<RobotRun>,
-    /// The robot steps of the job.
-    pub(crate) plan: PipelinePlan,
-    pub(crate) last_status: JobStatus,
-    pub(crate) span: tracing::Span,
-}
-
-impl JobEntry {
-    pub(crate) fn report(&self) -> JobReport {
-        let r = &self.rollout;
-        JobReport {
-            id: self.id,
-            fleet: self.request.fleet.clone(),
-            application: self.request.application.clone(),
-            version: self.request.application_version.clone(),
-            status: r.status(),
-            failure: r.failure_code(),
-            in_flight_limit: r.in_flight_limit(),
-            failure_threshold: r.failure_threshold(),
-            robots: (0..self.robots.len())
-                .map(|i| self.robot_report(i))
-                .collect(),
-            tags: self.request.tags.clone(),
-            created_at: r.created_at(),
-            expires_at: r.expires_at(),
-        }
-    }
-
-    pub(crate) fn robot_report(&self, i: usize) -> RobotReport {
-        let idx = RobotIndex(i as u32);
-        let p = self.rollout.robot_progress(idx).ok();
-        RobotReport {
-            robot: self.robots[i].clone(),
-            status: p.map_or(RobotStatus::PendingNewDeployment, |p| p.status),
-            step: p.and_then(|p| p.step).unwrap_or(ProgressStep::Validating),
-            percent_done: p.map_or(0, |p| p.percent_done),
-            eta: p.and_then(|p| p.eta),
-            failure: self.rollout.robot_failure(idx).ok().flatten(),
-            failure_detail: self.runs[i].detail.clone(),
-            deployment: self.runs[i].deployment,
-        }
-    }
-}
-
-impl Driver {
-    /// Creates a job over a registered fleet and starts it.
-    pub(crate) fn create_job(&mut self, req: DeploymentJobRequest) -> Result<JobId, EngineError> {
+impl State {
+    /// Everything a new job needs, checked, changing nothing: what to write before it exists
+    /// ([`StagedJob::batch`]), then [`commit_job`](Self::commit_job).
+    pub(crate) fn stage_job(&self, req: DeploymentJobRequest) -> Result<StagedJob, EngineError> {
         let fleet = self
             .fleets
             .get(&req.fleet)
@@ -146,7 +79,27 @@ impl Driver {
         };
         let mut batch = WriteBatch::default();
         batch.put(Table::Jobs, persist::job_key(id), persist::to_json(&stored));
-        self.store.write(batch)?;
+        Ok(StagedJob {
+            id,
+            req,
+            package,
+            rollout,
+            robots,
+            batch,
+        })
+    }
+
+    /// Tracks a staged job once it is written, and starts it.
+    pub(crate) fn commit_job(&mut self, staged: StagedJob) -> JobId {
+        let StagedJob {
+            id,
+            req,
+            package,
+            rollout,
+            robots,
+            batch: _,
+        } = staged;
+        let now = self.now();
         let mut rollout = Journaled::new(rollout);
         rollout.apply(now, Input::Start, None);
         let span = info_span!("job", id = %id, fleet = %req.fleet, application = %req.application);
@@ -166,7 +119,7 @@ impl Driver {
             },
         );
         self.dirty_jobs.insert(id);
-        Ok(id)
+        id
     }
 
     /// Drains a job's commands and events, re-arms its timer, publishes status changes.
@@ -209,10 +162,10 @@ impl Driver {
             );
             if job.runs[i].published != Some(key) {
                 job.runs[i].published = Some(key);
-                let _ = self.events.send(EngineEvent::Robot {
+                self.effects.push(Effect::Publish(EngineEvent::Robot {
                     job: id,
                     report: Box::new(report),
-                });
+                }));
             }
         }
         let timeout = job.rollout.poll_timeout();
@@ -220,11 +173,13 @@ impl Driver {
             let ops = std::mem::take(&mut job.rollout.pending);
             let seq = job.rollout.next_chunk;
             job.rollout.next_chunk += 1;
-            self.pending_writes.put(
+            let mut batch = WriteBatch::default();
+            batch.put(
                 Table::Jobs,
                 persist::job_log_key(id, seq),
                 persist::to_json(&ops),
             );
+            self.effects.push(Effect::Persist(batch));
         }
         self.ready
             .extend(commands.into_iter().map(|c| Ready::Job(id, c)));
@@ -258,8 +213,8 @@ impl Driver {
                 let run = &mut job.runs[robot.get()];
                 run.attempt += 1;
                 run.pipeline = None;
-                if let Some(t) = run.task.take() {
-                    t.abort();
+                if std::mem::take(&mut run.task) {
+                    self.effects.push(Effect::Abort(id, robot.0));
                 }
                 run.post_launch = false;
                 let dep = run.deployment.take();
@@ -320,10 +275,8 @@ impl Driver {
             return;
         };
         let name = job.robots[i].clone();
-        let runtime = self
-            .runtimes
-            .get(&RuntimeKey::Device(name.clone()))
-            .map(|slot| slot.runtime.clone());
+        let key = RuntimeKey::Device(name.clone());
+        let runtime = self.runtimes.contains_key(&key).then_some(());
         match command {
             PipelineCommand::Validate => {
                 // The robot must fit every device component of the application.
@@ -360,23 +313,23 @@ impl Driver {
             PipelineCommand::Deploy => self.launch_robot(id, robot, None),
             PipelineCommand::WaitRunning => {}
             command => {
-                let Some(runtime) = runtime else {
+                if runtime.is_none() {
                     let detail = Some(format!("no runtime for robot {name}"));
                     return self.pipeline_outcome(id, robot, StepOutcome::NoRuntime, detail);
-                };
-                let task = StageTask {
+                }
+                let stage = Stage {
                     job: id,
                     robot: robot.0,
                     attempt: job.runs[i].attempt,
-                    runtime,
+                    command,
                     env: robot_env(&job.request, &name, id),
                     request: job.request.clone(),
                     package: job.package.clone(),
                     timeout: self.config.script_timeout,
                 };
-                let tx = self.internal_tx.clone();
-                let handle = tokio::spawn(async move { task.run(command, tx).await });
-                job.runs[i].task = Some(handle.abort_handle());
+                job.runs[i].task = true;
+                self.effects
+                    .push(Effect::Call(key, Call::Stage(Box::new(stage))));
             }
         }
     }
@@ -409,7 +362,9 @@ impl Driver {
             }
             PipelineReport::Failed { .. } => {
                 run.detail = detail;
-                run.task = None;
+                if std::mem::take(&mut run.task) {
+                    self.effects.push(Effect::Abort(id, robot.0));
+                }
                 run.pipeline = None;
                 let dep = run.deployment.take();
                 job.rollout
@@ -419,7 +374,9 @@ impl Driver {
                 }
             }
             PipelineReport::Succeeded => {
-                run.task = None;
+                if std::mem::take(&mut run.task) {
+                    self.effects.push(Effect::Abort(id, robot.0));
+                }
                 run.pipeline = None;
                 let new = run.deployment;
                 job.rollout.apply(now, report.input(robot), None);
@@ -476,15 +433,20 @@ impl Driver {
         }
         match update {
             RobotUpdate::Outcome(outcome, detail) => {
-                if !matches!(outcome, StepOutcome::Progress { .. }) {
-                    job.runs[i].task = None;
+                if !matches!(outcome, StepOutcome::Progress { .. })
+                    && std::mem::take(&mut job.runs[i].task)
+                {
+                    // Its task is done: the driver lets go of it.
+                    self.effects.push(Effect::Abort(id, robot));
                 }
                 self.pipeline_outcome(id, r, outcome, detail);
             }
             RobotUpdate::RolledBack(result) => {
                 self.dirty_jobs.insert(id);
                 let run = &mut job.runs[i];
-                run.task = None;
+                if std::mem::take(&mut run.task) {
+                    self.effects.push(Effect::Abort(id, robot));
+                }
                 match result {
                     Ok(()) => {
                         let new = run.deployment;
@@ -617,12 +579,12 @@ impl Driver {
         };
         run.post_launch = true;
         if run.rolling_back {
-            let _ = self.internal_tx.send(Internal::Robot(
+            self.effects.push(Effect::Notify(Internal::Robot(
                 id,
                 robot,
                 attempt,
                 RobotUpdate::RolledBack(outcome),
-            ));
+            )));
             return;
         }
         match outcome {
@@ -645,8 +607,8 @@ impl Driver {
         run.rolling_back = true;
         run.post_launch = false;
         run.pipeline = None;
-        if let Some(t) = run.task.take() {
-            t.abort();
+        if std::mem::take(&mut run.task) {
+            self.effects.push(Effect::Abort(id, robot.0));
         }
         let current = run.deployment.take();
         if let Some(dep) = current {
@@ -698,6 +660,41 @@ impl Driver {
     }
 }
 
+impl State {
+    /// Feeds a job's rollout an input from the API (cancel, resume).
+    pub(crate) fn job_input(&mut self, id: JobId, input: Input) -> Result<(), EngineError> {
+        let now = self.now();
+        let job = self.jobs.get_mut(&id).ok_or(EngineError::NoSuchJob(id))?;
+        job.rollout.apply(now, input, None);
+        self.dirty_jobs.insert(id);
+        Ok(())
+    }
+
+    /// Drops jobs past their retention, and their records (the retention rule).
+    pub(crate) fn drop_expired_jobs(&mut self) {
+        let now = self.now();
+        let expired: Vec<_> = self
+            .jobs
+            .values()
+            .filter(|j| j.rollout.expires_at() <= now && j.rollout.status().is_terminal())
+            .map(|j| j.id)
+            .collect();
+        for id in expired {
+            self.jobs.remove(&id);
+            self.set_timer(TimerKey::Job(id), None);
+            self.forget_job(id);
+        }
+    }
+
+    /// Deletes a job and its journal from the store (written with the turn).
+    pub(crate) fn forget_job(&mut self, id: JobId) {
+        let mut b = WriteBatch::default();
+        b.delete(Table::Jobs, persist::job_key(id));
+        b.delete_prefix(Table::Jobs, format!("{id}/"));
+        self.persist(b);
+    }
+}
+
 /// The environment of a robot's scripts and application.
 fn robot_env(req: &DeploymentJobRequest, robot: &str, job: JobId) -> BTreeMap<String, String> {
     let mut env = req.launch_config.environment_variables.clone();
@@ -711,152 +708,13 @@ fn robot_env(req: &DeploymentJobRequest, robot: &str, job: JobId) -> BTreeMap<St
     env
 }
 
-/// What a task carrying out one pipeline command on a robot needs.
-struct StageTask {
-    job: JobId,
-    robot: u32,
-    attempt: u32,
-    runtime: Arc<dyn Runtime>,
-    env: BTreeMap<String, String>,
-    request: DeploymentJobRequest,
+/// A job checked, not tracked yet: [`State::stage_job`].
+pub(crate) struct StagedJob {
+    id: JobId,
+    req: DeploymentJobRequest,
     package: Package,
-    timeout: std::time::Duration,
-}
-
-impl StageTask {
-    fn send(
-        &self,
-        tx: &tokio::sync::mpsc::UnboundedSender<Internal>,
-        outcome: StepOutcome,
-        detail: Option<String>,
-    ) {
-        let _ = tx.send(Internal::Robot(
-            self.job,
-            self.robot,
-            self.attempt,
-            RobotUpdate::Outcome(outcome, detail),
-        ));
-    }
-
-    /// Runs a script on the robot; `Err` holds the failure detail.
-    async fn script(&self, file: &str) -> Result<(), String> {
-        let task = TaskSpec {
-            command: vec![file.to_owned()],
-            shell: false,
-            env: self.env.clone(),
-            working_dir: None,
-            image: self
-                .package
-                .components
-                .iter()
-                .flat_map(|c| c.executables.iter())
-                .find_map(|e| e.image.clone()),
-            timeout: self.timeout,
-        };
-        match self.runtime.run_task(&task).await {
-            Ok(out) if out.exit_code == 0 => Ok(()),
-            Ok(out) => Err(format!(
-                "{file} exited with {}: {}",
-                out.exit_code,
-                tail(&out.stderr, &out.stdout)
-            )),
-            Err(e) => Err(format!("{file} could not run: {e}")),
-        }
-    }
-
-    /// Carries out `command` and reports its outcome.
-    async fn run(self, command: PipelineCommand, tx: tokio::sync::mpsc::UnboundedSender<Internal>) {
-        let dc = self.request.deployment_config.download_condition.as_ref();
-        let lc = &self.request.launch_config;
-        let (outcome, detail) = match command {
-            PipelineCommand::CheckContentLock => match dc {
-                Some(dc) => match (&dc.digest, super::digest::file_digest(&dc.file).await) {
-                    (None, _) => (StepOutcome::Done, None),
-                    (Some(lock), Ok(actual)) if actual == *lock => (StepOutcome::Done, None),
-                    (Some(lock), Ok(actual)) => (
-                        StepOutcome::LockMismatch,
-                        Some(format!("{} has digest {actual}, locked to {lock}", dc.file)),
-                    ),
-                    (Some(_), Err(e)) => (StepOutcome::Failed, Some(e)),
-                },
-                None => (StepOutcome::Done, None),
-            },
-            PipelineCommand::RunScript { kind } => {
-                let file = match kind {
-                    ScriptKind::DownloadCondition => dc.map(|d| d.file.as_str()),
-                    ScriptKind::PreLaunch => lc.pre_launch_file.as_deref(),
-                    ScriptKind::PostLaunch => lc.post_launch_file.as_deref(),
-                };
-                match file {
-                    Some(file) => match self.script(file).await {
-                        Ok(()) => (StepOutcome::Done, None),
-                        Err(e) => (StepOutcome::Failed, Some(e)),
-                    },
-                    None => (StepOutcome::Done, None),
-                }
-            }
-            PipelineCommand::Download => self.download(&tx).await,
-            _ => return,
-        };
-        self.send(&tx, outcome, detail);
-    }
-
-    /// Prepares (downloads, extracts) every device executable, reporting the share done.
-    async fn download(
-        &self,
-        tx: &tokio::sync::mpsc::UnboundedSender<Internal>,
-    ) -> (StepOutcome, Option<String>) {
-        let exes: Vec<_> = self
-            .package
-            .components
-            .iter()
-            .filter(|c| c.placement.is_device())
-            .flat_map(|c| c.executables.iter().map(move |e| (c, e)))
-            .collect();
-        let total = exes.len().max(1);
-        for (n, (c, e)) in exes.into_iter().enumerate() {
-            let mut spec = crate::runtime::InstanceSpec::new(
-                DeploymentId::from_u128(0),
-                &c.name,
-                &e.name,
-                &self.package.name,
-                self.package.version.as_str(),
-            );
-            spec.image = e.image.clone();
-            // The launch command is the robot's own (e.g. `ros2`): nothing to prepare for it.
-            if !super::launcher::Launcher::is_launch(&e.command) {
-                spec.command = e.command.clone();
-            }
-            spec.shell = e.shell;
-            if (!spec.command.is_empty() || spec.image.is_some())
-                && let Err(err) = self.runtime.prepare(&spec).await
-            {
-                return (
-                    StepOutcome::Failed,
-                    Some(format!("{}/{}: {err}", c.name, e.name)),
-                );
-            }
-            let percent_done = (((n + 1) * 100) / total) as u8;
-            if percent_done < 100 {
-                self.send(tx, StepOutcome::Progress { percent_done }, None);
-            }
-        }
-        (StepOutcome::Done, None)
-    }
-}
-
-/// The last line of a script's output, for failure details.
-fn tail(stderr: &str, stdout: &str) -> String {
-    let text = if stderr.trim().is_empty() {
-        stdout
-    } else {
-        stderr
-    };
-    text.trim()
-        .lines()
-        .last()
-        .unwrap_or("")
-        .chars()
-        .take(200)
-        .collect()
+    rollout: Rollout,
+    robots: Vec<String>,
+    /// What is written before the job exists.
+    pub(crate) batch: WriteBatch,
 }

@@ -4,8 +4,12 @@
 //! One [`Engine`] owns a runtime per device (and one for the cloud), a catalog of packages, a
 //! registry of devices, fleets, a lifecycle machine per deployment, a rollout machine per job, and
 //! a [`Store`]. A single driver task owns all of that state and loops: events
-//! in (API requests, runtime events, completions of runtime calls, health checks), commands out
-//! (each runtime call runs in its own task), sleep until the earliest machine timeout. Handles are
+//! in (API requests, runtime events, completions of runtime calls, health checks), effects out,
+//! sleep until the earliest machine timeout. The state decides and never acts: handling an event
+//! changes it and records effects (a runtime call, a write, an event to publish, a timer, a
+//! message to itself); the driver alone carries them out after each turn, every write of the
+//! turn in one store transaction before any call of the turn starts (each runtime call runs in
+//! a task of its own). Handles are
 //! cheap to clone and may be used from any task. A call is answered once the turn it started has
 //! settled (its decisions made and written), so whoever hears back reads their own writes; a live
 //! deployment's [`status`](Engine::status) is read from the statuses the driver publishes as it
@@ -89,6 +93,7 @@
 //! twice. Each deployment and job runs in a `tracing` span with its id; environment values are
 //! never logged.
 
+mod api;
 mod board;
 mod catalog;
 mod clock;
@@ -97,18 +102,23 @@ mod deployment;
 mod devices;
 mod digest;
 mod driver;
+mod effect;
+mod entries;
 mod error;
 mod factory;
 mod job;
 pub(crate) mod journal;
 mod launcher;
+mod message;
 mod persist;
 mod recover;
-mod request;
-mod requests;
+mod registry;
 mod resolve;
+mod restoring;
+mod state;
 mod status;
 mod tags;
+mod tasks;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -134,7 +144,7 @@ use crate::runtime::{ExecOutput, LogOptions, LogReceiver, Runtime};
 use crate::store::{MemoryStore, Store};
 
 use driver::Driver;
-use request::Request;
+use message::Request;
 
 /// A handle to a running engine. Clone it freely; the engine stops what it runs and exits when
 /// [`shutdown`](Engine::shutdown) is called, and exits leaving everything running when
@@ -253,13 +263,10 @@ impl EngineBuilder {
             events,
             board: driver.board.clone(),
         };
-        if let Err(e) = driver.load() {
+        if let Err(e) = driver.load(self.factory.as_deref()) {
             // The driver and its receivers are dropped: every call answers Shutdown.
             drop((driver, req_rx, int_rx));
             return Err((engine, EngineError::Store(e)));
-        }
-        if let Some(factory) = self.factory {
-            driver.restore_devices(factory.as_ref());
         }
         tokio::spawn(driver.run(req_rx, int_rx));
         Ok(engine)

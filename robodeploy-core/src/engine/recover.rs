@@ -1,6 +1,6 @@
 //! Bringing a restarted engine back to where its store says it was.
 //!
-//! At start the driver loads the store ([`Driver::load`]): the catalog, fleets and client tokens
+//! At start the state is loaded from the store ([`State::load`]): the catalog, fleets and client tokens
 //! at once; devices wait for the application to register them again with their runtimes; every
 //! job is rebuilt by replaying its journal; every deployment that had not reached a terminal
 //! phase waits for its runtimes. When a runtime is attached, the driver lists what it holds by
@@ -18,7 +18,7 @@
 //!
 //! Each action is published as an [`EngineEvent::Recovery`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use tracing::warn;
 
@@ -27,44 +27,19 @@ use crate::lifecycle::{
 };
 use crate::model::{DeploymentId, Fleet, JobId, JobStatus, Package, RobotStatus};
 use crate::rollout::{RobotIndex, RobotInit, Rollout};
-use crate::runtime::{InstanceInfo, InstanceState, labels};
-use crate::store::{StoreError, Table};
+use std::sync::Arc;
 
-use super::deployment::DeploymentEntry;
-use super::driver::{Driver, TokenTarget};
-use super::job::{JobEntry, RobotRun};
+use crate::runtime::{InstanceInfo, InstanceState, Runtime, labels};
+use crate::store::{Store, StoreError, Table};
+
+use super::effect::{Call, Effect};
+use super::entries::{DeploymentEntry, JobEntry, RobotRun};
 use super::journal::{JournalEntry, Journaled, LastCommand, replay};
+use super::message::RuntimeKey;
 use super::persist::{MachineHeader, StoredDeployment, StoredDevice, StoredJob};
-use super::request::{Internal, RuntimeKey};
+use super::restoring::Stored;
+use super::state::{State, TokenTarget};
 use super::{EngineEvent, RecoveryAction};
-
-/// A deployment loaded from the store, not restored yet.
-pub(crate) struct Stored {
-    pub(crate) stored: StoredDeployment,
-    /// `None` when the engine stopped before the machine's first decision was written.
-    pub(crate) record: Option<DeploymentRecord>,
-}
-
-/// What the store held at start and is not brought back yet.
-#[derive(Default)]
-pub(crate) struct Recovery {
-    /// Deployments waiting for the inventories of their runtimes.
-    pub(crate) deployments: BTreeMap<DeploymentId, Stored>,
-    /// The waiting deployments by the runtimes they wait for.
-    pub(crate) waiting: HashMap<RuntimeKey, Vec<DeploymentId>>,
-    /// Restored deployments of job robots, by (job, robot index).
-    pub(crate) job_deployments: HashMap<(JobId, u32), DeploymentId>,
-    /// Deployments the store holds as deprovisioned: instances of theirs are orphans.
-    pub(crate) retired: HashSet<DeploymentId>,
-    /// Inventories received, per runtime.
-    pub(crate) inventories: HashMap<RuntimeKey, Vec<InstanceInfo>>,
-    /// Runtimes being listed.
-    pub(crate) listing: HashSet<RuntimeKey>,
-    /// Job robots that were in flight, by robot name.
-    pub(crate) robots: HashMap<String, Vec<(JobId, u32, LastCommand)>>,
-    /// Device records, by name: merged into the device when it is registered again.
-    pub(crate) devices: HashMap<String, StoredDevice>,
-}
 
 fn decode<T: serde::de::DeserializeOwned>(
     table: Table,
@@ -78,23 +53,23 @@ fn decode<T: serde::de::DeserializeOwned>(
     })
 }
 
-impl Driver {
+impl State {
     /// Loads everything the store holds. Nothing is started here: deployments wait for their
-    /// runtimes ([`Driver::runtime_attached`]).
-    pub(crate) fn load(&mut self) -> Result<(), StoreError> {
-        for (k, v) in self.store.scan(Table::Packages)? {
+    /// runtimes ([`State::runtime_attached`]).
+    pub(crate) fn load(&mut self, store: &dyn Store) -> Result<(), StoreError> {
+        for (k, v) in store.scan(Table::Packages)? {
             let p: Package = decode(Table::Packages, &k, &v)?;
             let _ = self.catalog.add(p);
         }
-        for (k, v) in self.store.scan(Table::Devices)? {
+        for (k, v) in store.scan(Table::Devices)? {
             let d: StoredDevice = decode(Table::Devices, &k, &v)?;
             self.recovery.devices.insert(k, d);
         }
-        for (k, v) in self.store.scan(Table::Fleets)? {
+        for (k, v) in store.scan(Table::Fleets)? {
             let f: Fleet = decode(Table::Fleets, &k, &v)?;
             self.fleets.insert(k, f);
         }
-        for (k, v) in self.store.scan(Table::Tokens)? {
+        for (k, v) in store.scan(Table::Tokens)? {
             let text = String::from_utf8_lossy(&v);
             let target = match text.split_once('/') {
                 Some(("deployment", id)) => id.parse().ok().map(TokenTarget::Deployment),
@@ -105,8 +80,8 @@ impl Driver {
                 self.tokens.insert(k, t);
             }
         }
-        self.load_deployments()?;
-        self.load_jobs()?;
+        self.load_deployments(store)?;
+        self.load_jobs(store)?;
         let waiting: Vec<(DeploymentId, BTreeSet<RuntimeKey>)> = self
             .recovery
             .deployments
@@ -123,11 +98,15 @@ impl Driver {
 
     /// Registers again every stored device the application's factory makes a runtime for,
     /// as `add_devices` would (the stored record is the device: same id, same installed
-    /// applications; nothing to write).
-    pub(crate) fn restore_devices(&mut self, factory: &dyn super::RuntimeFactory) {
+    /// applications; nothing to write). Returns the runtimes, for the driver to hold.
+    pub(crate) fn restore_devices(
+        &mut self,
+        factory: &dyn super::RuntimeFactory,
+    ) -> Vec<(RuntimeKey, Arc<dyn Runtime>)> {
         let stored = std::mem::take(&mut self.recovery.devices);
         self.devices.reserve(stored.len());
         self.runtimes.reserve(stored.len());
+        let mut attached = Vec::with_capacity(stored.len());
         for (name, stored) in stored {
             let Some(runtime) = factory.runtime_for(&stored.device, &stored.runtime) else {
                 self.recovery.devices.insert(name, stored);
@@ -137,16 +116,19 @@ impl Driver {
             let mut device = stored.device;
             device.online = true;
             if self.devices.add(device).is_ok() {
-                self.attach_runtime(RuntimeKey::Device(name), runtime);
+                let key = RuntimeKey::Device(name);
+                self.attach_runtime(key.clone(), runtime.capabilities(), runtime.name());
+                attached.push((key, runtime));
             }
         }
+        attached
     }
 
-    fn load_deployments(&mut self) -> Result<(), StoreError> {
+    fn load_deployments(&mut self, store: &dyn Store) -> Result<(), StoreError> {
         let mut created: BTreeMap<DeploymentId, StoredDeployment> = BTreeMap::new();
         let mut headers: HashMap<DeploymentId, MachineHeader> = HashMap::new();
         let mut exes: HashMap<DeploymentId, Vec<ExecutableRecord>> = HashMap::new();
-        for (k, v) in self.store.scan(Table::Deployments)? {
+        for (k, v) in store.scan(Table::Deployments)? {
             let mut parts = k.split('/');
             let Some(Ok(id)) = parts.next().map(str::parse::<DeploymentId>) else {
                 continue;
@@ -188,11 +170,11 @@ impl Driver {
         Ok(())
     }
 
-    fn load_jobs(&mut self) -> Result<(), StoreError> {
+    fn load_jobs(&mut self, store: &dyn Store) -> Result<(), StoreError> {
         let mut created: BTreeMap<JobId, StoredJob> = BTreeMap::new();
         let mut logs: HashMap<JobId, Vec<JournalEntry>> = HashMap::new();
         let mut chunks: HashMap<JobId, u64> = HashMap::new();
-        for (k, v) in self.store.scan(Table::Jobs)? {
+        for (k, v) in store.scan(Table::Jobs)? {
             let mut parts = k.split('/');
             let Some(Ok(id)) = parts.next().map(str::parse::<JobId>) else {
                 continue;
@@ -305,29 +287,9 @@ impl Driver {
         if !self.recovery.listing.insert(key.clone()) {
             return;
         }
-        // Streamed before it is listed: an instance that exits in between is still heard of.
-        let ready = self.stream_events(&key);
-        let Some(slot) = self.runtimes.get(&key) else {
-            return;
-        };
-        let rt = slot.runtime.clone();
-        let tx = self.internal_tx.clone();
-        tokio::spawn(async move {
-            super::driver::streaming(ready).await;
-            let selector = BTreeMap::from([(labels::MANAGED.to_owned(), "true".to_owned())]);
-            loop {
-                match rt.list(&selector).await {
-                    Ok(list) => {
-                        let _ = tx.send(Internal::Inventory(key, list));
-                        return;
-                    }
-                    Err(_) if tx.is_closed() => return,
-                    // Unreachable for now: the deployments on it wait, as they would for an
-                    // offline device.
-                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
-                }
-            }
-        });
+        // The driver streams its events before it lists it: an instance that exits in
+        // between is still heard of.
+        self.emit(Effect::Call(key, Call::List));
     }
 
     /// A runtime's inventory arrived: restore what waited for it, remove orphans, carry on the
@@ -343,16 +305,15 @@ impl Driver {
             else {
                 continue;
             };
-            if self.recovery.retired.contains(&dep)
-                && let Some(slot) = self.runtimes.get(&key)
-            {
-                let rt = slot.runtime.clone();
-                let inst = info.id.clone();
+            if self.recovery.retired.contains(&dep) && self.runtimes.contains_key(&key) {
                 let grace = self.config.lifecycle.stop_grace;
-                tokio::spawn(async move {
-                    let _ = rt.stop(&inst, grace).await;
-                    let _ = rt.remove(&inst).await;
-                });
+                self.emit(Effect::Call(
+                    key.clone(),
+                    Call::Discard {
+                        instance: info.id.clone(),
+                        grace,
+                    },
+                ));
                 self.publish(EngineEvent::Recovery(Box::new(
                     RecoveryAction::StoppedOrphan {
                         deployment: dep,
@@ -381,6 +342,34 @@ impl Driver {
         self.resume_robots_on(&key);
     }
 
+    /// The status of a stored deployment still waiting for its runtimes.
+    pub(crate) fn waiting_status(
+        &self,
+        id: DeploymentId,
+        now: crate::time::Time,
+    ) -> Option<super::DeploymentStatus> {
+        let s = self.recovery.deployments.get(&id)?;
+        Some(super::DeploymentStatus {
+            id,
+            name: s.stored.request.name.clone(),
+            package: s.stored.package.clone(),
+            version: s.stored.version.clone(),
+            phase: s
+                .record
+                .as_ref()
+                .map_or(crate::model::Phase::InProgress, |r| r.phase),
+            status: crate::model::StatusKind::Unknown,
+            errors: Vec::new(),
+            restart_count: s.record.as_ref().map_or(0, |r| {
+                r.executables.iter().map(|e| u64::from(e.restarts)).sum()
+            }),
+            executables: Vec::new(),
+            depends_on: s.stored.request.depends_on.clone(),
+            job: s.stored.job.map(|(j, _)| j),
+            at: now,
+        })
+    }
+
     /// The runtimes a stored deployment's executables run on.
     fn keys_of(&self, stored: &StoredDeployment) -> BTreeSet<RuntimeKey> {
         let Some(package) = self.catalog.get(&stored.package, &stored.version) else {
@@ -404,7 +393,7 @@ impl Driver {
     }
 
     fn restore_deployment(&mut self, id: DeploymentId, s: Stored) {
-        let fail = |this: &mut Driver, message: String| {
+        let fail = |this: &mut State, message: String| {
             warn!(deployment = %id, %message, "a stored deployment could not be restored");
             this.names.remove(&s.stored.request.name);
             this.publish(EngineEvent::Recovery(Box::new(RecoveryAction::Failed {
@@ -423,14 +412,13 @@ impl Driver {
             );
             return fail(self, m);
         };
-        let lifecycle = self.config.lifecycle.clone();
         let resolved = match self.resolve(
             id,
             &s.stored.request,
             &package,
             &s.stored.extra_env,
             s.stored.launch.as_deref(),
-            &lifecycle,
+            &self.config.lifecycle,
         ) {
             Ok(r) => r,
             Err(e) => return fail(self, e.to_string()),

@@ -7,13 +7,13 @@ use crate::model::{DeploymentId, DeploymentRequest, Package, Placement};
 use crate::runtime::{InstanceSpec, instance_name, labels};
 
 use super::EngineError;
-use super::driver::Driver;
-use super::request::RuntimeKey;
+use super::message::RuntimeKey;
+use super::state::State;
 
 /// A request resolved against the catalog, the registry and the runtimes.
 ///
 /// Resolving changes nothing in the driver: the shared components the deployment uses are
-/// listed in `shared` and registered by [`Driver::commit_shared`] only once the deployment
+/// listed in `shared` and registered by [`State::commit_shared`] only once the deployment
 /// exists (stored and tracked). A deployment that fails after resolving leaves no
 /// registration behind.
 pub(crate) struct Resolved {
@@ -24,11 +24,11 @@ pub(crate) struct Resolved {
     pub(crate) shared: Vec<(String, String, crate::model::RestartPolicy)>,
 }
 
-impl Driver {
+impl State {
     /// Resolves a request: one executable spec and one instance spec per executable of the
     /// package, with the effective restart policy and restart mode of its runtime.
     pub(crate) fn resolve(
-        &mut self,
+        &self,
         id: DeploymentId,
         req: &DeploymentRequest,
         package: &Package,

@@ -32,7 +32,7 @@ use crate::validate::{
 };
 
 use super::EngineError;
-use super::driver::Driver;
+use super::state::State;
 
 fn refuse_errors(report: Report) -> Result<(), EngineError> {
     report.into_result()?;
@@ -89,7 +89,7 @@ pub(crate) fn check_tag_keys(keys: &[String]) -> Result<(), EngineError> {
     refuse_errors(validate_tag_keys(keys.iter().map(String::as_str)))
 }
 
-impl Driver {
+impl State {
     /// Validates a deployment request against the catalog, the registry and the live
     /// deployments: every rule of `validate`, with all problems reported at once.
     pub(crate) fn check_deployment(

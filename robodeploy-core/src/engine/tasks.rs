@@ -1,0 +1,410 @@
+//! The tasks the driver spawns to carry out [`Call`]s: each runs one call on a runtime and
+//! sends its answer back into the driver's queue as an [`Internal`] message. Nothing here
+//! touches the engine's state.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::AbortHandle;
+
+use crate::lifecycle::{Failure, internal};
+use crate::model::DeploymentId;
+use crate::rollout::{PipelineCommand, ScriptKind, StepOutcome};
+use crate::runtime::{
+    InstanceId, InstanceInfo, InstanceSpec, InstanceState, Runtime, RuntimeError, TaskSpec, labels,
+};
+
+use super::effect::{Call, Stage};
+use super::message::{Internal, OpResult, RobotUpdate, RuntimeKey};
+
+type Tx = mpsc::UnboundedSender<Internal>;
+
+/// How a runtime failure reads to the lifecycle machine: [`RuntimeError::failure`], the one
+/// table.
+pub(crate) fn failure_of(err: &RuntimeError, spec: &InstanceSpec, detail: u8) -> Failure {
+    err.failure(spec.image.is_some(), detail)
+}
+
+/// Waits until a runtime's event stream is set up (or its first attempt failed), so nothing
+/// a call starts can end before the driver listens.
+pub(crate) async fn streaming(ready: Option<watch::Receiver<bool>>) {
+    if let Some(mut ready) = ready {
+        let _ = ready.wait_for(|subscribed| *subscribed).await;
+    }
+}
+
+/// Spawns the task that carries out `call` on `rt` (the runtime under `key`); `ready` is the
+/// runtime's event stream being set up, awaited by the calls that can start something. Returns
+/// the task of a job robot's step, which can be aborted.
+pub(crate) fn spawn(
+    key: RuntimeKey,
+    call: Call,
+    rt: Arc<dyn Runtime>,
+    ready: Option<watch::Receiver<bool>>,
+    tx: Tx,
+) -> Option<AbortHandle> {
+    match call {
+        Call::Prepare { id, exe, spec } => {
+            tokio::spawn(async move {
+                streaming(ready).await;
+                let r = rt
+                    .prepare(&spec)
+                    .await
+                    .map_err(|e| failure_of(&e, &spec, internal::CREATE_FAILED));
+                let _ = tx.send(Internal::Op(id, exe, OpResult::Prepared(r)));
+            });
+        }
+        Call::Start {
+            id,
+            exe,
+            spec,
+            previous,
+        } => {
+            tokio::spawn(async move {
+                streaming(ready).await;
+                let (r, replaced) = start_or_adopt(rt.as_ref(), &spec, previous.as_ref()).await;
+                let _ = tx.send(Internal::Op(id, exe, OpResult::Started(r, replaced)));
+            });
+        }
+        Call::Stop {
+            id,
+            exe,
+            instance,
+            grace,
+        } => {
+            tokio::spawn(async move {
+                let r = match rt.stop(&instance, grace).await {
+                    Ok(()) => rt.remove(&instance).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                let _ = tx.send(Internal::Op(id, exe, OpResult::Stopped(r)));
+            });
+        }
+        Call::Inspect {
+            id,
+            exe,
+            instance,
+            spec,
+        } => {
+            tokio::spawn(async move {
+                let r = match &instance {
+                    Some(inst) => rt
+                        .inspect(inst)
+                        .await
+                        .map_err(|e| failure_of(&e, &spec, internal::UNSPECIFIED)),
+                    None => Err(Failure::Internal {
+                        detail: internal::UNSPECIFIED,
+                        message: "never started".to_owned(),
+                    }),
+                };
+                let _ = tx.send(Internal::Op(id, exe, OpResult::Inspected(r)));
+            });
+        }
+        Call::Discard { instance, grace } => {
+            tokio::spawn(async move {
+                let _ = rt.stop(&instance, grace).await;
+                let _ = rt.remove(&instance).await;
+            });
+        }
+        Call::Health => {
+            tokio::spawn(async move {
+                let ok = rt.health().await.is_ok();
+                let _ = tx.send(Internal::Health(key, ok));
+            });
+        }
+        Call::List => {
+            tokio::spawn(async move {
+                streaming(ready).await;
+                let selector = BTreeMap::from([(labels::MANAGED.to_owned(), "true".to_owned())]);
+                loop {
+                    match rt.list(&selector).await {
+                        Ok(list) => {
+                            let _ = tx.send(Internal::Inventory(key, list));
+                            return;
+                        }
+                        Err(_) if tx.is_closed() => return,
+                        // Unreachable for now: the deployments on it wait, as they would for
+                        // an offline device.
+                        Err(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+                    }
+                }
+            });
+        }
+        Call::Stage(stage) => {
+            let task = StageTask {
+                stage: *stage,
+                runtime: rt,
+            };
+            let handle = tokio::spawn(async move { task.run(tx).await });
+            return Some(handle.abort_handle());
+        }
+    }
+    None
+}
+
+/// The answer to a call whose runtime is gone (its device was removed meanwhile).
+pub(crate) fn runtime_gone(call: Call, tx: &Tx) {
+    let why = "the runtime of this device was removed".to_owned();
+    let message = match call {
+        Call::Prepare { id, exe, .. } => Internal::Op(
+            id,
+            exe,
+            OpResult::Prepared(Err(Failure::Engine {
+                detail: 0,
+                message: why,
+            })),
+        ),
+        Call::Start { id, exe, .. } => Internal::Op(
+            id,
+            exe,
+            OpResult::Started(
+                Err(Failure::Engine {
+                    detail: 0,
+                    message: why,
+                }),
+                false,
+            ),
+        ),
+        Call::Stop { id, exe, .. } => Internal::Op(id, exe, OpResult::Stopped(Err(why))),
+        Call::Inspect { id, exe, .. } => Internal::Op(
+            id,
+            exe,
+            OpResult::Inspected(Err(Failure::Engine {
+                detail: 0,
+                message: why,
+            })),
+        ),
+        Call::Stage(stage) => Internal::Robot(
+            stage.job,
+            stage.robot,
+            stage.attempt,
+            RobotUpdate::Outcome(StepOutcome::NoRuntime, Some(why)),
+        ),
+        Call::Discard { .. } | Call::Health | Call::List => return,
+    };
+    let _ = tx.send(message);
+}
+
+/// A job robot's step and the runtime it runs on.
+struct StageTask {
+    stage: Stage,
+    runtime: Arc<dyn Runtime>,
+}
+
+impl StageTask {
+    fn send(&self, tx: &Tx, outcome: StepOutcome, detail: Option<String>) {
+        let _ = tx.send(Internal::Robot(
+            self.stage.job,
+            self.stage.robot,
+            self.stage.attempt,
+            RobotUpdate::Outcome(outcome, detail),
+        ));
+    }
+
+    /// Runs a script on the robot; `Err` holds the failure detail.
+    async fn script(&self, file: &str) -> Result<(), String> {
+        let task = TaskSpec {
+            command: vec![file.to_owned()],
+            shell: false,
+            env: self.stage.env.clone(),
+            working_dir: None,
+            image: self
+                .stage
+                .package
+                .components
+                .iter()
+                .flat_map(|c| c.executables.iter())
+                .find_map(|e| e.image.clone()),
+            timeout: self.stage.timeout,
+        };
+        match self.runtime.run_task(&task).await {
+            Ok(out) if out.exit_code == 0 => Ok(()),
+            Ok(out) => Err(format!(
+                "{file} exited with {}: {}",
+                out.exit_code,
+                tail(&out.stderr, &out.stdout)
+            )),
+            Err(e) => Err(format!("{file} could not run: {e}")),
+        }
+    }
+
+    /// Carries out `command` and reports its outcome.
+    async fn run(self, tx: Tx) {
+        let dc = self
+            .stage
+            .request
+            .deployment_config
+            .download_condition
+            .as_ref();
+        let lc = &self.stage.request.launch_config;
+        let (outcome, detail) = match self.stage.command {
+            PipelineCommand::CheckContentLock => match dc {
+                Some(dc) => match (&dc.digest, super::digest::file_digest(&dc.file).await) {
+                    (None, _) => (StepOutcome::Done, None),
+                    (Some(lock), Ok(actual)) if actual == *lock => (StepOutcome::Done, None),
+                    (Some(lock), Ok(actual)) => (
+                        StepOutcome::LockMismatch,
+                        Some(format!("{} has digest {actual}, locked to {lock}", dc.file)),
+                    ),
+                    (Some(_), Err(e)) => (StepOutcome::Failed, Some(e)),
+                },
+                None => (StepOutcome::Done, None),
+            },
+            PipelineCommand::RunScript { kind } => {
+                let file = match kind {
+                    ScriptKind::DownloadCondition => dc.map(|d| d.file.as_str()),
+                    ScriptKind::PreLaunch => lc.pre_launch_file.as_deref(),
+                    ScriptKind::PostLaunch => lc.post_launch_file.as_deref(),
+                };
+                match file {
+                    Some(file) => match self.script(file).await {
+                        Ok(()) => (StepOutcome::Done, None),
+                        Err(e) => (StepOutcome::Failed, Some(e)),
+                    },
+                    None => (StepOutcome::Done, None),
+                }
+            }
+            PipelineCommand::Download => self.download(&tx).await,
+            _ => return,
+        };
+        self.send(&tx, outcome, detail);
+    }
+
+    /// Prepares (downloads, extracts) every device executable, reporting the share done.
+    async fn download(&self, tx: &Tx) -> (StepOutcome, Option<String>) {
+        let exes: Vec<_> = self
+            .stage
+            .package
+            .components
+            .iter()
+            .filter(|c| c.placement.is_device())
+            .flat_map(|c| c.executables.iter().map(move |e| (c, e)))
+            .collect();
+        let total = exes.len().max(1);
+        for (n, (c, e)) in exes.into_iter().enumerate() {
+            let mut spec = crate::runtime::InstanceSpec::new(
+                DeploymentId::from_u128(0),
+                &c.name,
+                &e.name,
+                &self.stage.package.name,
+                self.stage.package.version.as_str(),
+            );
+            spec.image = e.image.clone();
+            // The launch command is the robot's own (e.g. `ros2`): nothing to prepare for it.
+            if !super::launcher::Launcher::is_launch(&e.command) {
+                spec.command = e.command.clone();
+            }
+            spec.shell = e.shell;
+            if (!spec.command.is_empty() || spec.image.is_some())
+                && let Err(err) = self.runtime.prepare(&spec).await
+            {
+                return (
+                    StepOutcome::Failed,
+                    Some(format!("{}/{}: {err}", c.name, e.name)),
+                );
+            }
+            let percent_done = (((n + 1) * 100) / total) as u8;
+            if percent_done < 100 {
+                self.send(tx, StepOutcome::Progress { percent_done }, None);
+            }
+        }
+        (StepOutcome::Done, None)
+    }
+}
+
+/// The last line of a script's output, for failure details.
+fn tail(stderr: &str, stdout: &str) -> String {
+    let text = if stderr.trim().is_empty() {
+        stdout
+    } else {
+        stderr
+    };
+    text.trim()
+        .lines()
+        .last()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect()
+}
+
+/// How many times an instance whose name is taken is looked for before the start fails.
+const ADOPT_LOOKUPS: u32 = 20;
+/// The pause between two of those looks.
+const ADOPT_LOOKUP_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Starts an instance; when one with the same name exists (a previous engine started it, or a
+/// shared component another deployment started), adopts it if it runs, replaces it if not.
+async fn start_or_adopt(
+    rt: &dyn Runtime,
+    spec: &InstanceSpec,
+    previous: Option<&InstanceId>,
+) -> (Result<InstanceId, Failure>, bool) {
+    let mut replaced = false;
+    if let Some(old) = previous {
+        replaced = matches!(
+            rt.inspect(old).await,
+            Ok(InstanceInfo {
+                state: InstanceState::Running { .. },
+                ..
+            })
+        );
+        let _ = rt.remove(old).await;
+    }
+    let started = start_or_adopt_fresh(rt, spec).await;
+    let replaced = replaced && started.as_ref().is_ok_and(|id| previous == Some(id));
+    (started, replaced)
+}
+
+/// [`start_or_adopt`] once nothing of the executable's is left to replace.
+async fn start_or_adopt_fresh(
+    rt: &dyn Runtime,
+    spec: &InstanceSpec,
+) -> Result<InstanceId, Failure> {
+    match rt.start(spec).await {
+        Ok(id) => Ok(id),
+        Err(RuntimeError::AlreadyExists(_)) => {
+            let mut selector = BTreeMap::new();
+            for k in [
+                crate::runtime::labels::COMPONENT,
+                crate::runtime::labels::EXECUTABLE,
+            ] {
+                if let Some(v) = spec.labels.get(k) {
+                    selector.insert(k.to_owned(), v.clone());
+                }
+            }
+            // The name can be taken by a create still in flight (one a killed engine sent just
+            // before it died) before the instance shows in listings: look again for a moment.
+            let mut found = None;
+            for attempt in 0..ADOPT_LOOKUPS {
+                if attempt > 0 {
+                    tokio::time::sleep(ADOPT_LOOKUP_PAUSE).await;
+                }
+                found = rt
+                    .list(&selector)
+                    .await
+                    .map_err(|e| failure_of(&e, spec, internal::START_FAILED))?
+                    .into_iter()
+                    .find(|i| i.name == spec.name);
+                if found.is_some() {
+                    break;
+                }
+            }
+            match found {
+                Some(info) if matches!(info.state, InstanceState::Running { .. }) => Ok(info.id),
+                Some(info) => {
+                    let _ = rt.remove(&info.id).await;
+                    rt.start(spec)
+                        .await
+                        .map_err(|e| failure_of(&e, spec, internal::START_FAILED))
+                }
+                None => Err(Failure::Internal {
+                    detail: internal::START_FAILED,
+                    message: format!("instance {} exists but cannot be found", spec.name),
+                }),
+            }
+        }
+        Err(e) => Err(failure_of(&e, spec, internal::START_FAILED)),
+    }
+}
