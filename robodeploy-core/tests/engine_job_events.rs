@@ -124,26 +124,23 @@ fn steps(reports: &[RobotReport]) -> Vec<(ProgressStep, RobotStatus)> {
     out
 }
 
+/// What a robot that goes through every step of the job's pipeline publishes, in order.
+const EVERY_STEP: [(ProgressStep, RobotStatus); 6] = [
+    (ProgressStep::Validating, RobotStatus::Deploying),
+    (ProgressStep::DownloadingExtracting, RobotStatus::Deploying),
+    (ProgressStep::ExecutingPreLaunch, RobotStatus::Deploying),
+    (ProgressStep::Launching, RobotStatus::Deploying),
+    (ProgressStep::ExecutingPostLaunch, RobotStatus::Deploying),
+    (ProgressStep::Finished, RobotStatus::InSync),
+];
+
 #[tokio::test(start_paused = true)]
 async fn every_step_of_every_robot_is_published() {
     let (report, published) = run_job(&["robot-a", "robot-b"], |_, _| {}).await;
     assert_eq!(report.status, JobStatus::Succeeded, "{report:?}");
-    use ProgressStep::*;
-    use RobotStatus::{Deploying, InSync};
     for robot in ["robot-a", "robot-b"] {
         let reports = &published[robot];
-        assert_eq!(
-            steps(reports),
-            vec![
-                (Validating, Deploying),
-                (DownloadingExtracting, Deploying),
-                (ExecutingPreLaunch, Deploying),
-                (Launching, Deploying),
-                (ExecutingPostLaunch, Deploying),
-                (Finished, InSync),
-            ],
-            "{robot}: {reports:#?}"
-        );
+        assert_eq!(steps(reports), EVERY_STEP, "{robot}: {reports:#?}");
         let last = reports.last().unwrap();
         assert_eq!(last.percent_done, 100);
         assert_eq!(last.failure, None);
@@ -160,18 +157,8 @@ async fn a_failing_pre_launch_script_is_published_as_pre_launch_file_failure() {
     })
     .await;
     use ProgressStep::*;
-    use RobotStatus::{Deploying, Failed, InSync};
-    assert_eq!(
-        steps(&published["robot-a"]),
-        vec![
-            (Validating, Deploying),
-            (DownloadingExtracting, Deploying),
-            (ExecutingPreLaunch, Deploying),
-            (Launching, Deploying),
-            (ExecutingPostLaunch, Deploying),
-            (Finished, InSync),
-        ]
-    );
+    use RobotStatus::{Deploying, Failed};
+    assert_eq!(steps(&published["robot-a"]), EVERY_STEP);
     let b = &published["robot-b"];
     assert_eq!(
         steps(b),

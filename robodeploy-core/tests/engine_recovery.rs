@@ -52,6 +52,24 @@ fn engine_on(store: &Arc<MemoryStore>) -> Engine {
         .unwrap()
 }
 
+/// A new engine on `store`, given robot r1 again: the first thing it recovers is deployment
+/// `id`'s instance, found exited.
+async fn found_exited_on_recovery(
+    store: &Arc<MemoryStore>,
+    rt: &Arc<MemoryRuntime>,
+    id: DeploymentId,
+) -> Engine {
+    let engine = engine_on(store);
+    let mut events = engine.subscribe();
+    engine.add_device(device("r1"), rt.clone()).await.unwrap();
+    let actions = recovery_actions(&mut events, 1).await;
+    assert!(
+        matches!(&actions[0], RecoveryAction::FoundExited { deployment, .. } if *deployment == id),
+        "{actions:?}"
+    );
+    engine
+}
+
 /// Recovery actions published until `n` of them arrived.
 async fn recovery_actions(
     events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
@@ -171,14 +189,7 @@ async fn what_died_while_the_engine_was_away_follows_its_restart_policy() {
     tokio::time::sleep(Duration::from_secs(60)).await;
     rt.exit(&a, 3);
 
-    let engine = engine_on(&store);
-    let mut events = engine.subscribe();
-    engine.add_device(device("r1"), rt.clone()).await.unwrap();
-    let actions = recovery_actions(&mut events, 1).await;
-    assert!(
-        matches!(&actions[0], RecoveryAction::FoundExited { deployment, .. } if *deployment == id),
-        "{actions:?}"
-    );
+    let engine = found_exited_on_recovery(&store, &rt, id).await;
     restarted_once(&engine, id).await;
     assert_eq!(rt.start_count(), 2);
     engine.shutdown().await.unwrap();
@@ -194,14 +205,7 @@ async fn a_manual_stop_while_the_engine_was_away_is_not_restarted() {
         tokio::time::sleep(Duration::from_secs(60)).await;
         rt.stop_manually(&a);
 
-        let engine = engine_on(&store);
-        let mut events = engine.subscribe();
-        engine.add_device(device("r1"), rt.clone()).await.unwrap();
-        let actions = recovery_actions(&mut events, 1).await;
-        assert!(
-            matches!(&actions[0], RecoveryAction::FoundExited { deployment, .. } if *deployment == id),
-            "{policy:?}: {actions:?}"
-        );
+        let engine = found_exited_on_recovery(&store, &rt, id).await;
         let s = engine
             .wait_for(id, Until::Status(StatusKind::Error), T)
             .await

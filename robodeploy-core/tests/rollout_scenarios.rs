@@ -19,14 +19,7 @@ fn t(ms: i64) -> Time {
     Time::from_millis(ms)
 }
 
-fn config(concurrency: u8, threshold: u8) -> DeploymentConfig {
-    DeploymentConfig {
-        concurrent_deployment_percentage: concurrency,
-        failure_threshold_percentage: threshold,
-        robot_deployment_timeout: Duration::from_secs(600),
-        ..DeploymentConfig::default()
-    }
-}
+use robodeploy_testkit::model::rollout_config as config;
 
 fn started(config: &DeploymentConfig, robots: usize) -> Rollout {
     started_with(
@@ -59,6 +52,17 @@ fn events(job: &mut Rollout) -> Vec<RolloutEvent> {
     std::iter::from_fn(|| job.poll_event()).collect()
 }
 
+/// Robot `robot` of `job` reports success at `at`.
+fn succeed(job: &mut Rollout, robot: u32, at: Time) {
+    job.handle(
+        Input::RobotSucceeded {
+            robot: RobotIndex(robot),
+        },
+        at,
+    )
+    .unwrap();
+}
+
 fn deploys(cmds: &[Command]) -> Vec<u32> {
     cmds.iter()
         .filter_map(|c| match c {
@@ -76,13 +80,7 @@ fn two_hundred_robots_at_ten_percent_deploy_twenty_at_once() {
     assert_eq!(deploys(&commands(&mut job)), (0..20).collect::<Vec<_>>());
     let mut next = 20;
     for r in 0..200u32 {
-        job.handle(
-            Input::RobotSucceeded {
-                robot: RobotIndex(r),
-            },
-            t(i64::from(r) + 1),
-        )
-        .unwrap();
+        succeed(&mut job, r, t(i64::from(r) + 1));
         let started = deploys(&commands(&mut job));
         if next < 200 {
             assert_eq!(started, vec![next], "one slot freed, one robot started");
@@ -211,13 +209,7 @@ fn each_failure_code_is_reported_with_its_step() {
             t(20),
         )
         .unwrap();
-        job.handle(
-            Input::RobotSucceeded {
-                robot: RobotIndex(1),
-            },
-            t(30),
-        )
-        .unwrap();
+        succeed(&mut job, 1, t(30));
         assert_eq!(
             job.status(),
             JobStatus::Succeeded,
@@ -247,13 +239,7 @@ fn a_robot_times_out_exactly_at_its_deadline() {
         "a spurious early wake-up changes nothing"
     );
     // A success reported at the deadline is too late; the timer fires first.
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(0),
-        },
-        t(10 * MIN),
-    )
-    .unwrap();
+    succeed(&mut job, 0, t(10 * MIN));
     assert_eq!(
         commands(&mut job),
         vec![
@@ -332,20 +318,8 @@ fn offline_robots_never_hold_a_slot_and_fail_only_after_their_deadline() {
     )
     .unwrap();
     assert_eq!(deploys(&commands(&mut job)), vec![0]);
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(0),
-        },
-        t(3 * MIN),
-    )
-    .unwrap();
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(1),
-        },
-        t(3 * MIN),
-    )
-    .unwrap();
+    succeed(&mut job, 0, t(3 * MIN));
+    succeed(&mut job, 1, t(3 * MIN));
     // Robot 2 never returns: NoResponse exactly one hour after its deferral at 0.
     assert_eq!(job.poll_timeout(), Some(t(60 * MIN)));
     job.handle(Input::Timeout, t(60 * MIN)).unwrap();
@@ -366,13 +340,7 @@ fn offline_robots_never_hold_a_slot_and_fail_only_after_their_deadline() {
     )
     .unwrap();
     assert_eq!(deploys(&commands(&mut job)), vec![3]);
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(3),
-        },
-        t(62 * MIN),
-    )
-    .unwrap();
+    succeed(&mut job, 3, t(62 * MIN));
     assert_eq!(job.status(), JobStatus::Succeeded);
     let report = job.report();
     assert_eq!(report.robots[3].attempts, 2);
@@ -388,13 +356,7 @@ fn offline_robots_never_hold_a_slot_and_fail_only_after_their_deadline() {
 fn cancel_aborts_robots_in_flight_and_starts_no_more() {
     let mut job = started(&config(10, 100), 50);
     assert_eq!(deploys(&commands(&mut job)).len(), 5);
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(0),
-        },
-        t(MIN),
-    )
-    .unwrap();
+    succeed(&mut job, 0, t(MIN));
     assert_eq!(deploys(&commands(&mut job)), vec![5]);
     job.handle(Input::Cancel, t(2 * MIN)).unwrap();
     let aborted: Vec<_> = commands(&mut job)
@@ -422,13 +384,7 @@ fn cancel_aborts_robots_in_flight_and_starts_no_more() {
         }
     );
     // Late reports of aborted robots are ignored.
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(3),
-        },
-        t(3 * MIN),
-    )
-    .unwrap();
+    succeed(&mut job, 3, t(3 * MIN));
     assert_eq!(
         job.robot_status(RobotIndex(3)).unwrap(),
         RobotStatus::Failed
@@ -458,13 +414,7 @@ fn waves_run_one_after_another_with_soak_and_manual_resume() {
         .collect();
     assert_eq!(waves, vec![(0, 1), (1, 4), (4, 10)]);
     assert_eq!(deploys(&commands(&mut job)), vec![0], "the canary alone");
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(0),
-        },
-        t(MIN),
-    )
-    .unwrap();
+    succeed(&mut job, 0, t(MIN));
     assert_eq!(job.phase(), RolloutPhase::BetweenWaves);
     assert_eq!(job.poll_timeout(), Some(t(11 * MIN)));
     job.handle(Input::Timeout, t(11 * MIN - 1)).unwrap();
@@ -472,13 +422,7 @@ fn waves_run_one_after_another_with_soak_and_manual_resume() {
     job.handle(Input::Timeout, t(11 * MIN)).unwrap();
     assert_eq!(deploys(&commands(&mut job)), vec![1, 2, 3]);
     for r in 1..4 {
-        job.handle(
-            Input::RobotSucceeded {
-                robot: RobotIndex(r),
-            },
-            t(12 * MIN),
-        )
-        .unwrap();
+        succeed(&mut job, r, t(12 * MIN));
     }
     assert_eq!(job.phase(), RolloutPhase::BetweenWaves);
     assert_eq!(job.poll_timeout(), None, "waiting for a resume");
@@ -524,13 +468,7 @@ fn a_threshold_breach_rolls_updated_robots_back_to_their_previous_version() {
     let mut job = started_with(&c, robots);
     assert_eq!((job.in_flight_limit(), job.failure_threshold()), (3, 3));
     assert_eq!(deploys(&commands(&mut job)), vec![0, 1, 2]);
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(0),
-        },
-        t(MIN),
-    )
-    .unwrap();
+    succeed(&mut job, 0, t(MIN));
     job.handle(
         Input::RobotProgress {
             robot: RobotIndex(1),
@@ -570,21 +508,9 @@ fn a_threshold_breach_rolls_updated_robots_back_to_their_previous_version() {
         job.halt_reason(),
         Some(HaltReason::FailureThresholdBreached)
     );
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(5),
-        },
-        t(4 * MIN),
-    )
-    .unwrap();
+    succeed(&mut job, 5, t(4 * MIN));
     assert!(commands(&mut job).is_empty(), "robot 2 is still in flight");
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(2),
-        },
-        t(4 * MIN),
-    )
-    .unwrap();
+    succeed(&mut job, 2, t(4 * MIN));
     // In sync robots 0, 2 and 5, and robot 1 that failed after launching, go back, three at a
     // time; 3 and 4 failed before anything changed.
     assert_eq!(
@@ -601,13 +527,7 @@ fn a_threshold_breach_rolls_updated_robots_back_to_their_previous_version() {
         Some(&versions[1])
     );
     assert_eq!(job.previous_version(RobotIndex(5)).unwrap(), None);
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(0),
-        },
-        t(5 * MIN),
-    )
-    .unwrap();
+    succeed(&mut job, 0, t(5 * MIN));
     assert_eq!(
         commands(&mut job),
         vec![Command::RollbackRobot {
@@ -615,13 +535,7 @@ fn a_threshold_breach_rolls_updated_robots_back_to_their_previous_version() {
         }]
     );
     for r in [1, 5] {
-        job.handle(
-            Input::RobotSucceeded {
-                robot: RobotIndex(r),
-            },
-            t(5 * MIN),
-        )
-        .unwrap();
+        succeed(&mut job, r, t(5 * MIN));
     }
     job.handle(
         Input::RobotFailed {
@@ -662,13 +576,7 @@ fn a_cancel_rolls_back_too_and_a_rollback_cannot_be_canceled() {
     ];
     let mut job = started_with(&c, robots);
     assert_eq!(deploys(&commands(&mut job)), vec![0, 1]);
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(0),
-        },
-        t(MIN),
-    )
-    .unwrap();
+    succeed(&mut job, 0, t(MIN));
     assert_eq!(deploys(&commands(&mut job)), vec![2]);
     job.handle(Input::Cancel, t(2 * MIN)).unwrap();
     assert_eq!(
@@ -687,13 +595,7 @@ fn a_cancel_rolls_back_too_and_a_rollback_cannot_be_canceled() {
     );
     job.handle(Input::Cancel, t(2 * MIN)).unwrap();
     assert_eq!(job.phase(), RolloutPhase::RollingBack);
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(0),
-        },
-        t(3 * MIN),
-    )
-    .unwrap();
+    succeed(&mut job, 0, t(3 * MIN));
     assert_eq!(job.status(), JobStatus::Canceled);
     assert_eq!(job.rollback().unwrap().reason, HaltReason::Canceled);
 }
@@ -739,13 +641,7 @@ fn a_failed_preparation_fails_the_job_and_deploys_nothing() {
 fn progress_gives_percent_done_and_etas() {
     let mut job = started(&config(50, 100), 4);
     let _ = commands(&mut job);
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(0),
-        },
-        t(100_000),
-    )
-    .unwrap();
+    succeed(&mut job, 0, t(100_000));
     job.handle(
         Input::RobotProgress {
             robot: RobotIndex(1),
@@ -796,20 +692,8 @@ fn progress_gives_percent_done_and_etas() {
 fn time_going_backwards_is_clamped() {
     let mut job = started(&config(50, 100), 2);
     let _ = commands(&mut job);
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(0),
-        },
-        t(5 * MIN),
-    )
-    .unwrap();
-    job.handle(
-        Input::RobotSucceeded {
-            robot: RobotIndex(1),
-        },
-        t(MIN),
-    )
-    .unwrap();
+    succeed(&mut job, 0, t(5 * MIN));
+    succeed(&mut job, 1, t(MIN));
     assert_eq!(job.now(), t(5 * MIN));
     assert_eq!(
         job.robot_report(RobotIndex(1)).unwrap().ended_at,

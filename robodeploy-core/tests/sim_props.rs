@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use robodeploy_core::model::{DeploymentConfig, JobStatus, Version, Wave, WaveSize};
+use robodeploy_core::model::{JobStatus, Version, Wave, WaveSize};
 use robodeploy_core::rollout::RobotIndex;
 use robodeploy_core::sim::{Dist, FleetModel, SimOptions, Simulation, TimelineDetail};
 
@@ -13,14 +13,7 @@ fn cases() -> ProptestConfig {
     robodeploy_testkit::props::cases(10_000)
 }
 
-fn config(concurrency: u8, threshold: u8) -> DeploymentConfig {
-    DeploymentConfig {
-        concurrent_deployment_percentage: concurrency,
-        failure_threshold_percentage: threshold,
-        robot_deployment_timeout: Duration::from_secs(600),
-        ..DeploymentConfig::default()
-    }
-}
+use robodeploy_testkit::model::rollout_config as config;
 
 fn troubled_fleet() -> FleetModel {
     FleetModel {

@@ -13,7 +13,6 @@ use bollard::exec::StartExecResults;
 use bollard::models::{ContainerCreateBody, ExecConfig, HostConfig};
 use bollard::query_parameters::{
     AttachContainerOptions, CreateContainerOptions, EventsOptions, KillContainerOptions,
-    RemoveContainerOptions,
 };
 use futures_util::{Stream, StreamExt};
 use robodeploy_core::runtime::{ExecOutput, RuntimeError, TaskSpec};
@@ -170,16 +169,7 @@ pub(crate) async fn run_task(
     if outcome.is_err() {
         // It may never have started (auto-removal only follows an exit): remove it here. Gone
         // already or being removed by the engine is as good.
-        let removed = docker
-            .remove_container(
-                &created.id,
-                Some(RemoveContainerOptions {
-                    force: true,
-                    v: true,
-                    ..RemoveContainerOptions::default()
-                }),
-            )
-            .await;
+        let removed = crate::runtime::force_remove(docker, &created.id).await;
         if let Err(e) = removed
             && !matches!(status_of(&e), Some(404 | 409))
         {

@@ -232,16 +232,7 @@ impl DockerRuntime {
                 from_bollard(&format!("starting {}", spec.name), e)
             };
             // Leave nothing half-made: a start either runs the instance or leaves no trace.
-            let cleanup = docker
-                .remove_container(
-                    &created.id,
-                    Some(RemoveContainerOptions {
-                        force: true,
-                        v: true,
-                        ..RemoveContainerOptions::default()
-                    }),
-                )
-                .await;
+            let cleanup = force_remove(docker, &created.id).await;
             if let Err(ce) = cleanup {
                 tracing::error!(container = %spec.name, error = %ce, "could not remove a container that failed to start");
             }
@@ -420,4 +411,18 @@ impl Runtime for DockerRuntime {
         let name = format!("rd-task-{}", uuid::Uuid::new_v4().simple());
         exec::run_task(docker, &name, image, task).await
     }
+}
+
+/// Removes a container and its anonymous volumes whatever its state: what a start or a task
+/// that failed half-way leaves is cleaned up with it.
+pub(crate) async fn force_remove(
+    docker: &bollard::Docker,
+    id: &str,
+) -> Result<(), bollard::errors::Error> {
+    let options = RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..RemoveContainerOptions::default()
+    };
+    docker.remove_container(id, Some(options)).await
 }

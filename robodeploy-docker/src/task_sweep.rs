@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bollard::Docker;
-use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptions};
+use bollard::query_parameters::ListContainersOptions;
 
 use crate::error::status_of;
 use crate::exec::TASK_LABEL;
@@ -48,12 +48,7 @@ pub(crate) async fn sweep_abandoned_tasks(docker: &Docker, age: Duration) -> usi
         if !is_abandoned(created, now, age) {
             continue;
         }
-        let options = RemoveContainerOptions {
-            force: true,
-            v: true,
-            ..RemoveContainerOptions::default()
-        };
-        match docker.remove_container(&id, Some(options)).await {
+        match crate::runtime::force_remove(docker, &id).await {
             Ok(()) => {
                 tracing::info!(container = %id, "removed a task container that never started");
                 removed += 1;

@@ -6,7 +6,7 @@ use robodeploy_core::engine::Until;
 use robodeploy_core::model::{DeploymentId, DeploymentRequest, Phase, StatusKind};
 
 use crate::boundary::{guard, handle_arg, id_arg, json_arg, opt_str_arg, out_arg, write_string};
-use crate::engine::{answer_by_id, rd_engine, timeout};
+use crate::engine::{by_id, rd_engine, timeout};
 use crate::error::FfiError;
 use crate::result::rd_result;
 
@@ -123,17 +123,9 @@ pub unsafe extern "C" fn rd_engine_status(
     deployment_id: *const c_char,
     status_json_out: *mut *mut c_char,
 ) -> rd_result {
-    // SAFETY: the caller's contract is answer_by_id's.
-    guard(|| unsafe {
-        answer_by_id(
-            engine,
-            deployment_id,
-            "deployment_id",
-            status_json_out,
-            "status_json_out",
-            |en, id| Ok(async move { en.status(id).await }),
-        )
-    })
+    by_id!(engine, deployment_id, status_json_out, |en, id| Ok(
+        async move { en.status(id).await }
+    ))
 }
 
 /// Waits at most `timeout_ms` until the deployment reaches `until` (an `rd_until`) and
@@ -155,18 +147,8 @@ pub unsafe extern "C" fn rd_engine_wait(
     timeout_ms: u64,
     status_json_out: *mut *mut c_char,
 ) -> rd_result {
-    // SAFETY: the caller's contract is answer_by_id's.
-    guard(|| unsafe {
-        answer_by_id(
-            engine,
-            deployment_id,
-            "deployment_id",
-            status_json_out,
-            "status_json_out",
-            |en, id| {
-                let until = until_of(until)?;
-                Ok(async move { en.wait_for(id, until, timeout(timeout_ms)).await })
-            },
-        )
+    by_id!(engine, deployment_id, status_json_out, |en, id| {
+        let until = until_of(until)?;
+        Ok(async move { en.wait_for(id, until, timeout(timeout_ms)).await })
     })
 }

@@ -55,6 +55,29 @@ where
     unsafe { write_string(out, to_json(&answer)?) }
 }
 
+/// The body of an exported call that names an object by id and answers JSON: [`answer_by_id`]
+/// under [`guard`](crate::boundary::guard), the id and output arguments named after the
+/// exported function's own parameters.
+macro_rules! by_id {
+    ($engine:ident, $id:ident, $out:ident, $ask:expr) => {
+        $crate::boundary::guard(|| {
+            // SAFETY: the exported function's contract is answer_by_id's (`engine` NULL or
+            // live, the id NULL or NUL-terminated, the output NULL or writable).
+            unsafe {
+                $crate::engine::answer_by_id(
+                    $engine,
+                    $id,
+                    stringify!($id),
+                    $out,
+                    stringify!($out),
+                    $ask,
+                )
+            }
+        })
+    };
+}
+pub(crate) use by_id;
+
 pub(crate) fn timeout(ms: u64) -> Duration {
     Duration::from_millis(ms).min(MAX_WAIT)
 }

@@ -6,7 +6,7 @@ use std::ffi::c_char;
 use robodeploy_core::model::{DeploymentJobRequest, JobId};
 
 use crate::boundary::{guard, handle_arg, id_arg, json_arg, opt_str_arg, out_arg, write_string};
-use crate::engine::{answer_by_id, rd_engine, timeout};
+use crate::engine::{by_id, rd_engine, timeout};
 use crate::result::rd_result;
 
 /// Creates a deployment job and starts it: rolls `applicationVersion` of `application` out to
@@ -89,17 +89,9 @@ pub unsafe extern "C" fn rd_engine_job(
     job_id: *const c_char,
     report_json_out: *mut *mut c_char,
 ) -> rd_result {
-    // SAFETY: the caller's contract is answer_by_id's.
-    guard(|| unsafe {
-        answer_by_id(
-            engine,
-            job_id,
-            "job_id",
-            report_json_out,
-            "report_json_out",
-            |en, id| Ok(async move { en.job(id).await }),
-        )
-    })
+    by_id!(engine, job_id, report_json_out, |en, id| Ok(async move {
+        en.job(id).await
+    }))
 }
 
 /// Waits at most `timeout_ms` until a job ends (Succeeded, Failed or Canceled) and returns its
@@ -117,17 +109,9 @@ pub unsafe extern "C" fn rd_engine_wait_job(
     timeout_ms: u64,
     report_json_out: *mut *mut c_char,
 ) -> rd_result {
-    // SAFETY: the caller's contract is answer_by_id's.
-    guard(|| unsafe {
-        answer_by_id(
-            engine,
-            job_id,
-            "job_id",
-            report_json_out,
-            "report_json_out",
-            |en, id| Ok(async move { en.wait_for_job(id, timeout(timeout_ms)).await }),
-        )
-    })
+    by_id!(engine, job_id, report_json_out, |en, id| Ok(async move {
+        en.wait_for_job(id, timeout(timeout_ms)).await
+    }))
 }
 
 /// A job's tags, as a JSON object of strings (`{"team": "nav"}`; `{}` when it has none).
@@ -145,17 +129,9 @@ pub unsafe extern "C" fn rd_engine_job_tags(
     job_id: *const c_char,
     tags_json_out: *mut *mut c_char,
 ) -> rd_result {
-    // SAFETY: the caller's contract is answer_by_id's.
-    guard(|| unsafe {
-        answer_by_id(
-            engine,
-            job_id,
-            "job_id",
-            tags_json_out,
-            "tags_json_out",
-            |en, id| Ok(async move { en.job_tags(id).await }),
-        )
-    })
+    by_id!(engine, job_id, tags_json_out, |en, id| Ok(async move {
+        en.job_tags(id).await
+    }))
 }
 
 /// Adds tags to a job, overwriting the values of keys it has. `tags_json` is a JSON object of

@@ -136,17 +136,10 @@ async fn a_dependent_succeeds_only_once_its_dependency_runs() {
     })
     .await;
     let mut events = h.engine.subscribe();
-    h.engine
-        .add_package(package(
-            "app",
-            RestartPolicy::Always,
-            &[("node", sleeper(&ma))],
-        ))
-        .await
-        .unwrap();
-    let mut req = request("app", "r1");
-    req.depends_on = vec!["base".into()];
-    let app = h.engine.deploy(req, None).await.unwrap();
+    let node = [("node", sleeper(&ma))];
+    let app = h
+        .deploy_after("app", "r1", RestartPolicy::Always, &node, &["base"])
+        .await;
     let s = wait_event(&mut events, app, "its process running", |s| {
         exe(s, "node").status == ExecutableStatus::Running
     })
@@ -199,37 +192,22 @@ async fn a_crashed_dependency_gives_e156_until_it_runs_again() {
         )
         .await;
     h.engine.wait_for(base, Until::Running, T).await.unwrap();
-    h.engine
-        .add_package(package(
-            "app",
-            RestartPolicy::Always,
-            &[("node", sleeper(&ma))],
-        ))
-        .await
-        .unwrap();
-    let mut req = request("app", "r1");
-    req.depends_on = vec!["base".into()];
-    let app = h.engine.deploy(req, None).await.unwrap();
+    let node = [("node", sleeper(&ma))];
+    let app = h
+        .deploy_after("app", "r1", RestartPolicy::Always, &node, &["base"])
+        .await;
     h.engine.wait_for(app, Until::Running, T).await.unwrap();
     // Past the minimum uptime: a crash, not an early exit.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     signal_sleeper(&mb, Signal::KILL).await;
-    let s = h
-        .engine
-        .wait_for(base, Until::Status(StatusKind::Error), T)
-        .await
-        .unwrap();
+    let s = h.in_error(base).await;
     assert_eq!(
         exe(&s, "master").status,
         ExecutableStatus::Error {
             reason: Reason::Failed { exit_code: 137 }
         }
     );
-    let s = h
-        .engine
-        .wait_for(app, Until::Status(StatusKind::Error), T)
-        .await
-        .unwrap();
+    let s = h.in_error(app).await;
     assert_eq!(codes(&s), [ErrorCode::DependencyInError]);
     assert_eq!(exe(&s, "node").status, ExecutableStatus::Running);
     assert_eq!((s.phase, s.restart_count), (Phase::Succeeded, 0));

@@ -47,11 +47,7 @@ async fn policy_case(h: &Harness, policy: RestartPolicy, code: i32, restarted: O
             assert_eq!(sleepers(&m, 1).await, 1, "{name}");
         }
         Some(reason) => {
-            let s = h
-                .engine
-                .wait_for(id, Until::Status(StatusKind::Error), engine_common::T)
-                .await
-                .unwrap();
+            let s = h.in_error(id).await;
             assert_eq!(
                 exe(&s, "e").status,
                 ExecutableStatus::Error { reason },
@@ -94,22 +90,11 @@ async fn each_restart_policy_against_each_kind_of_exit() {
 async fn a_manual_stop_suspends_restarts_until_the_device_reboots() {
     let h = Harness::new(&["r1"], fast_lifecycle()).await;
     let (ma, mo) = (marker(), marker());
-    let always = h
-        .deploy(
-            "always",
-            "r1",
-            RestartPolicy::Always,
-            &[("e", sleeper(&ma))],
-        )
-        .await;
-    let on_failure = h
-        .deploy(
-            "onfail",
-            "r1",
-            RestartPolicy::OnFailure,
-            &[("e", sleeper(&mo))],
-        )
-        .await;
+    let (a, o) = ([("e", sleeper(&ma))], [("e", sleeper(&mo))]);
+    let (always, on_failure) = tokio::join!(
+        h.deploy("always", "r1", RestartPolicy::Always, &a),
+        h.deploy("onfail", "r1", RestartPolicy::OnFailure, &o),
+    );
     for id in [always, on_failure] {
         h.engine
             .wait_for(id, Until::Running, engine_common::T)
@@ -322,11 +307,7 @@ async fn a_device_component_without_a_policy_is_not_restarted() {
         .deploy(engine_common::request("default", "r1"), None)
         .await
         .unwrap();
-    let s = h
-        .engine
-        .wait_for(id, Until::Status(StatusKind::Error), engine_common::T)
-        .await
-        .unwrap();
+    let s = h.in_error(id).await;
     assert_eq!(
         exe(&s, "e").status,
         ExecutableStatus::Error {

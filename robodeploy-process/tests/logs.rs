@@ -19,6 +19,13 @@ async fn collect(mut rx: LogReceiver) -> Vec<LogLine> {
     lines
 }
 
+/// Starts `script` under `sh -c` as executable c/e.
+async fn sh(rt: &impl Runtime, script: &str) -> robodeploy_core::runtime::InstanceId {
+    rt.start(&spec("c", "e", &["sh", "-c", script]))
+        .await
+        .unwrap()
+}
+
 fn texts(lines: &[LogLine]) -> Vec<&str> {
     lines.iter().map(|l| l.line.as_str()).collect()
 }
@@ -28,10 +35,7 @@ async fn both_streams_are_captured_each_in_order_with_times_and_tail_keeps_the_l
     let (rt, _root) = runtime("tail");
     let mut events = rt.events().await.unwrap();
     let script = "echo one; echo two >&2; echo three; printf 'no newline'";
-    let id = rt
-        .start(&spec("c", "e", &["sh", "-c", script]))
-        .await
-        .unwrap();
+    let id = sh(&rt, script).await;
     next_event(&mut events, &id, Duration::from_secs(5)).await;
     next_exit(&mut events, &id).await;
     let all = collect(rt.logs(&id, LogOptions::default()).await.unwrap()).await;
@@ -66,10 +70,7 @@ async fn both_streams_are_captured_each_in_order_with_times_and_tail_keeps_the_l
 async fn follow_delivers_lines_as_they_come_and_ends_when_the_instance_exits() {
     let (rt, _root) = runtime("follow");
     let script = "echo first; sleep 0.3; echo second; sleep 0.3; echo third >&2; exit 2";
-    let id = rt
-        .start(&spec("c", "e", &["sh", "-c", script]))
-        .await
-        .unwrap();
+    let id = sh(&rt, script).await;
     let follow = LogOptions {
         tail: None,
         follow: true,
@@ -94,10 +95,7 @@ async fn follow_delivers_lines_as_they_come_and_ends_when_the_instance_exits() {
 async fn follow_with_tail_starts_from_the_last_lines() {
     let (rt, _root) = runtime("followtail");
     let script = "echo a; echo b; echo c; sleep 0.3; echo d";
-    let id = rt
-        .start(&spec("c", "e", &["sh", "-c", script]))
-        .await
-        .unwrap();
+    let id = sh(&rt, script).await;
     tokio::time::sleep(Duration::from_millis(150)).await;
     let options = LogOptions {
         tail: Some(1),
@@ -119,10 +117,7 @@ async fn output_rotates_at_the_limit_keeping_one_predecessor() {
     let mut events = rt.events().await.unwrap();
     // About 25 bytes a record: 4,000 lines are three times the limit.
     let script = "i=0; while [ $i -lt 4000 ]; do echo \"line $i\"; i=$((i+1)); done";
-    let id = rt
-        .start(&spec("c", "e", &["sh", "-c", script]))
-        .await
-        .unwrap();
+    let id = sh(&rt, script).await;
     next_event(&mut events, &id, Duration::from_secs(5)).await;
     assert_eq!(next_exit(&mut events, &id).await.0, 0);
     let dir = rt.instance_dir(&id);
@@ -162,10 +157,7 @@ async fn a_follower_keeps_up_across_rotations() {
     // Slow enough (a pause every 500 lines) that the follower sees every file.
     let script = "i=0; while [ $i -lt 6000 ]; do echo \"line $i\"; i=$((i+1)); \
                   [ $((i % 500)) -eq 0 ] && sleep 0.1; done";
-    let id = rt
-        .start(&spec("c", "e", &["sh", "-c", script]))
-        .await
-        .unwrap();
+    let id = sh(&rt, script).await;
     let follow = LogOptions {
         tail: None,
         follow: true,

@@ -96,6 +96,17 @@ pub fn job(
     }
 }
 
+/// A rollout running `concurrent` percent of the robots at once, halting at `threshold`
+/// percent failed, each robot given ten minutes.
+pub fn rollout_config(concurrent: u8, threshold: u8) -> DeploymentConfig {
+    DeploymentConfig {
+        concurrent_deployment_percentage: concurrent,
+        failure_threshold_percentage: threshold,
+        robot_deployment_timeout: std::time::Duration::from_secs(600),
+        ..DeploymentConfig::default()
+    }
+}
+
 /// A fleet named `name` of these robots, without labels.
 pub fn fleet(name: &str, robots: Vec<Device>) -> Fleet {
     Fleet {

@@ -118,28 +118,7 @@ impl State {
         let now = self.now();
         self.commit_shared(id, &shared);
         let span = info_span!("deployment", id = %id, name = %req.name);
-        // Tell it what it depends on as things stand.
-        for (i, dep) in req.depends_on.iter().enumerate() {
-            let state = self
-                .names
-                .get(dep)
-                .and_then(|d| self.deployments.get(d))
-                .map(|d| d.dep_state)
-                .unwrap_or_default();
-            let _ = machine.handle(
-                Event::Dependency(crate::lifecycle::DependencyIndex(i as u16), state),
-                now,
-            );
-        }
-        // Devices already known offline.
-        for key in keys.iter() {
-            if let RuntimeKey::Device(d) = key
-                && self.runtimes.get(key).is_some_and(|s| !s.online)
-                && let Some(idx) = machine.device_index(d)
-            {
-                let _ = machine.handle(Event::DeviceOffline(idx), now);
-            }
-        }
+        self.brief(&mut machine, &req.depends_on, &keys, now);
         let n = specs.len();
         self.names.insert(req.name.clone(), id);
         for name in &req.depends_on {
@@ -174,6 +153,37 @@ impl State {
         }
         self.dirty.insert(id);
         id
+    }
+
+    /// Tells a machine about to be tracked (new or restored) how things stand: the state of each
+    /// deployment it depends on, and which of its devices are known offline.
+    pub(crate) fn brief(
+        &self,
+        machine: &mut Machine,
+        depends_on: &[String],
+        keys: &[RuntimeKey],
+        now: crate::time::Time,
+    ) {
+        for (i, dep) in depends_on.iter().enumerate() {
+            let state = self
+                .names
+                .get(dep)
+                .and_then(|d| self.deployments.get(d))
+                .map(|d| d.dep_state)
+                .unwrap_or_default();
+            let _ = machine.handle(
+                Event::Dependency(crate::lifecycle::DependencyIndex(i as u16), state),
+                now,
+            );
+        }
+        for key in keys {
+            if let RuntimeKey::Device(d) = key
+                && self.runtimes.get(key).is_some_and(|s| !s.online)
+                && let Some(idx) = machine.device_index(d)
+            {
+                let _ = machine.handle(Event::DeviceOffline(idx), now);
+            }
+        }
     }
 
     /// Asks a deployment to stop everything.

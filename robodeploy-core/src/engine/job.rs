@@ -520,19 +520,7 @@ impl State {
             Err(e) => {
                 let detail = format!("could not create the deployment: {e}");
                 if rolling_back {
-                    let now = self.now();
-                    if let Some(job) = self.jobs.get_mut(&id) {
-                        job.runs[i].detail = Some(detail);
-                        job.rollout.apply(
-                            now,
-                            Input::RobotFailed {
-                                robot,
-                                code: FailureCode::InternalServerError,
-                            },
-                            job.runs[i].detail.clone(),
-                        );
-                        self.dirty_jobs.insert(id);
-                    }
+                    self.rollback_failed(id, robot, detail);
                 } else {
                     self.pipeline_outcome(id, robot, StepOutcome::Failed, Some(detail));
                 }
@@ -626,19 +614,24 @@ impl State {
             Some(v) => match self.catalog.get(&app, &v).cloned() {
                 Some(pkg) => self.launch_robot(id, robot, Some(pkg)),
                 None => {
-                    job.runs[i].detail =
-                        Some(format!("previous version {app}@{v} is not in the catalog"));
-                    job.rollout.apply(
-                        now,
-                        Input::RobotFailed {
-                            robot,
-                            code: FailureCode::InternalServerError,
-                        },
-                        job.runs[i].detail.clone(),
-                    );
-                    self.dirty_jobs.insert(id);
+                    let detail = format!("previous version {app}@{v} is not in the catalog");
+                    self.rollback_failed(id, robot, detail);
                 }
             },
+        }
+    }
+
+    /// A robot's rollback could not even start (its deployment could not be made).
+    fn rollback_failed(&mut self, id: JobId, robot: RobotIndex, detail: String) {
+        let now = self.now();
+        if let Some(job) = self.jobs.get_mut(&id) {
+            job.runs[robot.get()].detail = Some(detail.clone());
+            let failed = Input::RobotFailed {
+                robot,
+                code: FailureCode::InternalServerError,
+            };
+            job.rollout.apply(now, failed, Some(detail));
+            self.dirty_jobs.insert(id);
         }
     }
 

@@ -53,6 +53,42 @@ fn decode<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Decodes a table's rows, on every core when there are many: a large fleet's device records
+/// are most of what a restart loads.
+fn decode_rows<T: serde::de::DeserializeOwned + Send>(
+    table: Table,
+    rows: Vec<(String, Vec<u8>)>,
+) -> Result<Vec<(String, T)>, StoreError> {
+    let decode_part = |part: &[(String, Vec<u8>)]| {
+        part.iter()
+            .map(|(k, v)| decode(table, k, v).map(|t| (k.clone(), t)))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads < 2 || rows.len() < PARALLEL_DECODE_ROWS {
+        return decode_part(&rows);
+    }
+    let chunk = rows.len().div_ceil(threads);
+    let decode_part = &decode_part;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = rows
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || decode_part(part)))
+            .collect();
+        let mut out = Vec::with_capacity(rows.len());
+        for part in parts {
+            match part.join() {
+                Ok(decoded) => out.extend(decoded?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok(out)
+    })
+}
+
+/// Below this many rows a table is decoded on the calling thread.
+const PARALLEL_DECODE_ROWS: usize = 4096;
+
 impl State {
     /// Loads everything the store holds. Nothing is started here: deployments wait for their
     /// runtimes ([`State::runtime_attached`]).
@@ -61,10 +97,9 @@ impl State {
             let p: Package = decode(Table::Packages, &k, &v)?;
             let _ = self.catalog.add(p);
         }
-        for (k, v) in store.scan(Table::Devices)? {
-            let d: StoredDevice = decode(Table::Devices, &k, &v)?;
-            self.recovery.devices.insert(k, d);
-        }
+        let devices = decode_rows::<StoredDevice>(Table::Devices, store.scan(Table::Devices)?)?;
+        self.recovery.devices.reserve(devices.len());
+        self.recovery.devices.extend(devices);
         for (k, v) in store.scan(Table::Fleets)? {
             let f: Fleet = decode(Table::Fleets, &k, &v)?;
             self.fleets.insert(k, f);
@@ -439,18 +474,12 @@ impl State {
         };
         // From here on the deployment is tracked again: its shared components are its own.
         self.commit_shared(id, &resolved.shared);
-        for (i, dep) in s.stored.request.depends_on.iter().enumerate() {
-            let state = self
-                .names
-                .get(dep)
-                .and_then(|d| self.deployments.get(d))
-                .map(|d| d.dep_state)
-                .unwrap_or_default();
-            let _ = machine.handle(
-                Event::Dependency(crate::lifecycle::DependencyIndex(i as u16), state),
-                now,
-            );
-        }
+        self.brief(
+            &mut machine,
+            &s.stored.request.depends_on,
+            &resolved.keys,
+            now,
+        );
         let n = resolved.instances.len();
         let mut instances = vec![None; n];
         for (i, spec) in resolved.instances.iter().enumerate() {
@@ -502,14 +531,6 @@ impl State {
             };
             if let Some(a) = action {
                 self.publish(EngineEvent::Recovery(Box::new(a)));
-            }
-        }
-        for key in resolved.keys.iter() {
-            if let RuntimeKey::Device(d) = key
-                && self.runtimes.get(key).is_some_and(|s| !s.online)
-                && let Some(idx) = machine.device_index(d)
-            {
-                let _ = machine.handle(Event::DeviceOffline(idx), now);
             }
         }
         let span = tracing::info_span!("deployment", id = %id, name = %s.stored.request.name);

@@ -66,6 +66,12 @@ impl DeploymentStatus {
     pub fn is_running(&self) -> bool {
         self.phase == Phase::Succeeded && self.status == StatusKind::Running
     }
+
+    /// The report of the executable named `name` (the first, if several components have one
+    /// of that name).
+    pub fn executable(&self, name: &str) -> Option<&ExecutableReport> {
+        self.executables.iter().find(|e| e.name == name)
+    }
 }
 
 /// One robot of a job.
@@ -135,11 +141,8 @@ impl JobReport {
 
 /// Something the engine publishes to subscribers ([`Engine::subscribe`](super::Engine::subscribe)).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "event",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
+#[serde(tag = "event")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[non_exhaustive]
 pub enum EngineEvent {
     /// A deployment's phase, status, errors or restart count changed.
@@ -172,11 +175,8 @@ pub enum EngineEvent {
 /// One reconciliation a restarted engine made between its store and what a runtime reports
 /// ([`EngineEvent::Recovery`]). See the [recovery docs](super#recovery).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "action",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
+#[serde(tag = "action")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[non_exhaustive]
 pub enum RecoveryAction {
     /// The executable's instance still runs: adopted, not restarted.

@@ -191,17 +191,10 @@ mod tests {
     use super::*;
 
     fn phase(name: &str) -> Phase {
-        [
-            Phase::InProgress,
-            Phase::Provisioning,
-            Phase::Succeeded,
-            Phase::FailedToStart,
-            Phase::PartiallyDeprovisioned,
-            Phase::DeploymentStopped,
-        ]
-        .into_iter()
-        .find(|p| format!("{p:?}") == name)
-        .unwrap_or_else(|| panic!("unknown phase {name:?} in the docs table"))
+        Phase::ALL
+            .into_iter()
+            .find(|p| format!("{p:?}") == name)
+            .unwrap_or_else(|| panic!("unknown phase {name:?} in the docs table"))
     }
 
     #[test]

@@ -34,6 +34,16 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Every phase, in the seed's order.
+    pub const ALL: [Phase; 6] = [
+        Phase::InProgress,
+        Phase::Provisioning,
+        Phase::Succeeded,
+        Phase::FailedToStart,
+        Phase::PartiallyDeprovisioned,
+        Phase::DeploymentStopped,
+    ];
+
     /// Phases no event leaves.
     pub fn is_terminal(self) -> bool {
         matches!(
@@ -63,11 +73,8 @@ impl fmt::Display for Phase {
 
 /// The cause of a Pending or Error status (the seed's Reason field).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "kind",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
+#[serde(tag = "kind")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[non_exhaustive]
 pub enum Reason {
     /// The image is being pulled or the binary located.

@@ -52,11 +52,8 @@ pub enum HaltReason {
 /// A decision the rollout made on its own, for observers (the engine's event stream, the
 /// simulator's timeline). Drained with [`Rollout::poll_event`](super::Rollout::poll_event).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "event",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
+#[serde(tag = "event")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[non_exhaustive]
 pub enum RolloutEvent {
     /// The job's status changed.

@@ -14,11 +14,8 @@ use crate::model::{FailureCode, ProgressStep};
 /// Serialised as an object tagged by `input` (`{"input":"robotFailed","robot":3,
 /// "code":"PreLaunchFileFailure"}`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(
-    tag = "input",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
+#[serde(tag = "input")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[non_exhaustive]
 pub enum Input {
     /// Start a Pending job: it becomes Preparing and asks the driver to

@@ -88,7 +88,7 @@ impl PipelinePlan {
         }
     }
 
-    fn has(&self, stage: Stage) -> bool {
+    const fn has(&self, stage: Stage) -> bool {
         match stage {
             Stage::ContentLock => self.download_condition && self.content_lock,
             Stage::DownloadCondition => self.download_condition,
@@ -194,6 +194,7 @@ pub enum PipelineReport {
 
 impl PipelineReport {
     /// The rollout input that says this of `robot`.
+    #[inline]
     pub fn input(self, robot: RobotIndex) -> Input {
         match self {
             PipelineReport::Progress { step, percent_done } => Input::RobotProgress {
@@ -254,6 +255,12 @@ impl Stage {
         Stage::PostLaunch,
     ];
 
+    /// The stage after this one under a plan ([`PipelinePlan::bits`]): one load from a table
+    /// built at compile time, since every outcome asks it.
+    fn next(self, plan_bits: u8) -> Stage {
+        NEXT_STAGE[self as usize][(plan_bits & 0xF) as usize]
+    }
+
     fn command(self) -> Option<PipelineCommand> {
         Some(match self {
             Stage::Validate => PipelineCommand::Validate,
@@ -302,6 +309,31 @@ impl Stage {
         }
     }
 }
+
+/// [`Stage::next`] for every stage and plan: the first working stage after it that the plan
+/// has, or `Succeeded`.
+const NEXT_STAGE: [[Stage; 16]; 9] = {
+    let mut table = [[Stage::Succeeded; 16]; 9];
+    let mut from = 0;
+    while from < 9 {
+        let mut bits = 0;
+        while bits < 16 {
+            let plan = PipelinePlan::from_bits(bits as u8);
+            let mut i = 0;
+            while i < Stage::WORKING.len() {
+                let stage = Stage::WORKING[i];
+                if stage as usize > from && plan.has(stage) {
+                    table[from][bits] = stage;
+                    break;
+                }
+                i += 1;
+            }
+            bits += 1;
+        }
+        from += 1;
+    }
+    table
+};
 
 /// One robot's deployment attempt (see the module docs). Two bytes and `Copy`: the simulator
 /// keeps one per robot.
@@ -354,6 +386,7 @@ impl Pipeline {
     }
 
     /// The command to carry out now; none once the pipeline has ended.
+    #[inline]
     pub fn command(&self) -> Option<PipelineCommand> {
         if self.failed() {
             None
@@ -364,6 +397,7 @@ impl Pipeline {
 
     /// The progress step the robot is at: Finished once it succeeded; the step it failed at
     /// once it failed.
+    #[inline]
     pub fn step(&self) -> ProgressStep {
         self.stage.step()
     }
@@ -378,44 +412,41 @@ impl Pipeline {
     /// # Errors
     /// [`PipelineError`] when the pipeline has ended or the outcome does not answer the current
     /// command; the pipeline is unchanged.
+    #[inline]
     pub fn handle(&mut self, outcome: StepOutcome) -> Result<PipelineReport, PipelineError> {
-        let Some(command) = self.command() else {
+        if self.is_ended() {
             return Err(PipelineError::Ended { outcome });
-        };
-        let fail = |p: &mut Pipeline, code| {
-            p.flags |= Pipeline::FAILED;
-            Ok(PipelineReport::Failed { code })
-        };
-        match outcome {
-            StepOutcome::Progress { percent_done } => Ok(PipelineReport::Progress {
-                step: self.stage.step(),
-                percent_done: percent_done.min(100),
-            }),
-            StepOutcome::Failed => fail(self, self.stage.failure()),
-            StepOutcome::NoRuntime => fail(self, FailureCode::EnvironmentSetupError),
-            StepOutcome::LockMismatch if self.stage == Stage::ContentLock => {
-                fail(self, FailureCode::EtagMismatch)
-            }
-            StepOutcome::LockMismatch => Err(PipelineError::NotApplicable { outcome, command }),
-            StepOutcome::Done => {
-                let next = Stage::WORKING
-                    .into_iter()
-                    .find(|&s| s > self.stage && self.plan().has(s));
-                match next {
-                    Some(next) => {
-                        self.stage = next;
-                        Ok(PipelineReport::Progress {
-                            step: next.step(),
-                            percent_done: 0,
-                        })
-                    }
-                    None => {
-                        self.stage = Stage::Succeeded;
-                        Ok(PipelineReport::Succeeded)
-                    }
-                }
-            }
         }
+        let code = match outcome {
+            StepOutcome::Done => {
+                self.stage = self.stage.next(self.flags);
+                return Ok(match self.stage {
+                    Stage::Succeeded => PipelineReport::Succeeded,
+                    next => PipelineReport::Progress {
+                        step: next.step(),
+                        percent_done: 0,
+                    },
+                });
+            }
+            StepOutcome::Progress { percent_done } => {
+                return Ok(PipelineReport::Progress {
+                    step: self.stage.step(),
+                    percent_done: percent_done.min(100),
+                });
+            }
+            StepOutcome::Failed => self.stage.failure(),
+            StepOutcome::NoRuntime => FailureCode::EnvironmentSetupError,
+            StepOutcome::LockMismatch if self.stage == Stage::ContentLock => {
+                FailureCode::EtagMismatch
+            }
+            StepOutcome::LockMismatch => {
+                // Not ended, so the stage has a command.
+                let command = self.stage.command().unwrap_or(PipelineCommand::Validate);
+                return Err(PipelineError::NotApplicable { outcome, command });
+            }
+        };
+        self.flags |= Pipeline::FAILED;
+        Ok(PipelineReport::Failed { code })
     }
 }
 

@@ -19,11 +19,8 @@ pub struct RuntimeEvent {
 
 /// The kinds of [`RuntimeEvent`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "type",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
+#[serde(tag = "type")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[non_exhaustive]
 pub enum RuntimeEventKind {
     /// The instance started (also after a restart the runtime did by itself).

@@ -350,6 +350,7 @@ impl Simulation {
     /// drives it, as the engine's journal does. The rollout accepts every index the simulator
     /// built it with, so robot inputs cannot fail; `let _` keeps the run going should that ever
     /// change.
+    #[inline(always)]
     fn feed(&mut self, input: Input) {
         let _ = self.rollout.handle(input, Time::from_millis(self.clock));
     }

@@ -70,10 +70,6 @@ impl Store for MemoryStore {
         Ok(self.lock().get(&(table, key.to_owned())).cloned())
     }
 
-    fn scan(&self, table: Table) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.scan_prefix(table, "")
-    }
-
     fn scan_prefix(
         &self,
         table: Table,

@@ -228,8 +228,11 @@ pub trait Store: Send + Sync + 'static {
     /// One value.
     fn get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
-    /// Every key and value of a table, in key order.
-    fn scan(&self, table: Table) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Every key and value of a table, in key order: [`scan_prefix`](Store::scan_prefix) with
+    /// the empty prefix, unless the store has a better way.
+    fn scan(&self, table: Table) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.scan_prefix(table, "")
+    }
 
     /// Every key and value of a table whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, table: Table, prefix: &str)

@@ -266,10 +266,6 @@ impl Store for RedbStore {
         })
     }
 
-    fn scan(&self, table: Table) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.scan_prefix(table, "")
-    }
-
     fn scan_prefix(
         &self,
         table: Table,

@@ -9,14 +9,7 @@ use crate::model::*;
 
 /// Any deployment phase.
 pub fn any_phase() -> impl Strategy<Value = Phase> {
-    prop::sample::select(vec![
-        Phase::InProgress,
-        Phase::Provisioning,
-        Phase::Succeeded,
-        Phase::FailedToStart,
-        Phase::PartiallyDeprovisioned,
-        Phase::DeploymentStopped,
-    ])
+    prop::sample::select(Phase::ALL.to_vec())
 }
 
 /// Any reason.

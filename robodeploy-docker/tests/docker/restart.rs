@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bollard::query_parameters::StopContainerOptions;
 use robodeploy_core::model::{DeploymentId, RestartPolicy};
-use robodeploy_core::runtime::{InstanceState, Runtime, RuntimeEventKind};
+use robodeploy_core::runtime::{InstanceSpec, InstanceState, Runtime, RuntimeEventKind};
 
 use crate::support::{Leftovers, deprovision, docker, events_within, spec, wait_event};
 
@@ -14,19 +14,28 @@ fn exited_with(code: i32) -> impl Fn(&RuntimeEventKind) -> bool {
     move |k| matches!(k, RuntimeEventKind::Exited { exit_code, oom_killed: false, stopped_manually: false } if *exit_code == code)
 }
 
+/// Executable c/`name` of deployment `dep`: exits with `exit_code` after `seconds`, under
+/// `policy`.
+fn exiting(
+    dep: DeploymentId,
+    name: &str,
+    seconds: f32,
+    exit_code: i32,
+    policy: RestartPolicy,
+) -> InstanceSpec {
+    let script = format!("sleep {seconds}; exit {exit_code}");
+    let mut s = spec(dep, "c", name, &["sh", "-c", &script]);
+    s.restart_policy = policy;
+    s
+}
+
 /// The engine restarts the executable twice; every restart is reported with the engine's count,
 /// and inspect reads the same count back.
 async fn restarts_twice(policy: RestartPolicy, exit_code: i32) {
     let rt = runtime_or_skip!();
     let dep = DeploymentId::new_random();
     let _leftovers = Leftovers::new(dep);
-    let mut s = spec(
-        dep,
-        "c",
-        "crashy",
-        &["sh", "-c", &format!("sleep 3; exit {exit_code}")],
-    );
-    s.restart_policy = policy;
+    let s = exiting(dep, "crashy", 3.0, exit_code, policy);
     let mut events = rt.events().await.expect("events");
     let mut second = rt.events().await.expect("a second subscriber");
     let id = rt.start(&s).await.expect("start");
@@ -93,13 +102,7 @@ async fn stays_down(policy: RestartPolicy, exit_code: i32) {
     let rt = runtime_or_skip!();
     let dep = DeploymentId::new_random();
     let _leftovers = Leftovers::new(dep);
-    let mut s = spec(
-        dep,
-        "c",
-        "once",
-        &["sh", "-c", &format!("sleep 0.3; exit {exit_code}")],
-    );
-    s.restart_policy = policy;
+    let s = exiting(dep, "once", 0.3, exit_code, policy);
     let mut events = rt.events().await.expect("events");
     let id = rt.start(&s).await.expect("start");
     wait_event(&mut events, &id, WAIT, exited_with(exit_code)).await;
@@ -115,29 +118,17 @@ async fn stays_down(policy: RestartPolicy, exit_code: i32) {
     deprovision(&rt, dep).await;
 }
 
+/// Always restarts a clean exit and a crash, OnFailure a crash only, Never nothing: each
+/// policy against each kind of exit, in containers of their own, at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn always_restarts_a_clean_exit() {
-    restarts_twice(RestartPolicy::Always, 0).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn always_restarts_a_crash() {
-    restarts_twice(RestartPolicy::Always, 7).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_failure_restarts_a_crash() {
-    restarts_twice(RestartPolicy::OnFailure, 3).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_failure_leaves_a_clean_exit_down() {
-    stays_down(RestartPolicy::OnFailure, 0).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn never_leaves_a_crash_down() {
-    stays_down(RestartPolicy::Never, 3).await;
+async fn each_policy_against_each_kind_of_exit() {
+    tokio::join!(
+        restarts_twice(RestartPolicy::Always, 0),
+        restarts_twice(RestartPolicy::Always, 7),
+        restarts_twice(RestartPolicy::OnFailure, 3),
+        stays_down(RestartPolicy::OnFailure, 0),
+        stays_down(RestartPolicy::Never, 3),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use robodeploy_core::engine::{DeploymentStatus, Engine, EngineConfig, EngineEvent};
+use robodeploy_core::engine::{DeploymentStatus, Engine, EngineConfig, EngineEvent, Until};
 use robodeploy_core::lifecycle::LifecycleConfig;
 use robodeploy_core::model::*;
 use robodeploy_process::ProcessRuntime;
@@ -97,14 +97,33 @@ impl Harness {
         policy: RestartPolicy,
         exes: &[(&str, Vec<String>)],
     ) -> DeploymentId {
+        self.deploy_after(name, device, policy, exes, &[]).await
+    }
+
+    /// Waits until deployment `id` is in Error, and returns that status.
+    pub async fn in_error(&self, id: DeploymentId) -> DeploymentStatus {
+        self.engine
+            .wait_for(id, Until::Status(StatusKind::Error), T)
+            .await
+            .expect("the deployment to be in Error")
+    }
+
+    /// [`deploy`](Self::deploy), the deployment depending on the deployments named.
+    pub async fn deploy_after(
+        &self,
+        name: &str,
+        device: &str,
+        policy: RestartPolicy,
+        exes: &[(&str, Vec<String>)],
+        depends_on: &[&str],
+    ) -> DeploymentId {
         self.engine
             .add_package(package(name, policy, exes))
             .await
             .expect("add package");
-        self.engine
-            .deploy(request(name, device), None)
-            .await
-            .expect("deploy")
+        let mut req = request(name, device);
+        req.depends_on = depends_on.iter().map(|d| d.to_string()).collect();
+        self.engine.deploy(req, None).await.expect("deploy")
     }
 }
 
@@ -245,9 +264,7 @@ pub fn exe<'a>(
     s: &'a DeploymentStatus,
     name: &str,
 ) -> &'a robodeploy_core::engine::ExecutableReport {
-    s.executables
-        .iter()
-        .find(|e| e.name == name)
+    s.executable(name)
         .unwrap_or_else(|| panic!("no executable {name} in {s:#?}"))
 }
 
