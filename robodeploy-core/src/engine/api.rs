@@ -9,7 +9,7 @@ use crate::model::JobId;
 use crate::store::{StoreError, Table, WriteBatch};
 
 use super::EngineError;
-use super::driver::{Driver, RuntimeHandle};
+use super::driver::Driver;
 use super::message::{Request, RuntimeKey};
 use super::persist::{self, StoredJob};
 use super::state::TokenTarget;
@@ -66,9 +66,7 @@ impl Driver {
                 self.answer(reply, answer);
             }
             Request::SetCloudRuntime(runtime, reply) => {
-                let (caps, name) = (runtime.capabilities(), runtime.name());
-                self.hold_runtime(RuntimeKey::Cloud, runtime);
-                self.state.attach_runtime(RuntimeKey::Cloud, caps, name);
+                self.state.attach_runtime(RuntimeKey::Cloud, runtime);
                 self.answer(reply, Ok(()));
             }
             Request::RemoveDevice(name, reply) => {
@@ -254,9 +252,6 @@ impl Driver {
     ) -> Result<Vec<bool>, EngineError> {
         let staged = self.state.stage_devices(devices)?;
         self.write(staged.batch)?;
-        for (device, runtime) in &staged.fresh {
-            self.hold_runtime(RuntimeKey::Device(device.name.clone()), runtime.clone());
-        }
         self.state.commit_devices(staged.fresh);
         Ok(staged.added)
     }
@@ -299,8 +294,6 @@ impl Driver {
     }
 
     fn runtime(&self, key: &RuntimeKey) -> Option<std::sync::Arc<dyn crate::runtime::Runtime>> {
-        self.runtimes
-            .get(key)
-            .map(|h: &RuntimeHandle| h.runtime.clone())
+        self.state.runtimes.get(key).map(|i| i.runtime.clone())
     }
 }

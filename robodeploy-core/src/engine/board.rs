@@ -33,9 +33,9 @@ impl StatusBoard {
     }
 
     /// Writes a deployment's settled status.
-    pub(crate) fn put(&self, status: &DeploymentStatus) {
+    pub(crate) fn put(&self, status: DeploymentStatus) {
         if let Ok(mut board) = self.statuses.write() {
-            board.insert(status.id, status.clone());
+            board.insert(status.id, status);
         }
     }
 

@@ -210,10 +210,8 @@ impl State {
         }
         let timeout = d.machine.poll_timeout();
         let record = d.machine.record();
-        let mut batch = WriteBatch::default();
-        persist_changes(&mut batch, id, d.persisted.as_ref(), &record);
+        persist_changes(&mut self.writes, id, d.persisted.as_ref(), &record);
         d.persisted = Some(record);
-        self.persist(batch);
         self.ready
             .extend(commands.into_iter().map(|c| Ready::Deployment(id, c)));
         self.set_timer(TimerKey::Deployment(id), timeout);
@@ -237,7 +235,7 @@ impl State {
             .in_scope(|| debug!(phase = %status.phase, status = %status.status, "status"));
         if terminal {
             // Its machine is done: only its last status stays, for status queries.
-            let mut w = WriteBatch::default();
+            let w = &mut self.writes;
             w.delete(Table::Deployments, persist::deployment_key(id));
             w.delete(Table::Deployments, persist::machine_key(id));
             for i in 0..status.executables.len() {
@@ -248,7 +246,6 @@ impl State {
                 persist::final_key(id),
                 persist::to_json(&status),
             );
-            self.persist(w);
         }
         if changed_dep {
             self.propagate_dependency(&name, dep_state);

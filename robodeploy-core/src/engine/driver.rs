@@ -15,7 +15,6 @@ use tokio::task::AbortHandle;
 use tokio::time::{Instant, sleep_until};
 
 use crate::model::JobId;
-use crate::runtime::Runtime;
 use crate::store::{Store, WriteBatch};
 use crate::time::Time;
 
@@ -33,20 +32,15 @@ use super::{EngineConfig, EngineEvent};
 /// decisions (and API requests) through.
 const INTERNAL_BATCH: usize = 1024;
 
-/// A runtime the driver holds.
-pub(crate) struct RuntimeHandle {
-    pub(crate) runtime: Arc<dyn Runtime>,
-    /// Set once the runtime's events are streamed into the driver: turns `true` after the
-    /// first subscription attempt. `None` until something of ours may run there.
-    streaming: Option<watch::Receiver<bool>>,
-}
-
 pub(crate) struct Driver {
     pub(crate) state: State,
     pub(crate) store: Arc<dyn Store>,
     internal_tx: mpsc::UnboundedSender<Internal>,
     events: broadcast::Sender<EngineEvent>,
-    pub(crate) runtimes: HashMap<RuntimeKey, RuntimeHandle>,
+    /// The runtimes whose events are streamed into the driver, each with its stream being set
+    /// up (`true` after the first subscription attempt). A runtime is streamed only once
+    /// something of ours may run there: a fleet of idle robots costs no subscriptions.
+    streams: HashMap<RuntimeKey, watch::Receiver<bool>>,
     /// The tasks running job robots' steps.
     tasks: HashMap<(JobId, u32), AbortHandle>,
     timers: BTreeSet<(Time, TimerKey)>,
@@ -80,7 +74,7 @@ impl Driver {
             store,
             internal_tx,
             events,
-            runtimes: HashMap::new(),
+            streams: HashMap::new(),
             tasks: HashMap::new(),
             timers: BTreeSet::new(),
             timer_of: HashMap::new(),
@@ -100,9 +94,7 @@ impl Driver {
     ) -> Result<(), crate::store::StoreError> {
         self.state.load(self.store.as_ref())?;
         if let Some(factory) = factory {
-            for (key, runtime) in self.state.restore_devices(factory) {
-                self.hold_runtime(key, runtime);
-            }
+            self.state.restore_devices(factory);
         }
         Ok(())
     }
@@ -210,17 +202,10 @@ impl Driver {
     /// in one store transaction, then the rest in the order it was decided.
     pub(crate) fn settle(&mut self) {
         self.state.settle();
-        let effects = self.state.take_effects();
         let mut batch = std::mem::take(&mut self.unwritten);
-        let mut rest = Vec::with_capacity(effects.len());
-        for effect in effects {
-            match effect {
-                Effect::Persist(mut b) => batch.writes.append(&mut b.writes),
-                other => rest.push(other),
-            }
-        }
+        batch.writes.append(&mut self.state.take_writes().writes);
         self.flush(batch);
-        for effect in rest {
+        for effect in self.state.take_effects() {
             self.carry_out(effect);
         }
     }
@@ -241,12 +226,11 @@ impl Driver {
     fn carry_out(&mut self, effect: Effect) {
         match effect {
             Effect::Call(key, call) => self.call(key, call),
-            Effect::Persist(mut b) => self.unwritten.writes.append(&mut b.writes),
             Effect::Publish(event) => {
                 // No subscriber is fine.
                 let _ = self.events.send(event);
             }
-            Effect::Board(BoardChange::Put(status)) => self.board.put(&status),
+            Effect::Board(BoardChange::Put(status)) => self.board.put(*status),
             Effect::Board(BoardChange::Remove(id)) => self.board.remove(id),
             Effect::Timer(key, at) => self.set_timer(key, at),
             Effect::Notify(message) => {
@@ -258,7 +242,7 @@ impl Driver {
                 }
             }
             Effect::Release(key) => {
-                self.runtimes.remove(&key);
+                self.streams.remove(&key);
             }
         }
     }
@@ -270,7 +254,7 @@ impl Driver {
             Call::Prepare { .. } | Call::Start { .. } | Call::List => self.stream_events(&key),
             _ => None,
         };
-        let Some(handle) = self.runtimes.get(&key) else {
+        let Some(info) = self.state.runtimes.get(&key) else {
             return tasks::runtime_gone(call, &self.internal_tx);
         };
         let stage = match &call {
@@ -280,7 +264,7 @@ impl Driver {
         let task = tasks::spawn(
             key,
             call,
-            handle.runtime.clone(),
+            info.runtime.clone(),
             ready,
             self.internal_tx.clone(),
         );
@@ -315,30 +299,16 @@ impl Driver {
         }));
     }
 
-    /// Holds a runtime the state is told of ([`State::attach_runtime`]). Its events are
-    /// streamed only once something of ours may run on it ([`Driver::stream_events`]): a fleet
-    /// of idle robots costs no subscriptions.
-    pub(crate) fn hold_runtime(&mut self, key: RuntimeKey, runtime: Arc<dyn Runtime>) {
-        self.runtimes.insert(
-            key,
-            RuntimeHandle {
-                runtime,
-                streaming: None,
-            },
-        );
-    }
-
     /// Streams a runtime's events into the driver, if not already; returns what a call on the
     /// runtime awaits ([`streaming`]) before it acts.
     fn stream_events(&mut self, key: &RuntimeKey) -> Option<watch::Receiver<bool>> {
-        let slot = self.runtimes.get_mut(key)?;
-        if let Some(ready) = &slot.streaming {
+        let rt = self.state.runtimes.get(key)?.runtime.clone();
+        if let Some(ready) = self.streams.get(key) {
             return Some(ready.clone());
         }
         let (ready_tx, ready) = watch::channel(false);
-        slot.streaming = Some(ready.clone());
+        self.streams.insert(key.clone(), ready.clone());
         let tx = self.internal_tx.clone();
-        let rt = slot.runtime.clone();
         let k = key.clone();
         tokio::spawn(async move {
             // A runtime that cannot stream events now is retried: it may be unreachable.

@@ -1,7 +1,8 @@
 //! What the engine's state asks of the world. The engine's state decides and
-//! records its decisions as effects; the driver alone carries them out: it spawns the runtime
-//! calls, writes the store, publishes events, arms timers. A turn's effects are carried out
-//! together, every write first, so a decision is stored before anything acts on it.
+//! records its decisions as effects, and what they change in the store as the turn's writes;
+//! the driver alone carries them out: it writes the store, spawns the runtime calls, publishes
+//! events, arms timers. A turn's writes go first, in one transaction, so a decision is stored
+//! before anything acts on it.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,6 @@ use crate::lifecycle::ExecutableIndex;
 use crate::model::{DeploymentId, DeploymentJobRequest, JobId, Package};
 use crate::rollout::PipelineCommand;
 use crate::runtime::{InstanceId, InstanceSpec};
-use crate::store::WriteBatch;
 use crate::time::Time;
 
 use super::message::{Internal, RuntimeKey};
@@ -27,8 +27,6 @@ pub(crate) enum Effect {
     /// A call on the runtime under this key, in a task of its own; its answer comes back as an
     /// [`Internal`] message.
     Call(RuntimeKey, Call),
-    /// Written in the turn's one store transaction, before any call of the turn starts.
-    Persist(WriteBatch),
     /// Sent to the engine's subscribers.
     Publish(EngineEvent),
     /// A live deployment's settled status for the status board, or its removal once it ended.

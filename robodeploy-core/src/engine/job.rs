@@ -179,7 +179,7 @@ impl State {
                 persist::job_log_key(id, seq),
                 persist::to_json(&ops),
             );
-            self.effects.push(Effect::Persist(batch));
+            self.persist(batch);
         }
         self.ready
             .extend(commands.into_iter().map(|c| Ready::Job(id, c)));

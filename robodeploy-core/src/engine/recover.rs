@@ -27,9 +27,8 @@ use crate::lifecycle::{
 };
 use crate::model::{DeploymentId, Fleet, JobId, JobStatus, Package, RobotStatus};
 use crate::rollout::{RobotIndex, RobotInit, Rollout};
-use std::sync::Arc;
 
-use crate::runtime::{InstanceInfo, InstanceState, Runtime, labels};
+use crate::runtime::{InstanceInfo, InstanceState, labels};
 use crate::store::{Store, StoreError, Table};
 
 use super::effect::{Call, Effect};
@@ -133,15 +132,11 @@ impl State {
 
     /// Registers again every stored device the application's factory makes a runtime for,
     /// as `add_devices` would (the stored record is the device: same id, same installed
-    /// applications; nothing to write). Returns the runtimes, for the driver to hold.
-    pub(crate) fn restore_devices(
-        &mut self,
-        factory: &dyn super::RuntimeFactory,
-    ) -> Vec<(RuntimeKey, Arc<dyn Runtime>)> {
+    /// applications; nothing to write).
+    pub(crate) fn restore_devices(&mut self, factory: &dyn super::RuntimeFactory) {
         let stored = std::mem::take(&mut self.recovery.devices);
         self.devices.reserve(stored.len());
         self.runtimes.reserve(stored.len());
-        let mut attached = Vec::with_capacity(stored.len());
         for (name, stored) in stored {
             let Some(runtime) = factory.runtime_for(&stored.device, &stored.runtime) else {
                 self.recovery.devices.insert(name, stored);
@@ -151,12 +146,9 @@ impl State {
             let mut device = stored.device;
             device.online = true;
             if self.devices.add(device).is_ok() {
-                let key = RuntimeKey::Device(name);
-                self.attach_runtime(key.clone(), runtime.capabilities(), runtime.name());
-                attached.push((key, runtime));
+                self.attach_runtime(RuntimeKey::Device(name), runtime);
             }
         }
-        attached
     }
 
     fn load_deployments(&mut self, store: &dyn Store) -> Result<(), StoreError> {

@@ -217,7 +217,7 @@ impl State {
         })
     }
 
-    /// Registers staged devices, once written; the driver holds their runtimes.
+    /// Registers staged devices with their runtimes, once written.
     pub(crate) fn commit_devices(&mut self, fresh: Vec<(Device, Arc<dyn Runtime>)>) {
         self.devices.reserve(fresh.len());
         self.runtimes.reserve(fresh.len());
@@ -227,11 +227,7 @@ impl State {
                 continue;
             }
             self.recovery.devices.remove(&name);
-            self.attach_runtime(
-                RuntimeKey::Device(name),
-                runtime.capabilities(),
-                runtime.name(),
-            );
+            self.attach_runtime(RuntimeKey::Device(name), runtime);
         }
     }
 
@@ -243,7 +239,7 @@ impl State {
         let runtime = self
             .runtimes
             .get(&RuntimeKey::Device(name.to_owned()))
-            .map(|s| s.name.clone())
+            .map(|s| s.runtime.name())
             .unwrap_or_default();
         let record = StoredDevice {
             device: device.clone(),

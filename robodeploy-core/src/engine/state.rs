@@ -9,10 +9,11 @@
 //! and never the driver.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use crate::lifecycle::{ExecutableIndex, SharedComponents};
 use crate::model::{DeploymentId, Fleet, JobId, JobStatus};
-use crate::runtime::{Capabilities, InstanceId, RuntimeEvent};
+use crate::runtime::{Capabilities, InstanceId, Runtime, RuntimeEvent};
 use crate::store::WriteBatch;
 use crate::time::Time;
 
@@ -26,11 +27,11 @@ use super::entries::{DeploymentEntry, JobEntry};
 use super::message::RuntimeKey;
 use super::restoring::Recovery;
 
-/// What the state knows of a runtime: what it can do, and its health.
+/// A runtime the engine was given, with what it can do and its health. The state holds the
+/// handle to say which runtime serves which device; only the driver calls it.
 pub(crate) struct RuntimeInfo {
+    pub(crate) runtime: Arc<dyn Runtime>,
     pub(crate) caps: Capabilities,
-    /// The runtime's name, stored with its device's record.
-    pub(crate) name: String,
     pub(crate) online: bool,
     /// A health check is under way.
     pub(crate) checking: bool,
@@ -77,6 +78,9 @@ pub(crate) struct State {
     pub(crate) shutting_down: bool,
     /// What the turn decided to do, for the driver.
     pub(crate) effects: Vec<Effect>,
+    /// What the turn decided to write: the turn's one store transaction, carried out before
+    /// any of its effects.
+    pub(crate) writes: WriteBatch,
 }
 
 impl State {
@@ -103,6 +107,7 @@ impl State {
             recovery: Recovery::default(),
             shutting_down: false,
             effects: Vec::new(),
+            writes: WriteBatch::default(),
         }
     }
 
@@ -121,10 +126,8 @@ impl State {
     }
 
     /// Writes for the turn's store transaction.
-    pub(crate) fn persist(&mut self, batch: WriteBatch) {
-        if !batch.is_empty() {
-            self.effects.push(Effect::Persist(batch));
-        }
+    pub(crate) fn persist(&mut self, mut batch: WriteBatch) {
+        self.writes.writes.append(&mut batch.writes);
     }
 
     /// Re-arms a machine's timer.
@@ -137,11 +140,16 @@ impl State {
         std::mem::take(&mut self.effects)
     }
 
+    /// What the turn decided to write, to be written before its effects are carried out.
+    pub(crate) fn take_writes(&mut self) -> WriteBatch {
+        std::mem::take(&mut self.writes)
+    }
+
     /// Processes everything marked dirty until nothing is: the machines decide (commands,
     /// timers, status publication, dependency propagation, job bookkeeping), then their
     /// commands become effects. Carrying out a job's commands can make more decisions: the loop
     /// runs until none remain. The driver writes every decision of the turn before it carries
-    /// out any call ([`Effect::Persist`]).
+    /// out any effect ([`State::take_writes`]).
     pub(crate) fn settle(&mut self) {
         loop {
             loop {
@@ -197,13 +205,13 @@ impl State {
         }
     }
 
-    /// Tracks a runtime the driver holds; reachable until a health check says otherwise.
-    pub(crate) fn attach_runtime(&mut self, key: RuntimeKey, caps: Capabilities, name: String) {
+    /// Tracks a runtime the engine was given; reachable until a health check says otherwise.
+    pub(crate) fn attach_runtime(&mut self, key: RuntimeKey, runtime: Arc<dyn Runtime>) {
         self.runtimes.insert(
             key.clone(),
             RuntimeInfo {
-                caps,
-                name,
+                caps: runtime.capabilities(),
+                runtime,
                 online: true,
                 checking: false,
             },
@@ -255,11 +263,8 @@ mod tests {
         state.commit_package(package);
         let robot = Device::new("r1", Architecture::Amd64, DeviceRuntime::Preinstalled);
         assert!(state.devices.add(robot).unwrap());
-        state.attach_runtime(
-            RuntimeKey::Device("r1".to_owned()),
-            Capabilities::default(),
-            "fake".to_owned(),
-        );
+        let runtime = Arc::new(crate::runtime::MemoryRuntime::new("r1"));
+        state.attach_runtime(RuntimeKey::Device("r1".to_owned()), runtime);
         state
     }
 
@@ -299,7 +304,7 @@ mod tests {
             effects.first(),
             Some(Effect::Publish(EngineEvent::Deployment(s))) if s.phase == crate::model::Phase::InProgress
         ));
-        assert!(effects.iter().any(|e| matches!(e, Effect::Persist(_))));
+        assert!(!state.take_writes().is_empty());
         let calls: Vec<_> = effects
             .iter()
             .filter_map(|e| match e {
