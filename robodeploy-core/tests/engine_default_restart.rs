@@ -89,6 +89,19 @@ fn a_component_without_a_policy_keeps_none_and_runs_under_the_seeds_default() {
     assert_eq!(serde_json::from_value::<Package>(text).unwrap(), with);
 }
 
+/// Deployment d1 of demo 1, its device component on r1, no restart policy set.
+fn d1_on_r1() -> serde_json::Value {
+    json!({"name": "d1", "package": "demo", "version": "1", "devices": {"robot": "r1"}})
+}
+
+/// Deploys the request this JSON describes.
+async fn deploy(
+    engine: &Engine,
+    request: serde_json::Value,
+) -> robodeploy_core::model::DeploymentId {
+    engine.deploy(from(request), None).await.unwrap()
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_device_component_without_a_policy_is_not_restarted_after_an_error_but_a_cloud_one_is() {
     let Setup {
@@ -96,14 +109,7 @@ async fn a_device_component_without_a_policy_is_not_restarted_after_an_error_but
         robot,
         cloud,
     } = setup().await;
-    let id = engine
-        .deploy(
-            from(json!({"name": "d1", "package": "demo", "version": "1",
-                        "devices": {"robot": "r1"}})),
-            None,
-        )
-        .await
-        .unwrap();
+    let id = deploy(&engine, d1_on_r1()).await;
     let s = engine.wait_for(id, Until::Running, T).await.unwrap();
     let on_robot = executable(&s, "robot").instance.clone().unwrap();
     let in_cloud = executable(&s, "web").instance.clone().unwrap();
@@ -151,14 +157,7 @@ async fn a_device_component_without_a_policy_is_not_restarted_after_an_error_but
 #[tokio::test(start_paused = true)]
 async fn a_device_reboot_does_not_restart_a_component_without_a_policy() {
     let Setup { engine, robot, .. } = setup().await;
-    let id = engine
-        .deploy(
-            from(json!({"name": "d1", "package": "demo", "version": "1",
-                        "devices": {"robot": "r1"}})),
-            None,
-        )
-        .await
-        .unwrap();
+    let id = deploy(&engine, d1_on_r1()).await;
     let s = engine.wait_for(id, Until::Running, T).await.unwrap();
     tokio::time::sleep(Duration::from_secs(60)).await;
     robot.exit(executable(&s, "robot").instance.as_deref().unwrap(), 0);
@@ -176,14 +175,12 @@ async fn a_device_reboot_does_not_restart_a_component_without_a_policy() {
 #[tokio::test(start_paused = true)]
 async fn a_deployment_override_or_a_component_policy_replaces_the_default() {
     let Setup { engine, robot, .. } = setup().await;
-    let id = engine
-        .deploy(
-            from(json!({"name": "d1", "package": "demo", "version": "1",
-                        "devices": {"robot": "r1"}, "restartPolicy": "on-failure"})),
-            None,
-        )
-        .await
-        .unwrap();
+    let id = deploy(
+        &engine,
+        json!({"name": "d1", "package": "demo", "version": "1",
+                        "devices": {"robot": "r1"}, "restartPolicy": "on-failure"}),
+    )
+    .await;
     exits_and_is_restarted_once(&engine, &robot, id, 2).await;
     assert_eq!(robot.start_count(), 2);
 
@@ -191,14 +188,12 @@ async fn a_deployment_override_or_a_component_policy_replaces_the_default() {
     p.version = robodeploy_core::model::Version::new("2");
     p.components[0].restart_policy = Some(RestartPolicy::Always);
     engine.add_package(p).await.unwrap();
-    let id = engine
-        .deploy(
-            from(json!({"name": "d2", "package": "demo", "version": "2",
-                        "devices": {"robot": "r1"}})),
-            None,
-        )
-        .await
-        .unwrap();
+    let id = deploy(
+        &engine,
+        json!({"name": "d2", "package": "demo", "version": "2",
+                        "devices": {"robot": "r1"}}),
+    )
+    .await;
     exits_and_is_restarted_once(&engine, &robot, id, 0).await;
     engine.shutdown().await.unwrap();
 }
