@@ -1,14 +1,45 @@
-//! Remote robots for robodeploy over [Zenoh](https://zenoh.io): an agent on each robot serves
-//! its local runtime (the process or the Docker runtime) under the robot's own key space, and
-//! the orchestrator reaches it through a `Runtime` that turns each call into a query.
+//! Remote robots for robodeploy over [Zenoh](https://zenoh.io).
 //!
-//! **What exists so far** is what both sides must agree on before either is written: the key
-//! space ([`keys`]) and the versioned wire schema ([`wire`]): every runtime call as a
-//! [`wire::Request`], its answer as a [`wire::Reply`] or a [`wire::WireError`] that maps back
-//! onto the runtime's error (so a remote robot's failures get the same `DEP_E` codes as a local
-//! one's), runtime events numbered so a gap is seen, and the hello that carries the protocol
-//! version. The agent, the orchestrator's runtime and the `robodeploy-agent` binary are not
-//! written yet.
+//! An [`Agent`] on each robot serves its local runtime (the process or the Docker runtime)
+//! under the robot's own key space; the orchestrator reaches it through a [`ZenohRuntime`],
+//! a `Runtime` whose every call is a query with a timeout, made by an [`Orchestrator`] that
+//! holds one session for the whole fleet. The agent connects *out* (a robot behind NAT or on a
+//! cellular link needs no address the orchestrator can dial); the orchestrator's embedded
+//! router, or the user's own routers, carry the traffic.
+//!
+//! | part | where |
+//! |---|---|
+//! | the key space of a robot | [`keys`] |
+//! | the versioned wire schema | [`wire`] |
+//! | opening a session: router or client, TLS, lease | [`LinkConfig`] |
+//! | the robot's side | [`Agent`], and the `robodeploy-agent` binary |
+//! | the orchestrator's side | [`Orchestrator`], [`ZenohRuntime`] |
+//!
+//! **Offline within a bound.** A robot's health is its agent's liveliness token: withdrawn when
+//! the agent closes, gone when its process dies (the link closes), and gone after the link's
+//! lease (4 s by default, [`link::DEFAULT_LEASE`]) when the robot vanishes from the network.
+//! The engine checks health every 2 s by default, so a robot is reported offline (DEP_E151)
+//! within lease + health interval (6 s) of vanishing, and at once plus one interval when its
+//! agent stops. When the token returns, the engine inspects every live executable there (its
+//! reconcile after an outage): nothing is started twice.
+//!
+//! **Nothing is guessed.** Runtime events are numbered; a number skipped (the agent's own
+//! runtime stream broke, a message was lost), an event that cannot be read, or an agent that
+//! went away and came back makes the next health check report the robot unreachable once, so
+//! the engine looks at every executable there again.
 
+mod agent;
+pub mod agent_cli;
+mod error;
 pub mod keys;
+pub mod link;
+mod orchestrator;
+mod runtime;
+mod watch;
 pub mod wire;
+
+pub use agent::Agent;
+pub use error::LinkError;
+pub use link::{LinkConfig, Mode, TlsFiles};
+pub use orchestrator::{Orchestrator, Timeouts};
+pub use runtime::{ZenohRuntime, capabilities_of};

@@ -11,7 +11,7 @@
 //! | call | orchestrator, as a query on `rt/<call>` | [`Request`] |
 //! | answer | agent, as the reply | `Result<`[`Reply`]`, `[`WireError`]`>` |
 //! | event | agent, published on `events` | [`Numbered`] [`RuntimeEvent`]: a gap in the numbers makes the orchestrator list the runtime again |
-//! | log line | agent, published on `logs/<stream>` | [`Numbered`] [`LogLine`] |
+//! | log line | agent, published on `logs/<stream>` | [`Numbered`] [`LogItem`]: a line, then the end |
 //!
 //! Environment values travel inside [`Request::Start`] and [`Request::RunTask`] (the robot
 //! needs them) and nowhere else; no message is ever logged with them.
@@ -397,8 +397,16 @@ pub type Answer = Result<Reply, WireError>;
 /// A published runtime event.
 pub type Event = Numbered<RuntimeEvent>;
 
-/// A published log line.
-pub type Line = Numbered<LogLine>;
+/// An item of a log stream: a line, or the stream's end (the instance's output is exhausted,
+/// or it is gone while followed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "item", rename_all = "camelCase")]
+pub enum LogItem {
+    /// One line.
+    Line(LogLine),
+    /// Nothing follows.
+    End,
+}
 
 #[cfg(test)]
 mod tests {
