@@ -444,3 +444,45 @@ fn label_and_name_rules_accept_kubernetes_style_values() {
     f.name.push('a');
     assert!(!validate_fleet(&f).is_ok());
 }
+
+#[test]
+fn a_robot_reached_through_an_agent_names_it_as_a_name() {
+    let fleet = |agent: &str| {
+        Manifest::parse_yaml(&format!(
+            r#"
+apiVersion: robodeploy/v1
+kind: Fleet
+spec:
+  name: lab
+  robots:
+    - {{name: r1, architecture: arm64v8, runtime: docker, connection: {{agent: "{agent}"}}}}
+"#
+        ))
+        .unwrap()
+    };
+    let m = fleet("r1");
+    assert!(problems(&m).is_empty(), "{:?}", problems(&m));
+    let robot = &m.fleets().next().unwrap().robots[0];
+    assert_eq!(robot.connection, Some(Connection::Agent("r1".into())));
+    // A name that would reach other robots' keys is refused where it entered, by its path.
+    for bad in ["", "r1/rt", "*", "r$", "R1"] {
+        let errs = problems(&fleet(bad));
+        assert_eq!(errs.len(), 1, "{bad:?}: {errs:?}");
+        assert!(matches!(&errs[0], ValidationError::InvalidName { value, .. } if value == bad));
+        assert_eq!(
+            errs[0].path().to_string(),
+            "spec.robots[0].connection.agent",
+            "{bad:?}"
+        );
+    }
+    // Only the kinds of connection there are.
+    let e = Manifest::parse_yaml(
+        "apiVersion: robodeploy/v1\nkind: Fleet\nspec:\n  name: lab\n  robots:\n    - {name: r1, architecture: arm64v8, runtime: docker, connection: {ssh: r1}}\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("unknown variant `ssh`, expected one of agent"),
+        "{e}"
+    );
+}

@@ -273,6 +273,23 @@ rd_result rd_engine_add_process_device(const rd_engine *engine,
                                        const char *root_dir);
 
 /**
+ * Registers a remote robot (JSON of the model's `Device`) reached through its device agent
+ * (`robodeploy-agent`) over the engine's remote link (the `remote` option of
+ * `rd_engine_new`): the agent named by the device's `connection` (`{"agent": "<name>"}`), or
+ * without one the agent serving under the device's own name. The agent may connect later:
+ * until it does, the device is offline (DEP_E151) and deployments on it wait.
+ *
+ * Returns `RD_OK`; `RD_ERR_SETUP` (the engine was created without a `remote` link),
+ * `RD_ERR_VALIDATION` (the device breaks a rule, its `connection.agent` included; details: the
+ * report), `RD_ERR_CONFLICT` (a different device with that name), `RD_ERR_INVALID_JSON`,
+ * `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
+ *
+ * # Safety
+ * `engine` is NULL or a live engine; `device_json` is NULL or a NUL-terminated string.
+ */
+rd_result rd_engine_add_remote_device(const rd_engine *engine, const char *device_json);
+
+/**
  * Registers a fleet (JSON of the model's `Fleet`: `name`, `robots`); its robots must be
  * registered devices.
  *
@@ -431,14 +448,21 @@ rd_result rd_engine_add_docker_device(const rd_engine *engine,
  * (`"10s"`: an earlier exit is "exited too early"), `crashLoopExits` (1..=64, 5) early exits
  * within `crashLoopWindow` (`"5m"`) are a crash loop, DEP_E163; `stopGrace` (`"10s"`),
  * `stopAnswerMargin` (`"30s"`), `historyCapacity` (256); left-out fields keep these
- * defaults). Durations are spans: `"250ms"`, `"90s"`, `"1m 30s"`.
+ * defaults), `remote` (the Zenoh link remote robots' agents reach the engine through, for
+ * `rd_engine_add_remote_device`: `mode` (`"router"`, the default: an embedded router;
+ * `"client"` of the user's routers), `listen` and `connect` (endpoints such as
+ * `"tls/0.0.0.0:7447"`), `tls` (`{"ca", "certificate", "key"}`: PEM paths, mutual TLS),
+ * `lease` (`"4s"`: how soon a vanished robot is noticed), `insecure` (plain `tcp/` off
+ * loopback, refused without it); a stored robot reached through an agent comes back with the
+ * engine). Durations are spans: `"250ms"`, `"90s"`, `"1m 30s"`.
  *
  * Returns `RD_OK` and writes `*engine_out`; `RD_ERR_INVALID_JSON` (does not parse, an
  * unknown field, a duration that is not a span), `RD_ERR_INVALID_CONFIG` (a value breaks its
  * rule; the detail names field, value and rule: "argument `options_json`:
  * lifecycle.backoffFactor = 40: must be within 1..=16"), `RD_ERR_INVALID_ARGUMENT` (workerThreads out of range),
  * `RD_ERR_STORE` (the store cannot be opened: the detail says why), `RD_ERR_SETUP`
- * (threads), `RD_ERR_NULL_ARGUMENT` (`engine_out`), `RD_ERR_INVALID_UTF8`.
+ * (threads, or the remote link cannot be opened: a port in use, unreadable TLS files),
+ * `RD_ERR_NULL_ARGUMENT` (`engine_out`), `RD_ERR_INVALID_UTF8`.
  *
  * # Safety
  * `options_json` is NULL or a NUL-terminated string; `engine_out` is NULL or writable.

@@ -118,6 +118,47 @@ pub unsafe extern "C" fn rd_engine_add_process_device(
     })
 }
 
+/// Registers a remote robot (JSON of the model's `Device`) reached through its device agent
+/// (`robodeploy-agent`) over the engine's remote link (the `remote` option of
+/// `rd_engine_new`): the agent named by the device's `connection` (`{"agent": "<name>"}`), or
+/// without one the agent serving under the device's own name. The agent may connect later:
+/// until it does, the device is offline (DEP_E151) and deployments on it wait.
+///
+/// Returns `RD_OK`; `RD_ERR_SETUP` (the engine was created without a `remote` link),
+/// `RD_ERR_VALIDATION` (the device breaks a rule, its `connection.agent` included; details: the
+/// report), `RD_ERR_CONFLICT` (a different device with that name), `RD_ERR_INVALID_JSON`,
+/// `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`, `RD_ERR_INVALID_UTF8`.
+///
+/// # Safety
+/// `engine` is NULL or a live engine; `device_json` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rd_engine_add_remote_device(
+    engine: *const rd_engine,
+    device_json: *const c_char,
+) -> rd_result {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let e = unsafe { handle_arg(engine, "engine") }?;
+        // SAFETY: the caller's contract.
+        let device: Device = unsafe { json_arg(device_json, "device_json", "device") }?;
+        e.check_live()?;
+        let report = robodeploy_core::validate::validate_device(&device);
+        if !report.is_ok() {
+            return Err(FfiError::validation(&report));
+        }
+        let remote = e.remote.as_ref().ok_or_else(|| {
+            FfiError::new(
+                rd_result::RD_ERR_SETUP,
+                "the engine has no remote link: create it with a `remote` option",
+            )
+        })?;
+        let runtime = remote
+            .runtime_of(&device)
+            .map_err(|err| FfiError::new(rd_result::RD_ERR_VALIDATION, err.to_string()))?;
+        add_device(e, device, Arc::new(runtime))
+    })
+}
+
 /// Registers a fleet (JSON of the model's `Fleet`: `name`, `robots`); its robots must be
 /// registered devices.
 ///

@@ -170,6 +170,8 @@ pub struct rd_engine {
     /// `None` once shut down: dropping the handle lets the driver end and event streams close.
     engine: RwLock<Option<Engine>>,
     pub(crate) callback: CallbackSlot,
+    /// The link remote robots' agents reach this engine through, when its options name one.
+    pub(crate) remote: Option<Arc<robodeploy_zenoh::Orchestrator>>,
 }
 
 impl rd_engine {
@@ -212,14 +214,28 @@ fn build(options: EngineOptions) -> Result<rd_engine, FfiError> {
         None => Arc::new(MemoryStore::new()),
     };
     let shared = Arc::new(Shared::new(runtime));
+    let remote = match &options.remote {
+        Some(link) => Some(Arc::new(
+            shared
+                .block_on(robodeploy_zenoh::Orchestrator::open(link))?
+                .map_err(|e| FfiError::new(rd_result::RD_ERR_SETUP, format!("remote link: {e}")))?,
+        )),
+        None => None,
+    };
     let engine = {
         let _entered = shared.enter();
-        Engine::builder().config(config).store(store).start()
+        let mut builder = Engine::builder().config(config).store(store);
+        // Stored robots reached through agents come back with the engine.
+        if let Some(o) = &remote {
+            builder = builder.runtime_factory(o.factory());
+        }
+        builder.start()
     };
     Ok(rd_engine {
         shared,
         engine: RwLock::new(Some(engine)),
         callback: CallbackSlot::default(),
+        remote,
     })
 }
 
@@ -238,14 +254,21 @@ fn build(options: EngineOptions) -> Result<rd_engine, FfiError> {
 /// (`"10s"`: an earlier exit is "exited too early"), `crashLoopExits` (1..=64, 5) early exits
 /// within `crashLoopWindow` (`"5m"`) are a crash loop, DEP_E163; `stopGrace` (`"10s"`),
 /// `stopAnswerMargin` (`"30s"`), `historyCapacity` (256); left-out fields keep these
-/// defaults). Durations are spans: `"250ms"`, `"90s"`, `"1m 30s"`.
+/// defaults), `remote` (the Zenoh link remote robots' agents reach the engine through, for
+/// `rd_engine_add_remote_device`: `mode` (`"router"`, the default: an embedded router;
+/// `"client"` of the user's routers), `listen` and `connect` (endpoints such as
+/// `"tls/0.0.0.0:7447"`), `tls` (`{"ca", "certificate", "key"}`: PEM paths, mutual TLS),
+/// `lease` (`"4s"`: how soon a vanished robot is noticed), `insecure` (plain `tcp/` off
+/// loopback, refused without it); a stored robot reached through an agent comes back with the
+/// engine). Durations are spans: `"250ms"`, `"90s"`, `"1m 30s"`.
 ///
 /// Returns `RD_OK` and writes `*engine_out`; `RD_ERR_INVALID_JSON` (does not parse, an
 /// unknown field, a duration that is not a span), `RD_ERR_INVALID_CONFIG` (a value breaks its
 /// rule; the detail names field, value and rule: "argument `options_json`:
 /// lifecycle.backoffFactor = 40: must be within 1..=16"), `RD_ERR_INVALID_ARGUMENT` (workerThreads out of range),
 /// `RD_ERR_STORE` (the store cannot be opened: the detail says why), `RD_ERR_SETUP`
-/// (threads), `RD_ERR_NULL_ARGUMENT` (`engine_out`), `RD_ERR_INVALID_UTF8`.
+/// (threads, or the remote link cannot be opened: a port in use, unreadable TLS files),
+/// `RD_ERR_NULL_ARGUMENT` (`engine_out`), `RD_ERR_INVALID_UTF8`.
 ///
 /// # Safety
 /// `options_json` is NULL or a NUL-terminated string; `engine_out` is NULL or writable.

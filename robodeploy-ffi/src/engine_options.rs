@@ -30,6 +30,9 @@ pub(crate) struct EngineOptions {
     lifecycle: Option<LifecycleConfig>,
     /// Whether packages may mount `/` or a container engine's socket (default false).
     allow_host_takeover_mounts: Option<bool>,
+    /// The Zenoh link remote robots' agents reach the engine through (an embedded router by
+    /// default); none: no remote robots.
+    pub(crate) remote: Option<robodeploy_zenoh::LinkConfig>,
 }
 
 /// The settings an engine is built with.
@@ -114,6 +117,14 @@ impl EngineOptions {
         if let Some(allow) = self.allow_host_takeover_mounts {
             config = config.with_host_takeover_mounts(allow);
         }
+        if let Some(link) = &self.remote {
+            link.check().map_err(|e| match e {
+                robodeploy_zenoh::LinkError::Invalid { field, value, rule } => {
+                    FfiError::config(ARG, &format!("remote.{field}"), value, rule)
+                }
+                other => FfiError::argument(ARG, format!("remote: {other}")),
+            })?;
+        }
         Ok(Settings {
             worker_threads,
             config,
@@ -130,6 +141,15 @@ mod tests {
         serde_json::from_str::<EngineOptions>(json)
             .map_err(|e| FfiError::json(ARG, "engine options object", &e))?
             .settings()
+    }
+
+    #[test]
+    fn a_remote_link_that_breaks_a_rule_is_named_by_its_field() {
+        let e = parse(r#"{"remote": {"listen": ["tcp/0.0.0.0:7447"]}}"#).unwrap_err();
+        assert_eq!(e.code, rd_result::RD_ERR_INVALID_CONFIG);
+        assert!(e.message.contains("remote.listen"), "{}", e.message);
+        assert!(e.message.contains("tcp/0.0.0.0:7447"), "{}", e.message);
+        assert!(parse(r#"{"remote": {"listen": ["tcp/127.0.0.1:7447"]}}"#).is_ok());
     }
 
     #[test]

@@ -36,7 +36,7 @@
 //! | manifests | `rd_manifest_to_json`, `rd_manifest_validate` |
 //! | dry-run | `rd_simulate` |
 //! | engine | `rd_engine_new` (store, threads, lifecycle: backoff, min uptime, crash loops), `rd_engine_shutdown`, `rd_engine_free` |
-//! | catalog | `rd_engine_add_package`, `rd_engine_add_memory_device`, `rd_engine_add_process_device`, `rd_engine_add_docker_device`, `rd_engine_add_fleet`, `rd_engine_eligible_devices` |
+//! | catalog | `rd_engine_add_package`, `rd_engine_add_memory_device`, `rd_engine_add_process_device`, `rd_engine_add_docker_device`, `rd_engine_add_remote_device`, `rd_engine_add_fleet`, `rd_engine_eligible_devices` |
 //! | deployments | `rd_engine_deploy`, `rd_engine_deprovision`, `rd_engine_status`, `rd_engine_wait` |
 //! | logs | `rd_engine_logs`, `rd_engine_logs_follow`, `rd_log_stream_next`, `rd_log_stream_free` |
 //! | jobs | `rd_engine_create_job`, `rd_engine_cancel_job`, `rd_engine_job`, `rd_engine_wait_job`, `rd_engine_job_tags`, `rd_engine_tag_job`, `rd_engine_untag_job` |
@@ -83,7 +83,7 @@ mod validation;
 pub use callback::{rd_engine_set_event_callback, rd_event_callback};
 pub use catalog::{
     rd_engine_add_fleet, rd_engine_add_memory_device, rd_engine_add_package,
-    rd_engine_add_process_device, rd_engine_eligible_devices,
+    rd_engine_add_process_device, rd_engine_add_remote_device, rd_engine_eligible_devices,
 };
 pub use deployments::{
     rd_engine_deploy, rd_engine_deprovision, rd_engine_status, rd_engine_wait, rd_until,

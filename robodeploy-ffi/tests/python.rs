@@ -128,6 +128,10 @@ fn python_suite() {
             "ROBODEPLOY_PROCESS_SHIM",
             env!("CARGO_BIN_EXE_robodeploy-ffi-shim"),
         )
+        .env(
+            "ROBODEPLOY_AGENT",
+            env!("CARGO_BIN_EXE_robodeploy-ffi-agent"),
+        )
         .output()
         .expect("run pytest");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -14,9 +14,12 @@
 //! # let _ = robot_1; Ok(()) }
 //! ```
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use robodeploy_core::model::DeviceRuntime;
+use robodeploy_core::engine::RuntimeFactory;
+use robodeploy_core::model::{Device, DeviceRuntime};
+use robodeploy_core::runtime::Runtime;
 use zenoh::Session;
 use zenoh::pubsub::Subscriber;
 use zenoh::sample::SampleKind;
@@ -146,6 +149,32 @@ impl Orchestrator {
             kind,
             self.timeouts,
         ))
+    }
+
+    /// The runtime of `device`, reached through the agent its `connection` names (or, without
+    /// one, the agent serving under the device's own name), of the device's runtime kind.
+    ///
+    /// # Errors
+    /// [`KeyError`] when the agent's name cannot name a key.
+    pub fn runtime_of(&self, device: &Device) -> Result<ZenohRuntime, KeyError> {
+        let agent = device
+            .connection
+            .as_ref()
+            .and_then(|c| c.agent())
+            .unwrap_or(&device.name);
+        self.runtime(agent, device.runtime)
+    }
+
+    /// A runtime factory for an engine restarted from its store: it brings back every stored
+    /// device reached through an agent (its `connection` names one) and leaves the others to
+    /// the application.
+    pub fn factory(self: &Arc<Self>) -> impl RuntimeFactory {
+        let this = Arc::clone(self);
+        move |device: &Device, _runtime: &str| -> Option<Arc<dyn Runtime>> {
+            device.connection.as_ref()?.agent()?;
+            let rt = this.runtime_of(device).ok()?;
+            Some(Arc::new(rt))
+        }
     }
 
     /// The session, to declare more on it.

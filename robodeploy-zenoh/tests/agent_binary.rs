@@ -30,7 +30,12 @@ fn spawn_agent(port: u16, state: &Path) -> Child {
 }
 
 async fn pid_of(rt: &dyn Runtime, instance: &str) -> u32 {
-    match rt.inspect(&InstanceId(instance.to_owned())).await.unwrap().state {
+    match rt
+        .inspect(&InstanceId(instance.to_owned()))
+        .await
+        .unwrap()
+        .state
+    {
         InstanceState::Running { pid: Some(pid), .. } => pid,
         other => panic!("not running with a pid: {other:?}"),
     }
@@ -61,7 +66,10 @@ async fn an_agent_killed_and_started_again_lets_the_engine_adopt_what_runs() {
         ))
         .await
         .unwrap();
-    let id = engine.deploy(request("d1", "demo", "1", "r1"), None).await.unwrap();
+    let id = engine
+        .deploy(request("d1", "demo", "1", "r1"), None)
+        .await
+        .unwrap();
     let s = engine.wait_for(id, Until::Running, T).await.unwrap();
     let instance = s.executables[0].instance.clone().unwrap();
     let pid = pid_of(remote.as_ref(), &instance).await;
@@ -80,18 +88,29 @@ async fn an_agent_killed_and_started_again_lets_the_engine_adopt_what_runs() {
 
     let mut again = spawn_agent(port, &state);
     let s = engine.wait_for(id, Until::Running, T).await.unwrap();
-    assert_eq!(s.executables[0].instance.as_deref(), Some(instance.as_str()));
+    assert_eq!(
+        s.executables[0].instance.as_deref(),
+        Some(instance.as_str())
+    );
     assert_eq!(s.executables[0].restart_count, 0, "adopted, not restarted");
-    assert_eq!(pid_of(remote.as_ref(), &instance).await, pid, "the same process");
+    assert_eq!(
+        pid_of(remote.as_ref(), &instance).await,
+        pid,
+        "the same process"
+    );
 
     // Deprovisioning through the new agent stops it.
     engine.shutdown().await.unwrap();
-    assert!(!Path::new(&format!("/proc/{pid}/cmdline")).exists() || {
-        // A zombie may linger for a moment under its supervisor.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        !Path::new(&format!("/proc/{pid}/cmdline")).exists()
-            || std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default().is_empty()
-    });
+    assert!(
+        !Path::new(&format!("/proc/{pid}/cmdline")).exists() || {
+            // A zombie may linger for a moment under its supervisor.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            !Path::new(&format!("/proc/{pid}/cmdline")).exists()
+                || std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .unwrap_or_default()
+                    .is_empty()
+        }
+    );
     again.kill().unwrap();
     again.wait().unwrap();
     let _ = std::fs::remove_dir_all(&state);

@@ -35,13 +35,21 @@ async fn a_robot_whose_agent_stops_is_offline_and_its_return_adopts_what_runs() 
         .await
         .unwrap();
     engine
-        .add_package(package("demo", "1", RestartPolicy::Always, [fake_exe("node")]))
+        .add_package(package(
+            "demo",
+            "1",
+            RestartPolicy::Always,
+            [fake_exe("node")],
+        ))
         .await
         .unwrap();
-    let id = engine.deploy(request("d1", "demo", "1", "r1"), None).await.unwrap();
+    let id = engine
+        .deploy(request("d1", "demo", "1", "r1"), None)
+        .await
+        .unwrap();
     let s = engine.wait_for(id, Until::Running, T).await.unwrap();
     let instance = s.executables[0].instance.clone().unwrap();
-    assert_eq!(local.running(), [instance.clone()]);
+    assert_eq!(local.running(), vec![instance.clone()]);
 
     // The agent stops: the token is withdrawn, the next health check (200 ms) says offline.
     let stopped = tokio::time::Instant::now();
@@ -59,12 +67,19 @@ async fn a_robot_whose_agent_stops_is_offline_and_its_return_adopts_what_runs() 
         }
     );
     assert_eq!(s.errors[0].code, ErrorCode::DeviceOffline);
-    assert_eq!(local.running(), [instance.clone()], "what runs keeps running");
+    assert_eq!(
+        local.running(),
+        vec![instance.clone()],
+        "what runs keeps running"
+    );
 
     // It returns: the engine inspects what runs there and adopts it.
     let (_again, _s2) = agent(port, "r1", local.clone()).await;
     let s = engine.wait_for(id, Until::Running, T).await.unwrap();
-    assert_eq!(s.executables[0].instance.as_deref(), Some(instance.as_str()));
+    assert_eq!(
+        s.executables[0].instance.as_deref(),
+        Some(instance.as_str())
+    );
     assert_eq!(s.executables[0].restart_count, 0);
     assert_eq!(local.start_count(), 1, "nothing started twice");
 
@@ -100,10 +115,18 @@ async fn an_orchestrator_restarted_from_its_store_adopts_what_its_robots_run() {
             .await
             .unwrap();
         engine
-            .add_package(package("demo", "1", RestartPolicy::Always, [fake_exe("node")]))
+            .add_package(package(
+                "demo",
+                "1",
+                RestartPolicy::Always,
+                [fake_exe("node")],
+            ))
             .await
             .unwrap();
-        let id = engine.deploy(request("d1", "demo", "1", "r1"), None).await.unwrap();
+        let id = engine
+            .deploy(request("d1", "demo", "1", "r1"), None)
+            .await
+            .unwrap();
         engine.wait_for(id, Until::Running, T).await.unwrap();
         // The orchestrator goes away, leaving everything running.
         engine.detach().await.unwrap();

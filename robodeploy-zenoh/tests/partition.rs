@@ -43,7 +43,12 @@ fn spawn_agent(ns: &Netns, port: u16, dir: &Path, tls: &robodeploy_zenoh::TlsFil
 }
 
 async fn pid_of(rt: &dyn Runtime, instance: &str) -> u32 {
-    match rt.inspect(&InstanceId(instance.to_owned())).await.unwrap().state {
+    match rt
+        .inspect(&InstanceId(instance.to_owned()))
+        .await
+        .unwrap()
+        .state
+    {
         InstanceState::Running { pid: Some(pid), .. } => pid,
         other => panic!("not running with a pid: {other:?}"),
     }
@@ -84,7 +89,10 @@ async fn a_cut_link_is_offline_within_the_lease_and_a_healed_one_adopts_what_run
         ))
         .await
         .unwrap();
-    let id = engine.deploy(request("d1", "demo", "1", "r1"), None).await.unwrap();
+    let id = engine
+        .deploy(request("d1", "demo", "1", "r1"), None)
+        .await
+        .unwrap();
     let s = engine.wait_for(id, Until::Running, T).await.unwrap();
     let instance = s.executables[0].instance.clone().unwrap();
     let pid = pid_of(remote.as_ref(), &instance).await;
@@ -103,13 +111,23 @@ async fn a_cut_link_is_offline_within_the_lease_and_a_healed_one_adopts_what_run
         noticed <= LEASE + HEALTH + Duration::from_secs(1),
         "offline noticed after {noticed:?}"
     );
-    assert!(Path::new(&format!("/proc/{pid}")).exists(), "it keeps running");
+    assert!(
+        Path::new(&format!("/proc/{pid}")).exists(),
+        "it keeps running"
+    );
 
     ns.heal();
     let s = engine.wait_for(id, Until::Running, T).await.unwrap();
-    assert_eq!(s.executables[0].instance.as_deref(), Some(instance.as_str()));
+    assert_eq!(
+        s.executables[0].instance.as_deref(),
+        Some(instance.as_str())
+    );
     assert_eq!(s.executables[0].restart_count, 0, "adopted, not restarted");
-    assert_eq!(pid_of(remote.as_ref(), &instance).await, pid, "the same process");
+    assert_eq!(
+        pid_of(remote.as_ref(), &instance).await,
+        pid,
+        "the same process"
+    );
 
     engine.shutdown().await.unwrap();
     agent.kill().unwrap();

@@ -52,10 +52,7 @@ async fn every_call_reaches_the_robots_runtime_and_its_errors_keep_their_kind() 
         )]))
         .await
         .unwrap();
-    assert_eq!(
-        listed.iter().map(|i| &i.id).collect::<Vec<_>>(),
-        [&id]
-    );
+    assert_eq!(listed.iter().map(|i| &i.id).collect::<Vec<_>>(), [&id]);
     let out = remote
         .exec(&id, &["echo".into(), "hi".into()])
         .await

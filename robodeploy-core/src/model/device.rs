@@ -35,6 +35,12 @@ pub struct Device {
     /// process runtime. None means the engine's default for that runtime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// How the engine reaches the device's runtime. None: directly (a local process runtime, a
+    /// Docker endpoint); `{agent: <robot>}`: through the device agent that serves it under
+    /// that name (the `robodeploy-zenoh` crate's `robodeploy-agent`), for robots that connect
+    /// out to the control plane.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<Connection>,
     /// Labels (site, model, …).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
@@ -63,8 +69,36 @@ impl Device {
             ros_distro: None,
             online: true,
             endpoint: None,
+            connection: None,
             labels: BTreeMap::new(),
             installed: BTreeMap::new(),
+        }
+    }
+}
+
+/// How the engine reaches a device's runtime when not directly.
+///
+/// ```
+/// use robodeploy_core::model::{Connection, Device};
+/// let d: Device = serde_json::from_str(
+///     r#"{"name": "r1", "architecture": "arm64v8", "runtime": "docker", "connection": {"agent": "r1"}}"#,
+/// ).unwrap();
+/// assert_eq!(d.connection, Some(Connection::Agent("r1".into())));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Connection {
+    /// Through the device agent serving under this name (a DNS label, usually the robot's
+    /// name): its keys are `robodeploy/<name>/…`.
+    Agent(String),
+}
+
+impl Connection {
+    /// The agent's name, for a connection through an agent.
+    pub fn agent(&self) -> Option<&str> {
+        match self {
+            Connection::Agent(name) => Some(name),
         }
     }
 }

@@ -16,7 +16,7 @@ mod restart;
 mod status;
 
 pub use deployment::{DeploymentRequest, NetworkPlacement, RoutedNetwork, VolumeAttachment};
-pub use device::{Device, Fleet};
+pub use device::{Connection, Device, Fleet};
 pub use error_code::{ErrorCode, UnknownErrorCode};
 pub use ids::{DeploymentId, DeviceId, JobId};
 pub use job::{

@@ -253,6 +253,7 @@ pub fn any_device() -> impl Strategy<Value = Device> {
                     ros_distro,
                     online,
                     endpoint,
+                    connection: None,
                     labels,
                     installed,
                 }

@@ -199,6 +199,7 @@ pub fn valid_device(name: String, id: DeviceId) -> impl Strategy<Value = Device>
                 ros_distro,
                 online,
                 endpoint: None,
+                connection: None,
                 labels,
                 installed,
             },

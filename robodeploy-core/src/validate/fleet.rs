@@ -39,6 +39,11 @@ pub(super) fn check_device(f: &mut Findings, path: &FieldPath, d: &Device) {
     if let Some(endpoint) = &d.endpoint {
         fields::file(f, path.field("endpoint"), endpoint);
     }
+    if let Some(agent) = d.connection.as_ref().and_then(|c| c.agent()) {
+        // The agent's name is one chunk of its key space: a DNS label holds nothing that
+        // would reach another robot's keys ('/', '*', '$', '?', '#').
+        fields::name(f, path.field("connection").field("agent"), agent);
+    }
     fields::labels(f, path.field("labels"), &d.labels);
     for (app, version) in &d.installed {
         let at = path.field("installed").key(app);

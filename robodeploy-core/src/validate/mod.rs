@@ -10,7 +10,7 @@
 //! | names, labels, tags, environment variables, versions, paths, digests: bounds and character sets | [`limits`] (the table of every bound) |
 //! | package: components and executables present and uniquely named; docker and cloud executables need an image, preinstalled ones a command and no image | [`validate_package`] |
 //! | fleet: robot names and ids unique | [`validate_fleet`] |
-//! | device: name, labels, ROS distro, endpoint, installed versions | [`validate_device`] |
+//! | device: name, labels, ROS distro, endpoint, the agent it is reached through (`connection.agent`, a name), installed versions | [`validate_device`] |
 //! | deployment job on its own: every field rule, without the references to its fleet and application | [`validate_job`] |
 //! | deployment: package version known; a device for every device component, existing, with the component's architecture, runtime and ROS distro; a routed network for ROS, a cloud one when the package has a cloud component; dependencies exist, no self-dependency, no cycle | [`ValidationContext::validate_deployment`] |
 //! | deployment job: fleet and application version known, numbered (never `$LATEST`); launch config; environment; concurrency and threshold 1..=100; robot timeout 1 min..=7 days; waves; download condition digest; tags | [`ValidationContext::validate_job`] |

@@ -71,6 +71,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "rd_engine_add_memory_device": ([P, S], R),
         "rd_engine_add_process_device": ([P, S, S], R),
         "rd_engine_add_docker_device": ([P, S, S], R),
+        "rd_engine_add_remote_device": ([P, S], R),
         "rd_engine_add_fleet": ([P, S], R),
         "rd_engine_deploy": ([P, S, S, ctypes.POINTER(P)], R),
         "rd_engine_deprovision": ([P, S], R),

@@ -42,6 +42,12 @@ class Engine:
             (``"60s"``), ``minUptime`` (``"10s"``), ``crashLoopExits`` (5),
             ``crashLoopWindow`` (``"5m"``), ``stopGrace`` (``"10s"``), ``stopAnswerMargin``
             (``"30s"``), ``historyCapacity`` (256); left-out keys keep these defaults.
+        remote: the Zenoh link remote robots' agents reach this engine through (see
+            :meth:`add_remote_device`): ``mode`` (``"router"``, the default: an embedded
+            router; ``"client"`` of the user's routers), ``listen`` / ``connect`` (endpoints
+            such as ``"tls/0.0.0.0:7447"``), ``tls`` (``{"ca", "certificate", "key"}`` PEM
+            paths; mutual), ``lease`` (``"4s"``: how soon a vanished robot is noticed),
+            ``insecure`` (plain ``tcp/`` off loopback; refused without it).
 
     Raises:
         InvalidConfigError: a setting breaks its rule (the message names field, value, rule).
@@ -56,6 +62,7 @@ class Engine:
         health_interval: Optional[str] = None,
         lifecycle: Optional[Mapping[str, Any]] = None,
         allow_host_takeover_mounts: Optional[bool] = None,
+        remote: Optional[Mapping[str, Any]] = None,
     ) -> None:
         self._lib = _lib.load()
         options: Dict[str, Any] = {}
@@ -69,6 +76,8 @@ class Engine:
             options["lifecycle"] = dict(lifecycle)
         if allow_host_takeover_mounts is not None:
             options["allowHostTakeoverMounts"] = bool(allow_host_takeover_mounts)
+        if remote is not None:
+            options["remote"] = dict(remote)
         handle = ctypes.c_void_p()
         _lib.check(self._lib.rd_engine_new(_lib.dumps(options), ctypes.byref(handle)))
         self._handle: Optional[ctypes.c_void_p] = handle
@@ -135,6 +144,13 @@ class Engine:
                 self.handle, _lib.dumps(device), _lib.encode(os.fspath(root_dir))
             )
         )
+
+    def add_remote_device(self, device: JsonLike) -> None:
+        """Registers a remote robot reached through its device agent (``robodeploy-agent``)
+        over the engine's ``remote`` link: the agent its ``connection`` names
+        (``{"agent": "<name>"}``), or the one serving under the device's own name. Until the
+        agent connects the device is offline (DEP_E151)."""
+        _lib.check(self._lib.rd_engine_add_remote_device(self.handle, _lib.dumps(device)))
 
     def add_docker_device(
         self,

@@ -77,8 +77,10 @@ pub mod pki;
 
 /// Waits until `rt` answers its health check (its agent is up and greeted), at most 30 s.
 pub async fn until_up(rt: &dyn Runtime) {
-    eventually(Duration::from_secs(30), "the robot's agent is up", || async {
-        rt.health().await.is_ok()
-    })
+    eventually(
+        Duration::from_secs(30),
+        "the robot's agent is up",
+        || async { rt.health().await.is_ok() },
+    )
     .await;
 }

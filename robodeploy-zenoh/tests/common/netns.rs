@@ -47,9 +47,24 @@ impl Netns {
         let robot_if = format!("rdr{id}x{tag}");
         let made = (|| {
             ip(&["netns", "add", &ns.name])?;
-            ip(&["link", "add", &ns.host_if, "type", "veth", "peer", "name", &robot_if])?;
+            ip(&[
+                "link",
+                "add",
+                &ns.host_if,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &robot_if,
+            ])?;
             ip(&["link", "set", &robot_if, "netns", &ns.name])?;
-            ip(&["addr", "add", &format!("{}/24", ns.host_ip), "dev", &ns.host_if])?;
+            ip(&[
+                "addr",
+                "add",
+                &format!("{}/24", ns.host_ip),
+                "dev",
+                &ns.host_if,
+            ])?;
             ip(&["link", "set", &ns.host_if, "up"])?;
             let robot_cidr = format!("{}/24", ns.robot_ip);
             let inside = |rest: &[&str]| {
