@@ -1,6 +1,7 @@
 //! The device registry: known devices, their online state, and which fit a component.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use crate::model::{Component, Device, Placement};
 
@@ -34,11 +35,11 @@ pub(crate) struct DeviceRegistry {
 impl DeviceRegistry {
     /// Registers a device; registering the same device again is a no-op (returns `false`).
     pub(crate) fn add(&mut self, device: Device) -> Result<bool, DeviceError> {
-        match self.devices.get(&device.name) {
-            Some(d) if d.id == device.id => Ok(false),
-            Some(_) => Err(DeviceError::Conflict(device.name)),
-            None => {
-                self.devices.insert(device.name.clone(), device);
+        match self.devices.entry(device.name.clone()) {
+            Entry::Occupied(d) if d.get().id == device.id => Ok(false),
+            Entry::Occupied(_) => Err(DeviceError::Conflict(device.name)),
+            Entry::Vacant(slot) => {
+                slot.insert(device);
                 Ok(true)
             }
         }

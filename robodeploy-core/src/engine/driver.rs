@@ -92,11 +92,7 @@ impl Driver {
         &mut self,
         factory: Option<&dyn super::RuntimeFactory>,
     ) -> Result<(), crate::store::StoreError> {
-        self.state.load(self.store.as_ref())?;
-        if let Some(factory) = factory {
-            self.state.restore_devices(factory);
-        }
-        Ok(())
+        self.state.load(self.store.as_ref(), factory)
     }
 
     /// Runs until shutdown completes, a detach is asked for, or every API handle is dropped
@@ -251,7 +247,9 @@ impl Driver {
     /// events are streamed.
     fn call(&mut self, key: RuntimeKey, call: Call) {
         let ready = match &call {
-            Call::Prepare { .. } | Call::Start { .. } | Call::List => self.stream_events(&key),
+            Call::Prepare { .. } | Call::Start { .. } | Call::List { events: true } => {
+                self.stream_events(&key)
+            }
             _ => None,
         };
         let Some(info) = self.state.runtimes.get(&key) else {

@@ -85,7 +85,13 @@ pub(crate) enum Call {
     /// Is the runtime reachable?
     Health,
     /// What the runtime holds under robodeploy's labels (recovery), retried until it answers.
-    List,
+    List {
+        /// The runtime's events are streamed first: a stored deployment waits for this
+        /// listing, so an instance of ours may run there (one that exits in between is still
+        /// heard of). A runtime listed only to find orphans, or to carry on the job robots in
+        /// flight on it, is streamed once something is started there.
+        events: bool,
+    },
     /// One step of a job robot's pipeline that runs on the robot (a script, a download, the
     /// content lock).
     Stage(Box<Stage>),
@@ -98,7 +104,7 @@ pub(crate) struct Stage {
     pub(crate) attempt: u32,
     pub(crate) command: PipelineCommand,
     pub(crate) env: BTreeMap<String, String>,
-    pub(crate) request: DeploymentJobRequest,
-    pub(crate) package: Package,
+    pub(crate) request: std::sync::Arc<DeploymentJobRequest>,
+    pub(crate) package: std::sync::Arc<Package>,
     pub(crate) timeout: std::time::Duration,
 }

@@ -134,8 +134,9 @@ pub(crate) struct RobotRun {
 /// A live job.
 pub(crate) struct JobEntry {
     pub(crate) id: JobId,
-    pub(crate) request: DeploymentJobRequest,
-    pub(crate) package: Package,
+    /// Shared with the tasks running its robots' steps (one per robot in flight).
+    pub(crate) request: std::sync::Arc<DeploymentJobRequest>,
+    pub(crate) package: std::sync::Arc<Package>,
     pub(crate) rollout: Journaled,
     pub(crate) robots: Vec<String>,
     pub(crate) runs: Vec<RobotRun>,

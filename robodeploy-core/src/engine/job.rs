@@ -109,8 +109,8 @@ impl State {
             JobEntry {
                 id,
                 plan: PipelinePlan::of(&req),
-                request: req,
-                package,
+                request: std::sync::Arc::new(req),
+                package: std::sync::Arc::new(package),
                 rollout,
                 robots,
                 runs: (0..n).map(|_| RobotRun::default()).collect(),
@@ -477,7 +477,7 @@ impl State {
         };
         let i = robot.get();
         let name = job.robots[i].clone();
-        let package = package.unwrap_or_else(|| job.package.clone());
+        let package = package.unwrap_or_else(|| Package::clone(&job.package));
         let lc = &job.request.launch_config;
         let launch = self
             .config

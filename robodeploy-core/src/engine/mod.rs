@@ -98,6 +98,7 @@ mod board;
 mod catalog;
 mod clock;
 mod config;
+mod decode;
 mod deployment;
 mod devices;
 mod digest;

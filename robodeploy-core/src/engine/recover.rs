@@ -25,12 +25,13 @@ use tracing::warn;
 use crate::lifecycle::{
     DependencyState, Deployment as Machine, DeploymentRecord, Event, ExecutableRecord,
 };
-use crate::model::{DeploymentId, Fleet, JobId, JobStatus, Package, RobotStatus};
+use crate::model::{DeploymentId, JobId, JobStatus, RobotStatus};
 use crate::rollout::{RobotIndex, RobotInit, Rollout};
 
 use crate::runtime::{InstanceInfo, InstanceState, labels};
-use crate::store::{Store, StoreError, Table};
+use crate::store::{Store, StoreError};
 
+use super::decode::{self, DeploymentRow, JobRow};
 use super::effect::{Call, Effect};
 use super::entries::{DeploymentEntry, JobEntry, RobotRun};
 use super::journal::{JournalEntry, Journaled, LastCommand, replay};
@@ -40,70 +41,21 @@ use super::restoring::Stored;
 use super::state::{State, TokenTarget};
 use super::{EngineEvent, RecoveryAction};
 
-fn decode<T: serde::de::DeserializeOwned>(
-    table: Table,
-    key: &str,
-    value: &[u8],
-) -> Result<T, StoreError> {
-    serde_json::from_slice(value).map_err(|source| StoreError::Decode {
-        table,
-        key: key.to_owned(),
-        source,
-    })
-}
-
-/// Decodes a table's rows, on every core when there are many: a large fleet's device records
-/// are most of what a restart loads.
-fn decode_rows<T: serde::de::DeserializeOwned + Send>(
-    table: Table,
-    rows: Vec<(String, Vec<u8>)>,
-) -> Result<Vec<(String, T)>, StoreError> {
-    let decode_part = |part: &[(String, Vec<u8>)]| {
-        part.iter()
-            .map(|(k, v)| decode(table, k, v).map(|t| (k.clone(), t)))
-            .collect::<Result<Vec<_>, _>>()
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    if threads < 2 || rows.len() < PARALLEL_DECODE_ROWS {
-        return decode_part(&rows);
-    }
-    let chunk = rows.len().div_ceil(threads);
-    let decode_part = &decode_part;
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = rows
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || decode_part(part)))
-            .collect();
-        let mut out = Vec::with_capacity(rows.len());
-        for part in parts {
-            match part.join() {
-                Ok(decoded) => out.extend(decoded?),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        Ok(out)
-    })
-}
-
-/// Below this many rows a table is decoded on the calling thread.
-const PARALLEL_DECODE_ROWS: usize = 4096;
-
 impl State {
-    /// Loads everything the store holds. Nothing is started here: deployments wait for their
-    /// runtimes ([`State::runtime_attached`]).
-    pub(crate) fn load(&mut self, store: &dyn Store) -> Result<(), StoreError> {
-        for (k, v) in store.scan(Table::Packages)? {
-            let p: Package = decode(Table::Packages, &k, &v)?;
+    /// Loads everything the store holds, then brings back the devices `factory` makes runtimes
+    /// for. Nothing is started here: deployments wait for their runtimes
+    /// ([`State::runtime_attached`]).
+    pub(crate) fn load(
+        &mut self,
+        store: &dyn Store,
+        factory: Option<&dyn super::RuntimeFactory>,
+    ) -> Result<(), StoreError> {
+        let decoded = decode::load(store)?;
+        for (_, p) in decoded.packages {
             let _ = self.catalog.add(p);
         }
-        let devices = decode_rows::<StoredDevice>(Table::Devices, store.scan(Table::Devices)?)?;
-        self.recovery.devices.reserve(devices.len());
-        self.recovery.devices.extend(devices);
-        for (k, v) in store.scan(Table::Fleets)? {
-            let f: Fleet = decode(Table::Fleets, &k, &v)?;
-            self.fleets.insert(k, f);
-        }
-        for (k, v) in store.scan(Table::Tokens)? {
+        self.fleets.extend(decoded.fleets);
+        for (k, v) in decoded.tokens {
             let text = String::from_utf8_lossy(&v);
             let target = match text.split_once('/') {
                 Some(("deployment", id)) => id.parse().ok().map(TokenTarget::Deployment),
@@ -114,8 +66,8 @@ impl State {
                 self.tokens.insert(k, t);
             }
         }
-        self.load_deployments(store)?;
-        self.load_jobs(store)?;
+        self.load_deployments(decoded.deployments);
+        self.load_jobs(decoded.jobs);
         let waiting: Vec<(DeploymentId, BTreeSet<RuntimeKey>)> = self
             .recovery
             .deployments
@@ -127,14 +79,28 @@ impl State {
                 self.recovery.waiting.entry(k).or_default().push(id);
             }
         }
+        // The devices last: attaching a runtime looks at what waits for it.
+        match factory {
+            Some(factory) => self.restore_devices(decoded.devices, factory),
+            None => self.keep_devices(decoded.devices),
+        }
         Ok(())
+    }
+
+    /// Keeps device records until the application registers each device again.
+    fn keep_devices(&mut self, devices: Vec<(String, StoredDevice)>) {
+        self.recovery.devices.reserve(devices.len());
+        self.recovery.devices.extend(devices);
     }
 
     /// Registers again every stored device the application's factory makes a runtime for,
     /// as `add_devices` would (the stored record is the device: same id, same installed
-    /// applications; nothing to write).
-    pub(crate) fn restore_devices(&mut self, factory: &dyn super::RuntimeFactory) {
-        let stored = std::mem::take(&mut self.recovery.devices);
+    /// applications; nothing to write); the others wait for the application.
+    fn restore_devices(
+        &mut self,
+        stored: Vec<(String, StoredDevice)>,
+        factory: &dyn super::RuntimeFactory,
+    ) {
         self.devices.reserve(stored.len());
         self.runtimes.reserve(stored.len());
         for (name, stored) in stored {
@@ -151,32 +117,23 @@ impl State {
         }
     }
 
-    fn load_deployments(&mut self, store: &dyn Store) -> Result<(), StoreError> {
+    fn load_deployments(&mut self, rows: Vec<(DeploymentId, DeploymentRow)>) {
         let mut created: BTreeMap<DeploymentId, StoredDeployment> = BTreeMap::new();
         let mut headers: HashMap<DeploymentId, MachineHeader> = HashMap::new();
         let mut exes: HashMap<DeploymentId, Vec<ExecutableRecord>> = HashMap::new();
-        for (k, v) in store.scan(Table::Deployments)? {
-            let mut parts = k.split('/');
-            let Some(Ok(id)) = parts.next().map(str::parse::<DeploymentId>) else {
-                continue;
-            };
-            match (parts.next(), parts.next()) {
-                (None, _) => {
-                    created.insert(id, decode(Table::Deployments, &k, &v)?);
+        for (id, row) in rows {
+            match row {
+                DeploymentRow::Created(stored) => {
+                    created.insert(id, *stored);
                 }
-                (Some("machine"), None) => {
-                    headers.insert(id, decode(Table::Deployments, &k, &v)?);
+                DeploymentRow::Header(header) => {
+                    headers.insert(id, header);
                 }
                 // Keys sort by index: executables arrive in order.
-                (Some("exe"), Some(_)) => {
-                    exes.entry(id)
-                        .or_default()
-                        .push(decode(Table::Deployments, &k, &v)?);
-                }
-                (Some("final"), None) => {
+                DeploymentRow::Exe(exe) => exes.entry(id).or_default().push(exe),
+                DeploymentRow::Final => {
                     self.recovery.retired.insert(id);
                 }
-                _ => {}
             }
         }
         for (id, stored) in created {
@@ -194,33 +151,22 @@ impl State {
                 .deployments
                 .insert(id, Stored { stored, record });
         }
-        Ok(())
     }
 
-    fn load_jobs(&mut self, store: &dyn Store) -> Result<(), StoreError> {
+    fn load_jobs(&mut self, rows: Vec<(JobId, JobRow)>) {
         let mut created: BTreeMap<JobId, StoredJob> = BTreeMap::new();
         let mut logs: HashMap<JobId, Vec<JournalEntry>> = HashMap::new();
         let mut chunks: HashMap<JobId, u64> = HashMap::new();
-        for (k, v) in store.scan(Table::Jobs)? {
-            let mut parts = k.split('/');
-            let Some(Ok(id)) = parts.next().map(str::parse::<JobId>) else {
-                continue;
-            };
-            match parts.next() {
-                None => {
-                    created.insert(id, decode(Table::Jobs, &k, &v)?);
+        for (id, row) in rows {
+            match row {
+                JobRow::Created(job) => {
+                    created.insert(id, *job);
                 }
-                Some("log") => {
-                    let ops: Vec<JournalEntry> = decode(Table::Jobs, &k, &v)?;
+                JobRow::Log(seq, ops) => {
                     logs.entry(id).or_default().extend(ops);
-                    let seq = parts
-                        .next()
-                        .and_then(|s| s.parse::<u64>().ok())
-                        .unwrap_or(0);
                     let next = chunks.entry(id).or_default();
                     *next = (*next).max(seq + 1);
                 }
-                _ => {}
             }
         }
         let now = self.now();
@@ -277,8 +223,8 @@ impl State {
                 JobEntry {
                     id,
                     plan: crate::rollout::PipelinePlan::of(&job.request),
-                    request: job.request,
-                    package,
+                    request: std::sync::Arc::new(job.request),
+                    package: std::sync::Arc::new(package),
                     rollout: journal,
                     robots: job.robots,
                     runs: replayed
@@ -296,7 +242,6 @@ impl State {
             // Its timers are armed by the first settle.
             self.dirty_jobs.insert(id);
         }
-        Ok(())
     }
 
     /// A runtime was attached: list what it holds if anything stored may be on it.
@@ -307,21 +252,26 @@ impl State {
                 RuntimeKey::Device(d) => self.recovery.robots.contains_key(d),
                 RuntimeKey::Cloud => false,
             };
-        if !wanted || self.recovery.inventories.contains_key(&key) {
+        if !wanted {
+            // Nothing stored may be on it, and no robot of a job waits for it.
+            return;
+        }
+        if self.recovery.inventories.contains_key(&key) {
             self.resume_robots_on(&key);
             return;
         }
         if !self.recovery.listing.insert(key.clone()) {
             return;
         }
-        // The driver streams its events before it lists it: an instance that exits in
-        // between is still heard of.
-        self.emit(Effect::Call(key, Call::List));
+        // When a stored deployment waits for it, the driver streams its events before it lists
+        // it: an instance that exits in between is still heard of.
+        let events = self.recovery.waiting.contains_key(&key);
+        self.emit(Effect::Call(key, Call::List { events }));
     }
 
     /// A runtime's inventory arrived: restore what waited for it, remove orphans, carry on the
     /// job robots on it.
-    pub(crate) fn handle_inventory(&mut self, key: RuntimeKey, list: Vec<InstanceInfo>) {
+    pub(crate) fn handle_inventory(&mut self, key: RuntimeKey, mut list: Vec<InstanceInfo>) {
         self.recovery.listing.remove(&key);
         // Orphans: instances of deployments that ended.
         for info in &list {
@@ -349,6 +299,9 @@ impl State {
                 )));
             }
         }
+        // Sorted by name (stable: the first of equal names stays first), so each restored
+        // executable finds its instance by a binary search, not a scan of the runtime's list.
+        list.sort_by(|a, b| a.name.cmp(&b.name));
         self.recovery.inventories.insert(key.clone(), list);
         let candidates = self.recovery.waiting.remove(&key).unwrap_or_default();
         let ready: Vec<DeploymentId> = candidates
@@ -476,11 +429,10 @@ impl State {
         let mut instances = vec![None; n];
         for (i, spec) in resolved.instances.iter().enumerate() {
             let key = &resolved.keys[i];
-            let found = self
-                .recovery
-                .inventories
-                .get(key)
-                .and_then(|list| list.iter().find(|info| info.name == spec.name));
+            let found = self.recovery.inventories.get(key).and_then(|list| {
+                let first = list.partition_point(|info| info.name < spec.name);
+                list.get(first).filter(|info| info.name == spec.name)
+            });
             let exe = crate::lifecycle::ExecutableIndex(i as u16);
             let meant_to_run = s.record.as_ref().is_some_and(|r| {
                 r.executables.get(i).is_some_and(|e| {

@@ -53,7 +53,7 @@ impl State {
     /// Keeps a job's new tags, once they are written.
     pub(crate) fn commit_tags(&mut self, id: JobId, tags: BTreeMap<String, String>) {
         if let Some(job) = self.jobs.get_mut(&id) {
-            job.request.tags = tags;
+            std::sync::Arc::make_mut(&mut job.request).tags = tags;
         }
     }
 }

@@ -113,7 +113,7 @@ pub(crate) fn spawn(
                 let _ = tx.send(Internal::Health(key, ok));
             });
         }
-        Call::List => {
+        Call::List { .. } => {
             tokio::spawn(async move {
                 streaming(ready).await;
                 let selector = BTreeMap::from([(labels::MANAGED.to_owned(), "true".to_owned())]);
@@ -181,7 +181,7 @@ pub(crate) fn runtime_gone(call: Call, tx: &Tx) {
             stage.attempt,
             RobotUpdate::Outcome(StepOutcome::NoRuntime, Some(why)),
         ),
-        Call::Discard { .. } | Call::Health | Call::List => return,
+        Call::Discard { .. } | Call::Health | Call::List { .. } => return,
     };
     let _ = tx.send(message);
 }
