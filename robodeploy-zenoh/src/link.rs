@@ -14,7 +14,9 @@
 //! (mutual: each side shows a certificate signed by the CA, and a robot's certificate names
 //! the robot as its common name), unless `insecure: true` says otherwise, in writing.
 //!
-//! Scouting (multicast discovery) is off: a robot links to the endpoints it is given.
+//! Scouting (multicast discovery) is off: a robot links to the endpoints it is given. A client
+//! (an agent) waits for its first router when it opens, for as long as it takes, and links
+//! again by itself whenever the link is lost; a router opens at once.
 
 use std::path::PathBuf;
 use std::time::Duration;

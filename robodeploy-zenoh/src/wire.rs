@@ -30,6 +30,9 @@ use thiserror::Error;
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// The largest message read (16 MiB): a bigger one is refused before it is parsed.
+pub const MAX_MESSAGE: usize = 16 << 20;
+
 /// A message with the protocol version it was written in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Envelope<T> {
@@ -57,9 +60,16 @@ pub fn encode<T: Serialize>(body: &T) -> Vec<u8> {
 /// Decodes a message: its version first, then its body.
 ///
 /// # Errors
-/// [`WireError::Incompatible`] when it was written in another protocol version;
-/// [`WireError::Malformed`] when it is not a message of this schema.
+/// [`WireError::TooLarge`] over [`MAX_MESSAGE`]; [`WireError::Incompatible`] when it was
+/// written in another protocol version; [`WireError::Malformed`] when it is not a message of
+/// this schema.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
+    if bytes.len() > MAX_MESSAGE {
+        return Err(WireError::TooLarge {
+            size: bytes.len() as u64,
+            limit: MAX_MESSAGE as u64,
+        });
+    }
     #[derive(Deserialize)]
     struct Version {
         v: u32,
@@ -293,6 +303,14 @@ pub enum WireError {
         /// The peer's.
         theirs: u32,
     },
+    /// A message over [`MAX_MESSAGE`].
+    #[error("message of {size} bytes is over the limit of {limit}")]
+    TooLarge {
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// Not a message of this schema.
     #[error("malformed message: {message}")]
     Malformed {
@@ -363,11 +381,11 @@ impl From<WireError> for RuntimeError {
                 }
             },
             // A robot that cannot be understood cannot be used: as unreachable as a dead one.
-            e @ (WireError::Incompatible { .. } | WireError::Malformed { .. }) => {
-                RuntimeError::Unreachable {
-                    message: e.to_string(),
-                }
-            }
+            e @ (WireError::Incompatible { .. }
+            | WireError::Malformed { .. }
+            | WireError::TooLarge { .. }) => RuntimeError::Unreachable {
+                message: e.to_string(),
+            },
         }
     }
 }
@@ -522,6 +540,46 @@ mod tests {
         let local = RuntimeError::internal_from("write failed", std::io::Error::other("disk full"));
         let remote = RuntimeError::from(WireError::from(&local));
         assert_eq!(remote.to_string(), "runtime error: write failed: disk full");
+    }
+
+    #[test]
+    fn an_oversized_message_is_refused_before_it_is_read() {
+        let big = vec![b' '; MAX_MESSAGE + 1];
+        assert_eq!(
+            decode::<Request>(&big).unwrap_err(),
+            WireError::TooLarge {
+                size: MAX_MESSAGE as u64 + 1,
+                limit: MAX_MESSAGE as u64
+            }
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(4096))]
+
+        /// The decoder's fuzz target: any bytes, and any bytes after a valid envelope's start,
+        /// give a message or an error, never a panic.
+        #[test]
+        fn any_bytes_decode_to_a_message_or_an_error(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = decode::<Request>(&bytes);
+            let _ = decode::<Answer>(&bytes);
+            let _ = decode::<Event>(&bytes);
+            let mut framed = br#"{"v":1,"body":"#.to_vec();
+            framed.extend_from_slice(&bytes);
+            let _ = decode::<Request>(&framed);
+            let _ = decode::<Answer>(&framed);
+        }
+
+        /// Every well-formed JSON text in the envelope is either a message or a named error.
+        #[test]
+        fn any_json_in_the_envelope_is_a_message_or_malformed(text in "\\PC{0,64}") {
+            let body = serde_json::to_string(&text).unwrap();
+            let framed = format!(r#"{{"v":1,"body":{{"call":{body}}}}}"#);
+            match decode::<Request>(framed.as_bytes()) {
+                Ok(r) => proptest::prop_assert_eq!(r.call(), text.as_str()),
+                Err(e) => proptest::prop_assert!(matches!(e, WireError::Malformed { .. }), "{e}"),
+            }
+        }
     }
 
     #[test]
