@@ -9,6 +9,15 @@
 //! | `tls` | none | PEM files: the CA both sides trust, this side's certificate and key |
 //! | `lease` | 4 s | a link silent this long is closed: the bound on noticing a robot that vanished |
 //! | `insecure` | false | allow plain `tcp/` to an address that is not loopback |
+//! | `robots` | none | a router's access rules: the robots allowed in, each by its certificate's common name (needs `tls`) |
+//!
+//! **Access rules.** A router given `robots` admits each robot to its own keys only, by the
+//! common name of its certificate: robot `r` may declare its queryable and answer under
+//! `robodeploy/r/rt/`, publish its events and logs, and declare its liveliness token; it
+//! receives the queries and log subscriptions for its own keys. Everything else is denied: it
+//! cannot answer for another robot, issue runtime calls, or read another robot's events or
+//! logs. The orchestrator's session is the router itself, whose own messages the rules do not
+//! restrict: it is the only one that queries agents. The list is fixed when the router opens.
 //!
 //! **Secure by default.** An endpoint that is not on loopback must be `tls/` with `tls` set
 //! (mutual: each side shows a certificate signed by the CA, and a robot's certificate names
@@ -83,6 +92,9 @@ pub struct LinkConfig {
     /// Allow plain TCP off loopback.
     #[serde(default)]
     pub insecure: bool,
+    /// A router's access rules: the robots admitted, each to its own keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub robots: Option<Vec<String>>,
 }
 
 /// The default lease: a vanished robot is noticed within 4 s.
@@ -101,6 +113,7 @@ impl Default for LinkConfig {
             tls: None,
             lease: DEFAULT_LEASE,
             insecure: false,
+            robots: None,
         }
     }
 }
@@ -129,6 +142,15 @@ impl LinkConfig {
         self
     }
 
+    /// The same with access rules admitting these robots, each to its own keys.
+    pub fn with_robots<S: Into<String>>(
+        mut self,
+        robots: impl IntoIterator<Item = S>,
+    ) -> LinkConfig {
+        self.robots = Some(robots.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Checks the settings against the rules of the [module](self).
     ///
     /// # Errors
@@ -152,6 +174,25 @@ impl LinkConfig {
                 &format!("{:?}", self.lease),
                 "must be at least 500 ms",
             ));
+        }
+        if let Some(robots) = &self.robots {
+            if self.mode != Mode::Router {
+                return Err(invalid("robots", "", "access rules are a router's"));
+            }
+            if self.tls.is_none() {
+                return Err(invalid(
+                    "robots",
+                    "",
+                    "access rules need tls: robots are told apart by their certificates",
+                ));
+            }
+            if let Some(bad) = robots.iter().find(|r| crate::keys::robot_chunk(r).is_err()) {
+                return Err(invalid(
+                    "robots",
+                    bad,
+                    "a robot name must not be empty nor hold '/', '*', '$', '?' or '#'",
+                ));
+            }
         }
         for (field, endpoints) in [("listen", &self.listen), ("connect", &self.connect)] {
             for e in endpoints {
@@ -216,6 +257,9 @@ impl LinkConfig {
             set("transport/link/tls/connect_private_key", path(&tls.key))?;
             set("transport/link/tls/enable_mtls", "true".into())?;
         }
+        if let Some(robots) = &self.robots {
+            set("access_control", access_rules(robots).to_string())?;
+        }
         Ok(c)
     }
 
@@ -229,6 +273,46 @@ impl LinkConfig {
             .await
             .map_err(LinkError::session)
     }
+}
+
+/// Zenoh's access control admitting each robot to its own keys (see the [module](self)).
+fn access_rules(robots: &[String]) -> serde_json::Value {
+    use serde_json::json;
+    let mut rules = Vec::new();
+    let mut subjects = Vec::new();
+    let mut policies = Vec::new();
+    for (i, robot) in robots.iter().enumerate() {
+        let own = format!("{}/{robot}/**", crate::keys::ROOT);
+        rules.push(json!({
+            "id": format!("robot{i}-sends"), "permission": "allow", "flows": ["ingress"],
+            "messages": ["put", "reply", "declare_queryable", "liveliness_token"],
+            "key_exprs": [own],
+        }));
+        rules.push(json!({
+            "id": format!("robot{i}-receives"), "permission": "allow", "flows": ["egress"],
+            "messages": ["query", "declare_subscriber"],
+            "key_exprs": [own],
+        }));
+        subjects.push(json!({"id": format!("robot{i}"), "cert_common_names": [robot]}));
+        policies.push(json!({
+            "rules": [format!("robot{i}-sends"), format!("robot{i}-receives"), "fleet-events"],
+            "subjects": [format!("robot{i}")],
+        }));
+    }
+    // The orchestrator listens to every robot's events with one subscription; a robot's agent
+    // must hear of it to publish (it learns only that someone listens, never what others send).
+    rules.push(json!({
+        "id": "fleet-events", "permission": "allow", "flows": ["egress"],
+        "messages": ["declare_subscriber"],
+        "key_exprs": [format!("{}/*/events", crate::keys::ROOT)],
+    }));
+    json!({
+        "enabled": true,
+        "default_permission": "deny",
+        "rules": rules,
+        "subjects": subjects,
+        "policies": policies,
+    })
 }
 
 fn json<T: Serialize + ?Sized>(value: &T) -> String {
@@ -293,6 +377,16 @@ mod tests {
             (LinkConfig::client(["udp/127.0.0.1:7447"]), "connect"),
             (LinkConfig::client(["127.0.0.1:7447"]), "connect"),
             (
+                LinkConfig::router(["tcp/127.0.0.1:1"]).with_robots(["r1"]),
+                "robots",
+            ),
+            (
+                LinkConfig::router(["tls/10.0.0.1:1"])
+                    .with_tls(tls())
+                    .with_robots(["r/1"]),
+                "robots",
+            ),
+            (
                 LinkConfig {
                     lease: Duration::from_millis(10),
                     ..LinkConfig::router(["tcp/127.0.0.1:1"])
@@ -323,6 +417,14 @@ mod tests {
                 ca: "ca.pem".into()
             })
         );
+        assert!(c.to_zenoh().is_ok());
+    }
+
+    #[test]
+    fn access_rules_are_accepted_by_zenoh() {
+        let c = LinkConfig::router(["tls/10.0.0.1:7447"])
+            .with_tls(tls())
+            .with_robots(["r1", "r2"]);
         assert!(c.to_zenoh().is_ok());
     }
 }

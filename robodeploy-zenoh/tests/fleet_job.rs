@@ -82,11 +82,18 @@ async fn a_job_rolls_out_to_twenty_remote_robots_with_scripts_logs_and_exec() {
         .start();
     let mut robots = Vec::new();
     for name in &names {
-        let mut device = Device::new(name.clone(), Architecture::Amd64, DeviceRuntime::Preinstalled);
+        let mut device = Device::new(
+            name.clone(),
+            Architecture::Amd64,
+            DeviceRuntime::Preinstalled,
+        );
         device.connection = Some(Connection::Agent(name.clone()));
         let rt = o.runtime_of(&device).unwrap();
         until_up(&rt).await;
-        engine.add_device(device.clone(), Arc::new(rt)).await.unwrap();
+        engine
+            .add_device(device.clone(), Arc::new(rt))
+            .await
+            .unwrap();
         robots.push(device);
     }
     engine.add_fleet(fleet("fleet", robots)).await.unwrap();
@@ -100,7 +107,10 @@ async fn a_job_rolls_out_to_twenty_remote_robots_with_scripts_logs_and_exec() {
         .await
         .unwrap();
     let note = |what: &str| {
-        format!("echo \"{what} $SITE\" >> \"{}/$ROBODEPLOY_ROBOT\"", notes.display())
+        format!(
+            "echo \"{what} $SITE\" >> \"{}/$ROBODEPLOY_ROBOT\"",
+            notes.display()
+        )
     };
     let pre = script(&dir.join("pre"), &note("pre"));
     let post = script(&dir.join("post"), &note("post"));
@@ -133,7 +143,11 @@ async fn a_job_rolls_out_to_twenty_remote_robots_with_scripts_logs_and_exec() {
         let mut lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.first(), Some(&"pre lab"), "{robot}: {text}");
         lines.sort_unstable();
-        assert_eq!(lines, ["launched app lab", "post lab", "pre lab"], "{robot}");
+        assert_eq!(
+            lines,
+            ["launched app lab", "post lab", "pre lab"],
+            "{robot}"
+        );
     }
 
     // Logs and exec reach through the agent of one robot.
@@ -148,7 +162,12 @@ async fn a_job_rolls_out_to_twenty_remote_robots_with_scripts_logs_and_exec() {
         .expect("a line");
     assert_eq!(line.line, "ready");
     let out = engine
-        .exec(first, "main", "node", &["sh".into(), "-c".into(), "echo $SITE".into()])
+        .exec(
+            first,
+            "main",
+            "node",
+            &["sh".into(), "-c".into(), "echo $SITE".into()],
+        )
         .await
         .unwrap();
     assert_eq!((out.exit_code, out.stdout.trim()), (0, "lab"));
