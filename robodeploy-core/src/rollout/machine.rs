@@ -451,6 +451,16 @@ impl Rollout {
             })
     }
 
+    /// Loads a robot's state and uses nothing of it: a driver that is about to feed an input
+    /// about `robot` calls it first, so that the load (a cache miss on a big fleet) runs while
+    /// the driver does its own work instead of after it. Changes nothing.
+    #[inline(always)]
+    pub(crate) fn touch_robot(&self, robot: RobotIndex) {
+        if let Some(state) = self.robots.get(robot.get()) {
+            std::hint::black_box(state.phase);
+        }
+    }
+
     pub(super) fn count(&self, phase: Phase) -> u32 {
         self.phase_counts[phase as usize]
     }

@@ -357,6 +357,9 @@ impl Simulation {
 
     fn apply(&mut self, e: Entry) {
         let robot = RobotIndex(e.robot);
+        // The rollout's state of the robot is loaded at once, beside the simulator's (the token
+        // below): two misses in parallel rather than one after the other.
+        self.rollout.touch_robot(robot);
         let live = self
             .robots
             .get(e.robot as usize)
@@ -384,21 +387,26 @@ impl Simulation {
                 let Ok(report) = self.robots[e.robot as usize].pipeline.handle(outcome) else {
                     return;
                 };
+                // The rollout hears the report before the next step is drawn: its robot's state
+                // is then loaded a few instructions after the simulator's, and the two cache
+                // misses overlap (drawing the step between them kept them apart).
                 match report {
                     PipelineReport::Progress { step, .. } => {
                         self.record(Happening::RobotStep { robot, step });
+                        self.feed(report.input(robot));
                         self.schedule_step(e.robot);
                     }
                     PipelineReport::Succeeded => {
                         self.end_attempt(e.robot);
                         self.record(Happening::RobotSucceeded { robot });
+                        self.feed(report.input(robot));
                     }
                     PipelineReport::Failed { code } => {
                         self.end_attempt(e.robot);
                         self.record(Happening::RobotFailed { robot, code });
+                        self.feed(report.input(robot));
                     }
                 }
-                self.feed(report.input(robot));
             }
             Kind::WentOffline => {
                 self.end_attempt(e.robot);
