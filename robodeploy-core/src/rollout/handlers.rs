@@ -71,6 +71,7 @@ impl Rollout {
         self.settle();
     }
 
+    #[inline(always)]
     fn on_robot_progress(
         &mut self,
         robot: RobotIndex,

@@ -140,6 +140,10 @@ pub struct Rollout {
     pub(super) events: VecDeque<RolloutEvent>,
     pub(super) in_sync_ms: u64,
     pub(super) in_sync_n: u64,
+    /// The earliest armed deadline, as of the end of the last [`settle`](Rollout::settle) or
+    /// [`finish`](Rollout::finish): every input reads it (and the driver after each), so it
+    /// is kept rather than computed from the three timers each time.
+    pub(super) due: Option<Time>,
 }
 
 impl Rollout {
@@ -211,6 +215,7 @@ impl Rollout {
             events: VecDeque::new(),
             in_sync_ms: 0,
             in_sync_n: 0,
+            due: None,
             plan,
         })
     }
@@ -416,6 +421,16 @@ impl Rollout {
     /// The earliest armed deadline.
     #[inline]
     pub(super) fn next_deadline(&self) -> Option<Time> {
+        debug_assert_eq!(
+            self.due,
+            self.armed_deadline(),
+            "the kept deadline is stale"
+        );
+        self.due
+    }
+
+    /// The earliest armed deadline, from the timers themselves.
+    pub(super) fn armed_deadline(&self) -> Option<Time> {
         let at = |q: &DeadlineQueue| q.front().map(|(d, _)| d);
         earliest(
             earliest(at(&self.timeouts), at(&self.offline)),

@@ -20,13 +20,21 @@ impl Rollout {
     /// Clamps time (it never goes backwards) and fires every timer due by then, each at its own
     /// deadline, earliest first.
     /// Returns whether a timer fired.
+    #[inline]
     pub(super) fn advance(&mut self, now: Time) -> bool {
         self.now = self.now.max(now);
         // Every handler ends with the timer queues pruned, so their fronts are live deadlines:
-        // when none is due, nothing fires and there is nothing to prune.
+        // when none is due, nothing fires and there is nothing to prune. That test is all most
+        // inputs need, so it is inlined into each handler and the firing kept out of line.
         if self.next_deadline().is_none_or(|d| d > self.now) {
             return false;
         }
+        self.fire_timers()
+    }
+
+    /// Fires every timer due by `self.now`, earliest first; whether one fired.
+    #[inline(never)]
+    fn fire_timers(&mut self) -> bool {
         let mut fired = false;
         loop {
             self.prune_timers();
@@ -207,6 +215,7 @@ impl Rollout {
             }
         }
         self.prune_timers();
+        self.due = self.armed_deadline();
     }
 
     /// Starts robots until the slots are full or no robot of the wave is eligible: robots back
@@ -318,6 +327,7 @@ impl Rollout {
         self.ended = Some(self.now);
         self.timeouts.clear();
         self.offline.clear();
+        self.due = self.armed_deadline();
         self.ready = Default::default();
         self.events.push_back(RolloutEvent::StatusChanged {
             status: self.status,

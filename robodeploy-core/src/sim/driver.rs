@@ -8,8 +8,8 @@ use super::timeline::{Happening, SimReport, SimStats, TimelineDetail, TimelineEn
 use super::{Dist, FleetModel, SimError, SplitMix64};
 use crate::model::{DeploymentConfig, DeploymentJobRequest, Fleet, Version};
 use crate::rollout::{
-    Command, Input, Pipeline, PipelineCommand, PipelinePlan, PipelineReport, RobotIndex, RobotInit,
-    Rollout, RolloutPhase, StepOutcome,
+    Command, Input, Pipeline, PipelinePlan, PipelineReport, RobotIndex, RobotInit, Rollout,
+    RolloutPhase, StepOutcome,
 };
 use crate::time::Time;
 
@@ -258,7 +258,17 @@ impl Simulation {
             + self.timeline.capacity() * std::mem::size_of::<TimelineEntry>()
     }
 
+    /// Records `what` on the timeline if its detail keeps it; with the timeline off (the big
+    /// runs) this is one test, inlined, and `what` is never built.
+    #[inline(always)]
     fn record(&mut self, what: Happening) {
+        if self.options.timeline != TimelineDetail::Off {
+            self.record_on(what);
+        }
+    }
+
+    #[inline(never)]
+    fn record_on(&mut self, what: Happening) {
         let keep = match self.options.timeline {
             TimelineDetail::Off => false,
             TimelineDetail::Job => what.is_job_level(),
@@ -300,12 +310,7 @@ impl Simulation {
     fn schedule_step(&mut self, r: u32) {
         let seed = self.options.seed;
         let pipeline = &mut self.robots[r as usize].pipeline;
-        while matches!(
-            pipeline.command(),
-            Some(PipelineCommand::CheckContentLock | PipelineCommand::Deploy)
-        ) {
-            let _ = pipeline.handle(StepOutcome::Done);
-        }
+        pipeline.skip_shared_stages();
         let step = pipeline.step() as u8;
         let robot = self.robots[r as usize];
         // A fixed speed draws nothing: skip keying a generator for it.
