@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::plan::{Plan, PlannedWave};
-use super::robot::{NO_VERSION, Phase, RobotState};
+use super::robot::{NO_VERSION, Phase, RobotRecord, RobotState};
 use super::timer::DeadlineQueue;
 use super::{Command, HaltReason, RobotIndex, RobotInit, RolloutError, RolloutEvent};
 use crate::model::{
@@ -112,7 +112,10 @@ pub struct RollbackRecord {
 #[derive(Clone, Debug)]
 pub struct Rollout {
     pub(super) plan: Plan,
+    /// What every input about a robot reads, by robot.
     pub(super) robots: Vec<RobotState>,
+    /// What a robot's start and end write, by robot.
+    pub(super) records: Vec<RobotRecord>,
     pub(super) versions: Vec<Version>,
     pub(super) phase_counts: [u32; 14],
     pub(super) now: Time,
@@ -160,7 +163,7 @@ impl Rollout {
     ) -> Result<Rollout, RolloutError> {
         let mut versions: Vec<Version> = Vec::new();
         let mut interned: BTreeMap<&'a Version, u32> = BTreeMap::new();
-        let robots: Vec<RobotState> = robots
+        let (robots, records): (Vec<RobotState>, Vec<RobotRecord>) = robots
             .into_iter()
             .map(|init| {
                 let previous = init.previous_version.map_or(NO_VERSION, |v| {
@@ -169,9 +172,12 @@ impl Rollout {
                         (versions.len() - 1) as u32
                     })
                 });
-                RobotState::new(init.online, previous, now)
+                (
+                    RobotState::new(init.online, now),
+                    RobotRecord::new(previous),
+                )
             })
-            .collect();
+            .unzip();
         let plan = Plan::new(config, robots.len())?;
         let n = robots.len();
         let mut phase_counts = [0u32; 14];
@@ -189,6 +195,7 @@ impl Rollout {
         let slots = plan.limit as usize;
         Ok(Rollout {
             robots,
+            records,
             versions,
             phase_counts,
             now,
@@ -345,7 +352,8 @@ impl Rollout {
     /// # Errors
     /// [`RolloutError::UnknownRobot`] when the index is out of range.
     pub fn robot_failure(&self, robot: RobotIndex) -> Result<Option<FailureCode>, RolloutError> {
-        Ok(self.robot(robot)?.code)
+        self.robot(robot)?;
+        Ok(self.records[robot.get()].code)
     }
 
     /// A robot's progress: step, percent done and ETAs.
@@ -356,7 +364,7 @@ impl Rollout {
         let r = self.robot(robot)?;
         let in_flight = r.phase == Phase::Deploying;
         let step_eta = (in_flight && (1..100).contains(&r.percent)).then(|| {
-            let elapsed = self.now.since(r.step_started).as_millis() as i64;
+            let elapsed = self.now.since(r.step_started()).as_millis() as i64;
             let remaining =
                 elapsed.saturating_mul(i64::from(100 - r.percent)) / i64::from(r.percent);
             self.now.plus_millis(remaining)
@@ -379,7 +387,10 @@ impl Rollout {
     /// # Errors
     /// [`RolloutError::UnknownRobot`] when the index is out of range.
     pub fn previous_version(&self, robot: RobotIndex) -> Result<Option<&Version>, RolloutError> {
-        Ok(self.versions.get(self.robot(robot)?.previous as usize))
+        self.robot(robot)?;
+        Ok(self
+            .versions
+            .get(self.records[robot.get()].previous as usize))
     }
 
     /// When the job was created.
@@ -442,6 +453,7 @@ impl Rollout {
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
         self.robots.capacity() * size_of::<RobotState>()
+            + self.records.capacity() * size_of::<RobotRecord>()
             + self.versions.capacity() * size_of::<Version>()
             + self
                 .versions
