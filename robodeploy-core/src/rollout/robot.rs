@@ -162,7 +162,8 @@ impl RobotState {
 
     /// The current step began at `at` (not before `since`).
     pub(crate) fn set_step_started(&mut self, at: Time) {
-        self.step_offset = u32::try_from(at.since(self.since).as_millis()).unwrap_or(u32::MAX);
+        let ms = at.as_millis().saturating_sub(self.since.as_millis());
+        self.step_offset = ms.clamp(0, i64::from(u32::MAX)) as u32;
     }
 
     /// Whether the new version was started on the robot, so a rollback has something to undo:
