@@ -71,6 +71,7 @@ impl Rollout {
         self.settle();
     }
 
+    #[inline(always)]
     fn on_robot_progress(
         &mut self,
         robot: RobotIndex,
@@ -87,7 +88,7 @@ impl Rollout {
         if r.phase == Phase::Deploying && Some(step) >= r.step {
             if Some(step) > r.step {
                 r.step = Some(step);
-                r.step_started = now;
+                r.set_step_started(now);
             }
             r.percent = percent_done.min(100);
         }
@@ -101,8 +102,8 @@ impl Rollout {
                 let state = &mut self.robots[robot.get()];
                 state.step = Some(ProgressStep::Finished);
                 state.percent = 100;
-                state.ended = Some(now);
                 self.in_sync_ms += now.since(state.since).as_millis() as u64;
+                self.records[robot.get()].ended = Some(now);
                 self.in_sync_n += 1;
                 self.set_phase(r, Phase::InSync);
             }
@@ -118,7 +119,7 @@ impl Rollout {
         match self.robots[robot.get()].phase {
             Phase::Deploying => self.fail_robot(r, code, self.now),
             Phase::RollingBack => {
-                self.robots[robot.get()].rollback_code = Some(code);
+                self.records[robot.get()].rollback_code = Some(code);
                 self.set_phase(r, Phase::RollbackFailed);
             }
             _ => {}
@@ -137,9 +138,9 @@ impl Rollout {
         match self.robots[robot.get()].phase {
             // Halted: an abandoned attempt is not retried.
             Phase::Deploying if self.halt.is_some() => {
-                let state = &mut self.robots[robot.get()];
-                state.code = Some(halt_code);
-                state.ended = Some(self.now);
+                let record = &mut self.records[robot.get()];
+                record.code = Some(halt_code);
+                record.ended = Some(self.now);
                 self.set_phase(r, Phase::NotDeployed);
             }
             Phase::Ready | Phase::Deploying => self.defer(r, Phase::Deferred),
@@ -182,9 +183,9 @@ impl Rollout {
         let wave = self.waves[self.wave as usize].plan;
         for r in wave.start..wave.end {
             if self.robots[r as usize].phase == Phase::Deploying {
-                let state = &mut self.robots[r as usize];
-                state.code = Some(FailureCode::RobotDeploymentAborted);
-                state.ended = Some(self.now);
+                let record = &mut self.records[r as usize];
+                record.code = Some(FailureCode::RobotDeploymentAborted);
+                record.ended = Some(self.now);
                 self.set_phase(r, Phase::Failed);
                 self.failed_total += 1;
                 self.waves[self.wave as usize].failed += 1;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::plan::{Plan, PlannedWave};
-use super::robot::{NO_VERSION, Phase, RobotState};
+use super::robot::{NO_VERSION, Phase, RobotRecord, RobotState};
 use super::timer::DeadlineQueue;
 use super::{Command, HaltReason, RobotIndex, RobotInit, RolloutError, RolloutEvent};
 use crate::model::{
@@ -112,7 +112,10 @@ pub struct RollbackRecord {
 #[derive(Clone, Debug)]
 pub struct Rollout {
     pub(super) plan: Plan,
+    /// What every input about a robot reads, by robot.
     pub(super) robots: Vec<RobotState>,
+    /// What a robot's start and end write, by robot.
+    pub(super) records: Vec<RobotRecord>,
     pub(super) versions: Vec<Version>,
     pub(super) phase_counts: [u32; 14],
     pub(super) now: Time,
@@ -140,6 +143,10 @@ pub struct Rollout {
     pub(super) events: VecDeque<RolloutEvent>,
     pub(super) in_sync_ms: u64,
     pub(super) in_sync_n: u64,
+    /// The earliest armed deadline, as of the end of the last [`settle`](Rollout::settle) or
+    /// [`finish`](Rollout::finish): every input reads it (and the driver after each), so it
+    /// is kept rather than computed from the three timers each time.
+    pub(super) due: Option<Time>,
 }
 
 impl Rollout {
@@ -156,7 +163,7 @@ impl Rollout {
     ) -> Result<Rollout, RolloutError> {
         let mut versions: Vec<Version> = Vec::new();
         let mut interned: BTreeMap<&'a Version, u32> = BTreeMap::new();
-        let robots: Vec<RobotState> = robots
+        let (robots, records): (Vec<RobotState>, Vec<RobotRecord>) = robots
             .into_iter()
             .map(|init| {
                 let previous = init.previous_version.map_or(NO_VERSION, |v| {
@@ -165,9 +172,12 @@ impl Rollout {
                         (versions.len() - 1) as u32
                     })
                 });
-                RobotState::new(init.online, previous, now)
+                (
+                    RobotState::new(init.online, now),
+                    RobotRecord::new(previous),
+                )
             })
-            .collect();
+            .unzip();
         let plan = Plan::new(config, robots.len())?;
         let n = robots.len();
         let mut phase_counts = [0u32; 14];
@@ -185,6 +195,7 @@ impl Rollout {
         let slots = plan.limit as usize;
         Ok(Rollout {
             robots,
+            records,
             versions,
             phase_counts,
             now,
@@ -211,6 +222,7 @@ impl Rollout {
             events: VecDeque::new(),
             in_sync_ms: 0,
             in_sync_n: 0,
+            due: None,
             plan,
         })
     }
@@ -340,7 +352,8 @@ impl Rollout {
     /// # Errors
     /// [`RolloutError::UnknownRobot`] when the index is out of range.
     pub fn robot_failure(&self, robot: RobotIndex) -> Result<Option<FailureCode>, RolloutError> {
-        Ok(self.robot(robot)?.code)
+        self.robot(robot)?;
+        Ok(self.records[robot.get()].code)
     }
 
     /// A robot's progress: step, percent done and ETAs.
@@ -351,7 +364,7 @@ impl Rollout {
         let r = self.robot(robot)?;
         let in_flight = r.phase == Phase::Deploying;
         let step_eta = (in_flight && (1..100).contains(&r.percent)).then(|| {
-            let elapsed = self.now.since(r.step_started).as_millis() as i64;
+            let elapsed = self.now.since(r.step_started()).as_millis() as i64;
             let remaining =
                 elapsed.saturating_mul(i64::from(100 - r.percent)) / i64::from(r.percent);
             self.now.plus_millis(remaining)
@@ -374,7 +387,10 @@ impl Rollout {
     /// # Errors
     /// [`RolloutError::UnknownRobot`] when the index is out of range.
     pub fn previous_version(&self, robot: RobotIndex) -> Result<Option<&Version>, RolloutError> {
-        Ok(self.versions.get(self.robot(robot)?.previous as usize))
+        self.robot(robot)?;
+        Ok(self
+            .versions
+            .get(self.records[robot.get()].previous as usize))
     }
 
     /// When the job was created.
@@ -416,6 +432,16 @@ impl Rollout {
     /// The earliest armed deadline.
     #[inline]
     pub(super) fn next_deadline(&self) -> Option<Time> {
+        debug_assert_eq!(
+            self.due,
+            self.armed_deadline(),
+            "the kept deadline is stale"
+        );
+        self.due
+    }
+
+    /// The earliest armed deadline, from the timers themselves.
+    pub(super) fn armed_deadline(&self) -> Option<Time> {
         let at = |q: &DeadlineQueue| q.front().map(|(d, _)| d);
         earliest(
             earliest(at(&self.timeouts), at(&self.offline)),
@@ -427,6 +453,7 @@ impl Rollout {
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
         self.robots.capacity() * size_of::<RobotState>()
+            + self.records.capacity() * size_of::<RobotRecord>()
             + self.versions.capacity() * size_of::<Version>()
             + self
                 .versions
@@ -449,6 +476,16 @@ impl Rollout {
                 index: robot.0,
                 fleet_size: self.plan.fleet,
             })
+    }
+
+    /// Loads a robot's state and uses nothing of it: a driver that is about to feed an input
+    /// about `robot` calls it first, so that the load (a cache miss on a big fleet) runs while
+    /// the driver does its own work instead of after it. Changes nothing.
+    #[inline(always)]
+    pub(crate) fn touch_robot(&self, robot: RobotIndex) {
+        if let Some(state) = self.robots.get(robot.get()) {
+            std::hint::black_box(state.phase);
+        }
     }
 
     pub(super) fn count(&self, phase: Phase) -> u32 {

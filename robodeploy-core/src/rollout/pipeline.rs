@@ -255,12 +255,6 @@ impl Stage {
         Stage::PostLaunch,
     ];
 
-    /// The stage after this one under a plan ([`PipelinePlan::bits`]): one load from a table
-    /// built at compile time, since every outcome asks it.
-    fn next(self, plan_bits: u8) -> Stage {
-        NEXT_STAGE[self as usize][(plan_bits & 0xF) as usize]
-    }
-
     fn command(self) -> Option<PipelineCommand> {
         Some(match self {
             Stage::Validate => PipelineCommand::Validate,
@@ -310,8 +304,9 @@ impl Stage {
     }
 }
 
-/// [`Stage::next`] for every stage and plan: the first working stage after it that the plan
-/// has, or `Succeeded`.
+/// The stage after each stage under each plan ([`PipelinePlan::bits`]): the first working
+/// stage after it that the plan has, or `Succeeded`. One load from a table built at compile
+/// time, since every outcome asks it.
 const NEXT_STAGE: [[Stage; 16]; 9] = {
     let mut table = [[Stage::Succeeded; 16]; 9];
     let mut from = 0;
@@ -328,6 +323,28 @@ const NEXT_STAGE: [[Stage; 16]; 9] = {
                 }
                 i += 1;
             }
+            bits += 1;
+        }
+        from += 1;
+    }
+    table
+};
+
+/// [`NEXT_STAGE`], then past the stages that share their progress step with the stage after
+/// them (the content lock before the download condition, creating the deployment before
+/// waiting for it to run): the simulator models a step as one span
+/// ([`Pipeline::handle_span`]).
+const NEXT_SPAN: [[Stage; 16]; 9] = {
+    let mut table = NEXT_STAGE;
+    let mut from = 0;
+    while from < 9 {
+        let mut bits = 0;
+        while bits < 16 {
+            let mut next = table[from][bits];
+            while matches!(next, Stage::ContentLock | Stage::Deploy) {
+                next = NEXT_STAGE[next as usize][bits];
+            }
+            table[from][bits] = next;
             bits += 1;
         }
         from += 1;
@@ -414,12 +431,35 @@ impl Pipeline {
     /// command; the pipeline is unchanged.
     #[inline]
     pub fn handle(&mut self, outcome: StepOutcome) -> Result<PipelineReport, PipelineError> {
+        self.handle_with(outcome, &NEXT_STAGE)
+    }
+
+    /// As [`handle`](Self::handle), and then as `handle(StepOutcome::Done)` for each stage that
+    /// shares its progress step with the stage after it (the content lock, creating the
+    /// deployment): the simulator models a step as one span. The report is the same (the
+    /// stages skipped have the step of the stage after them); the pipeline is left at the
+    /// step's last stage, where the step's modelled failure falls. One table load where asking
+    /// for the command and handling each skipped stage took a few dozen instructions.
+    #[inline]
+    pub(crate) fn handle_span(
+        &mut self,
+        outcome: StepOutcome,
+    ) -> Result<PipelineReport, PipelineError> {
+        self.handle_with(outcome, &NEXT_SPAN)
+    }
+
+    #[inline(always)]
+    fn handle_with(
+        &mut self,
+        outcome: StepOutcome,
+        next: &[[Stage; 16]; 9],
+    ) -> Result<PipelineReport, PipelineError> {
         if self.is_ended() {
             return Err(PipelineError::Ended { outcome });
         }
         let code = match outcome {
             StepOutcome::Done => {
-                self.stage = self.stage.next(self.flags);
+                self.stage = next[self.stage as usize][(self.flags & 0xF) as usize];
                 return Ok(match self.stage {
                     Stage::Succeeded => PipelineReport::Succeeded,
                     next => PipelineReport::Progress {
@@ -472,6 +512,37 @@ mod tests {
             assert_eq!(plan.bits(), bits);
             assert_eq!(Pipeline::new(plan).plan(), plan);
             assert_eq!(Pipeline::launched(plan).plan(), plan);
+        }
+    }
+
+    #[test]
+    fn a_span_is_its_stages_handled_done() {
+        use StepOutcome::*;
+        for bits in 0..16u8 {
+            let plan = PipelinePlan::from_bits(bits);
+            for from in [Pipeline::new(plan), Pipeline::launched(plan)] {
+                let mut p = from;
+                loop {
+                    for outcome in [Done, Failed, NoRuntime, LockMismatch] {
+                        let mut slow = p;
+                        let expected = slow.handle(outcome);
+                        if expected.is_ok() {
+                            while matches!(
+                                slow.command(),
+                                Some(PipelineCommand::CheckContentLock | PipelineCommand::Deploy)
+                            ) {
+                                slow.handle(Done).unwrap();
+                            }
+                        }
+                        let mut fast = p;
+                        assert_eq!(fast.handle_span(outcome), expected, "{plan:?} {p:?}");
+                        assert_eq!(fast, slow, "{plan:?} from {p:?} on {outcome:?}");
+                    }
+                    if p.handle_span(Done).is_err() {
+                        break;
+                    }
+                }
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::machine::{RollbackRecord, RolloutCounts, WaveRecord};
-use super::robot::{Phase, RobotState};
+use super::robot::{Phase, RobotRecord, RobotState};
 use super::{HaltReason, RobotIndex, Rollout};
 use crate::model::{FailureCode, JobStatus, ProgressStep, RobotStatus};
 use crate::time::Time;
@@ -114,8 +114,8 @@ pub struct RolloutReport {
     pub robots: Vec<RobotReport>,
 }
 
-fn robot_report(index: usize, r: &RobotState) -> RobotReport {
-    let deployed = |r: &RobotState| match r.code {
+fn robot_report(index: usize, r: &RobotState, record: &RobotRecord) -> RobotReport {
+    let deployed = |r: &RobotRecord| match r.code {
         None => RobotOutcome::InSync,
         Some(code) => RobotOutcome::Failed { code },
     };
@@ -123,21 +123,21 @@ fn robot_report(index: usize, r: &RobotState) -> RobotReport {
     let (outcome, rollback) = match r.phase {
         Phase::Waiting => (RobotOutcome::Pending, None),
         Phase::Ready | Phase::Deferred | Phase::Deploying => (RobotOutcome::Deploying, None),
-        Phase::InSync | Phase::Failed | Phase::NoResponse => (deployed(r), None),
+        Phase::InSync | Phase::Failed | Phase::NoResponse => (deployed(record), None),
         Phase::NotDeployed => (
             RobotOutcome::NotDeployed {
-                code: failed_with(r.code),
+                code: failed_with(record.code),
             },
             None,
         ),
         Phase::RollbackReady | Phase::RollbackDeferred | Phase::RollingBack => {
-            (deployed(r), Some(RollbackOutcome::Pending))
+            (deployed(record), Some(RollbackOutcome::Pending))
         }
-        Phase::RolledBack => (deployed(r), Some(RollbackOutcome::RolledBack)),
+        Phase::RolledBack => (deployed(record), Some(RollbackOutcome::RolledBack)),
         Phase::RollbackFailed | Phase::RollbackNoResponse => (
-            deployed(r),
+            deployed(record),
             Some(RollbackOutcome::Failed {
-                code: failed_with(r.rollback_code),
+                code: failed_with(record.rollback_code),
             }),
         ),
     };
@@ -146,9 +146,9 @@ fn robot_report(index: usize, r: &RobotState) -> RobotReport {
         status: r.phase.status(),
         outcome,
         step: r.step,
-        attempts: r.attempts,
-        started_at: r.first_started,
-        ended_at: r.ended,
+        attempts: record.attempts,
+        started_at: record.first_started,
+        ended_at: record.ended,
         rollback,
     }
 }
@@ -173,8 +173,9 @@ impl Rollout {
             robots: self
                 .robots
                 .iter()
+                .zip(&self.records)
                 .enumerate()
-                .map(|(i, r)| robot_report(i, r))
+                .map(|(i, (r, record))| robot_report(i, r, record))
                 .collect(),
         }
     }
@@ -185,6 +186,7 @@ impl Rollout {
     /// [`RolloutError::UnknownRobot`](super::RolloutError::UnknownRobot) when the index is out
     /// of range.
     pub fn robot_report(&self, robot: RobotIndex) -> Result<RobotReport, super::RolloutError> {
-        Ok(robot_report(robot.get(), self.robot(robot)?))
+        let state = self.robot(robot)?;
+        Ok(robot_report(robot.get(), state, &self.records[robot.get()]))
     }
 }

@@ -20,13 +20,21 @@ impl Rollout {
     /// Clamps time (it never goes backwards) and fires every timer due by then, each at its own
     /// deadline, earliest first.
     /// Returns whether a timer fired.
+    #[inline]
     pub(super) fn advance(&mut self, now: Time) -> bool {
         self.now = self.now.max(now);
         // Every handler ends with the timer queues pruned, so their fronts are live deadlines:
-        // when none is due, nothing fires and there is nothing to prune.
+        // when none is due, nothing fires and there is nothing to prune. That test is all most
+        // inputs need, so it is inlined into each handler and the firing kept out of line.
         if self.next_deadline().is_none_or(|d| d > self.now) {
             return false;
         }
+        self.fire_timers()
+    }
+
+    /// Fires every timer due by `self.now`, earliest first; whether one fired.
+    #[inline(never)]
+    fn fire_timers(&mut self) -> bool {
         let mut fired = false;
         loop {
             self.prune_timers();
@@ -77,7 +85,7 @@ impl Rollout {
         match self.robots[r as usize].phase {
             Phase::Deploying => self.fail_robot(r, FailureCode::RobotDeploymentTimeout, at),
             Phase::RollingBack => {
-                self.robots[r as usize].rollback_code = Some(FailureCode::RobotDeploymentTimeout);
+                self.records[r as usize].rollback_code = Some(FailureCode::RobotDeploymentTimeout);
                 self.set_phase(r, Phase::RollbackFailed);
             }
             _ => return,
@@ -89,14 +97,14 @@ impl Rollout {
     fn robot_no_response(&mut self, r: u32, at: Time) {
         match self.robots[r as usize].phase {
             Phase::Deferred => {
-                let robot = &mut self.robots[r as usize];
-                robot.code = Some(FailureCode::RobotDeploymentNoResponse);
-                robot.ended = Some(at);
+                let record = &mut self.records[r as usize];
+                record.code = Some(FailureCode::RobotDeploymentNoResponse);
+                record.ended = Some(at);
                 self.set_phase(r, Phase::NoResponse);
                 self.count_failure(r);
             }
             Phase::RollbackDeferred => {
-                self.robots[r as usize].rollback_code =
+                self.records[r as usize].rollback_code =
                     Some(FailureCode::RobotDeploymentNoResponse);
                 self.set_phase(r, Phase::RollbackNoResponse);
             }
@@ -109,9 +117,9 @@ impl Rollout {
 
     /// A deployment in flight failed at `at`.
     pub(super) fn fail_robot(&mut self, r: u32, code: FailureCode, at: Time) {
-        let robot = &mut self.robots[r as usize];
-        robot.code = Some(code);
-        robot.ended = Some(at);
+        let record = &mut self.records[r as usize];
+        record.code = Some(code);
+        record.ended = Some(at);
         self.set_phase(r, Phase::Failed);
         self.count_failure(r);
     }
@@ -146,9 +154,9 @@ impl Rollout {
                 self.robots[r as usize].phase,
                 Phase::Waiting | Phase::Ready | Phase::Deferred
             ) {
-                let robot = &mut self.robots[r as usize];
-                robot.code = Some(code);
-                robot.ended = Some(self.now);
+                let record = &mut self.records[r as usize];
+                record.code = Some(code);
+                record.ended = Some(self.now);
                 self.set_phase(r, Phase::NotDeployed);
                 skipped += 1;
             }
@@ -207,6 +215,7 @@ impl Rollout {
             }
         }
         self.prune_timers();
+        self.due = self.armed_deadline();
     }
 
     /// Starts robots until the slots are full or no robot of the wave is eligible: robots back
@@ -251,10 +260,11 @@ impl Rollout {
         let robot = &mut self.robots[r as usize];
         robot.since = now;
         robot.step = Some(ProgressStep::Validating);
-        robot.step_started = now;
+        robot.set_step_started(now);
         robot.percent = 0;
-        robot.attempts = robot.attempts.saturating_add(1);
-        robot.first_started.get_or_insert(now);
+        let record = &mut self.records[r as usize];
+        record.attempts = record.attempts.saturating_add(1);
+        record.first_started.get_or_insert(now);
         self.set_phase(r, Phase::Deploying);
         self.timeouts.push(now.plus_millis(self.plan.timeout_ms), r);
         self.commands.push_back(Command::DeployRobot {
@@ -318,6 +328,7 @@ impl Rollout {
         self.ended = Some(self.now);
         self.timeouts.clear();
         self.offline.clear();
+        self.due = self.armed_deadline();
         self.ready = Default::default();
         self.events.push_back(RolloutEvent::StatusChanged {
             status: self.status,

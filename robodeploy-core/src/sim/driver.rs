@@ -6,10 +6,10 @@ use std::time::Duration;
 use super::queue::{Entry, EventQueue, Kind};
 use super::timeline::{Happening, SimReport, SimStats, TimelineDetail, TimelineEntry};
 use super::{Dist, FleetModel, SimError, SplitMix64};
-use crate::model::{DeploymentConfig, DeploymentJobRequest, Fleet, Version};
+use crate::model::{DeploymentConfig, DeploymentJobRequest, Fleet, ProgressStep, Version};
 use crate::rollout::{
-    Command, Input, Pipeline, PipelineCommand, PipelinePlan, PipelineReport, RobotIndex, RobotInit,
-    Rollout, RolloutPhase, StepOutcome,
+    Command, Input, Pipeline, PipelinePlan, PipelineReport, RobotIndex, RobotInit, Rollout,
+    RolloutPhase, StepOutcome,
 };
 use crate::time::Time;
 
@@ -27,13 +27,12 @@ pub struct SimOptions {
     pub cancel_after: Option<Duration>,
 }
 
-/// What the simulator keeps per robot: 16 bytes.
+/// What the simulator reads of a robot at each of its events: 8 bytes (when its attempt
+/// started, read only at the attempt's start and end, is in a table of its own).
 #[derive(Clone, Copy, Debug)]
 struct SimRobot {
     /// Its current attempt, through the same pipeline the engine runs.
     pipeline: Pipeline,
-    /// When the current attempt started, while it holds a slot in the simulated fleet's view.
-    started: Option<Time>,
     /// Bumped whenever the robot's pending event becomes stale (abort, offline, new command).
     token: u32,
     /// Deployment attempts so far (keys the random draws).
@@ -74,6 +73,9 @@ pub struct Simulation {
     plan: PipelinePlan,
     options: SimOptions,
     robots: Vec<SimRobot>,
+    /// When each robot's current attempt started, while it holds a slot in the simulated
+    /// fleet's view.
+    started: Vec<Option<Time>>,
     queue: EventQueue,
     clock: i64,
     timeline: Vec<TimelineEntry>,
@@ -156,12 +158,12 @@ impl Simulation {
             robots: vec![
                 SimRobot {
                     pipeline: Pipeline::new(plan),
-                    started: None,
                     token: 0,
                     attempts: 0,
                 };
                 online.len()
             ],
+            started: vec![None; online.len()],
             stats: SimStats {
                 slots: rollout.in_flight_limit(),
                 ..SimStats::default()
@@ -254,11 +256,22 @@ impl Simulation {
     pub fn heap_bytes(&self) -> usize {
         self.rollout.heap_bytes()
             + self.robots.capacity() * std::mem::size_of::<SimRobot>()
+            + self.started.capacity() * std::mem::size_of::<Option<Time>>()
             + self.queue.heap_bytes()
             + self.timeline.capacity() * std::mem::size_of::<TimelineEntry>()
     }
 
+    /// Records `what` on the timeline if its detail keeps it; with the timeline off (the big
+    /// runs) this is one test, inlined, and `what` is never built.
+    #[inline(always)]
     fn record(&mut self, what: Happening) {
+        if self.options.timeline != TimelineDetail::Off {
+            self.record_on(what);
+        }
+    }
+
+    #[inline(never)]
+    fn record_on(&mut self, what: Happening) {
         let keep = match self.options.timeline {
             TimelineDetail::Off => false,
             TimelineDetail::Job => what.is_job_level(),
@@ -293,20 +306,14 @@ impl Simulation {
         self.schedule(back, r, Kind::CameOnline, 0);
     }
 
-    /// Draws the current step of robot `r`'s pipeline, starting now, and schedules its end. A
-    /// step is modelled as one span: the stages that share it with the stage after them (the
+    /// Draws `step`, the step robot `r`'s pipeline is at, starting now, and schedules its end.
+    /// A step is modelled as one span: the stages that share it with the stage after them (the
     /// content lock before the download condition, creating the deployment before it runs)
-    /// complete at once, and the modelled failure falls on the last stage of the step.
-    fn schedule_step(&mut self, r: u32) {
+    /// complete at once ([`Pipeline::handle_span`]), and the modelled failure falls on the last
+    /// stage of the step.
+    fn schedule_step(&mut self, r: u32, step: ProgressStep) {
         let seed = self.options.seed;
-        let pipeline = &mut self.robots[r as usize].pipeline;
-        while matches!(
-            pipeline.command(),
-            Some(PipelineCommand::CheckContentLock | PipelineCommand::Deploy)
-        ) {
-            let _ = pipeline.handle(StepOutcome::Done);
-        }
-        let step = pipeline.step() as u8;
+        let step = step as u8;
         let robot = self.robots[r as usize];
         // A fixed speed draws nothing: skip keying a generator for it.
         let speed = match self.model.speed_percent {
@@ -339,7 +346,7 @@ impl Simulation {
     fn end_attempt(&mut self, r: u32) {
         let robot = &mut self.robots[r as usize];
         robot.token = robot.token.wrapping_add(1);
-        if let Some(started) = robot.started.take() {
+        if let Some(started) = self.started[r as usize].take() {
             let took = (self.clock - started.as_millis()).max(0) as u64;
             self.stats.busy_ms += took;
             self.stats.longest_attempt_ms = self.stats.longest_attempt_ms.max(took);
@@ -357,6 +364,9 @@ impl Simulation {
 
     fn apply(&mut self, e: Entry) {
         let robot = RobotIndex(e.robot);
+        // The rollout's state of the robot is loaded at once, beside the simulator's (the token
+        // below): two misses in parallel rather than one after the other.
+        self.rollout.touch_robot(robot);
         let live = self
             .robots
             .get(e.robot as usize)
@@ -381,24 +391,29 @@ impl Simulation {
                 } else {
                     StepOutcome::Failed
                 };
-                let Ok(report) = self.robots[e.robot as usize].pipeline.handle(outcome) else {
+                let Ok(report) = self.robots[e.robot as usize].pipeline.handle_span(outcome) else {
                     return;
                 };
+                // The rollout hears the report before the next step is drawn: its robot's state
+                // is then loaded a few instructions after the simulator's, and the two cache
+                // misses overlap (drawing the step between them kept them apart).
                 match report {
                     PipelineReport::Progress { step, .. } => {
                         self.record(Happening::RobotStep { robot, step });
-                        self.schedule_step(e.robot);
+                        self.feed(report.input(robot));
+                        self.schedule_step(e.robot, step);
                     }
                     PipelineReport::Succeeded => {
                         self.end_attempt(e.robot);
                         self.record(Happening::RobotSucceeded { robot });
+                        self.feed(report.input(robot));
                     }
                     PipelineReport::Failed { code } => {
                         self.end_attempt(e.robot);
                         self.record(Happening::RobotFailed { robot, code });
+                        self.feed(report.input(robot));
                     }
                 }
-                self.feed(report.input(robot));
             }
             Kind::WentOffline => {
                 self.end_attempt(e.robot);
@@ -443,9 +458,10 @@ impl Simulation {
                     self.end_attempt(robot.0);
                     let r = &mut self.robots[robot.get()];
                     r.attempts = r.attempts.saturating_add(1);
-                    r.started = Some(Time::from_millis(self.clock));
+                    self.started[robot.get()] = Some(Time::from_millis(self.clock));
                     r.pipeline = Pipeline::new(self.plan);
-                    self.schedule_step(robot.0);
+                    let step = r.pipeline.step();
+                    self.schedule_step(robot.0, step);
                 }
                 Command::AbortRobot { robot } => self.end_attempt(robot.0),
                 Command::RollbackRobot { robot } => {
@@ -489,7 +505,9 @@ impl Simulation {
 mod tests {
     #[test]
     fn a_simulated_robot_is_sixteen_bytes() {
-        // The simulator's memory per robot (BENCHMARKS.md) rests on this.
-        assert_eq!(std::mem::size_of::<super::SimRobot>(), 16);
+        // The simulator's memory per robot (BENCHMARKS.md) rests on this: 8 bytes read at each
+        // event, 8 at an attempt's start and end.
+        assert_eq!(std::mem::size_of::<super::SimRobot>(), 8);
+        assert_eq!(std::mem::size_of::<Option<crate::time::Time>>(), 8);
     }
 }
