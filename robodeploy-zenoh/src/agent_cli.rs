@@ -1,4 +1,4 @@
-//! The `robodeploy-agent` command: flags and a config file to [`Agent`](crate::Agent).
+//! The `robodeploy-agent` command: flags and a config file to [`Agent`].
 //!
 //! ```text
 //! robodeploy-agent --robot robot-1 --runtime process --state-dir /var/lib/robodeploy \
@@ -68,7 +68,7 @@ pub struct Args {
     /// A YAML file of settings; flags win over it.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// The robot's name (its keys are robodeploy/<robot>/…).
+    /// The robot's name (its keys are `robodeploy/<robot>/…`).
     #[arg(long)]
     pub robot: Option<String>,
     /// The runtime to serve.

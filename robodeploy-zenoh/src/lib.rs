@@ -23,6 +23,12 @@
 //! agent stops. When the token returns, the engine inspects every live executable there (its
 //! reconcile after an outage): nothing is started twice.
 //!
+//! **Secure by default.** Off loopback a link must be mutual TLS ([`LinkConfig`] refuses plain
+//! TCP there unless told `insecure`), and a router given the fleet's robots admits each, by its
+//! certificate's common name, to its own keys only: it cannot answer for another robot, call
+//! agents, or read another robot's events and logs (see [`link`]). Environment values travel
+//! only inside the start and task calls that need them, and no message is logged.
+//!
 //! **Nothing is guessed.** Runtime events are numbered; a number skipped (the agent's own
 //! runtime stream broke, a message was lost), an event that cannot be read, or an agent that
 //! went away and came back makes the next health check report the robot unreachable once, so

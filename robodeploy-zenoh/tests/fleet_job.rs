@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::{free_port, orchestrator, quick, until_up};
 use robodeploy_core::engine::{Engine, EngineConfig, Launcher};
 use robodeploy_core::model::*;
-use robodeploy_core::runtime::{LogOptions, Runtime};
+use robodeploy_core::runtime::LogOptions;
 use robodeploy_testkit::model::{exe, fleet, package};
 
 const ROBOTS: usize = 20;

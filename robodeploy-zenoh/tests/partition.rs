@@ -24,10 +24,29 @@ const LEASE: Duration = Duration::from_secs(2);
 const HEALTH: Duration = Duration::from_millis(250);
 
 fn spawn_agent(ns: &Netns, port: u16, dir: &Path, tls: &robodeploy_zenoh::TlsFiles) -> Child {
-    ns.command(env!("CARGO_BIN_EXE_robodeploy-agent"))
-        .args(["--robot", "r1", "--runtime", "process", "--state-dir"])
-        .arg(dir.join("state"))
-        .args(["--connect", &format!("tls/{}:{port}", ns.host_ip)])
+    agent_command(
+        ns.command(env!("CARGO_BIN_EXE_robodeploy-agent")),
+        "r1",
+        &ns.host_ip,
+        port,
+        dir,
+        tls,
+    )
+}
+
+/// The agent of `robot` linking to the router at `host:port` with `tls`, its state under `dir`.
+fn agent_command(
+    mut command: std::process::Command,
+    robot: &str,
+    host: &str,
+    port: u16,
+    dir: &Path,
+    tls: &robodeploy_zenoh::TlsFiles,
+) -> Child {
+    command
+        .args(["--robot", robot, "--runtime", "process", "--state-dir"])
+        .arg(dir.join("state").join(robot))
+        .args(["--connect", &format!("tls/{host}:{port}")])
         .arg("--tls-ca")
         .arg(&tls.ca)
         .arg("--tls-cert")
@@ -133,4 +152,140 @@ async fn a_cut_link_is_offline_within_the_lease_and_a_healed_one_adopts_what_run
     agent.kill().unwrap();
     agent.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_robot_cut_off_mid_job_is_deferred_without_holding_a_slot_and_the_job_finishes() {
+    use robodeploy_core::engine::EngineEvent;
+    use robodeploy_core::model::{JobStatus, RobotStatus};
+    use robodeploy_testkit::model::{fleet, job};
+
+    let Some(ns) = Netns::create(2) else { return };
+    let dir = std::env::temp_dir().join(format!("rd-partition-job-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = Ca::new("robodeploy test CA");
+    let router_tls = ca.issue(&dir.join("pki"), "orchestrator", &[&ns.host_ip]);
+    let port = free_port();
+    let link = LinkConfig {
+        lease: LEASE,
+        ..LinkConfig::router([format!("tls/{}:{port}", ns.host_ip)]).with_tls(router_tls)
+    };
+    let o = Orchestrator::attach(link.open().await.unwrap(), quick())
+        .await
+        .unwrap();
+    // r1 on the other side of the link; r2 and r3 on this host.
+    let names = ["r1", "r2", "r3"];
+    let mut agents = Agents(Vec::new());
+    for robot in names {
+        let tls = ca.issue(&dir.join("pki"), robot, &[robot]);
+        let command = if robot == "r1" {
+            ns.command(env!("CARGO_BIN_EXE_robodeploy-agent"))
+        } else {
+            std::process::Command::new(env!("CARGO_BIN_EXE_robodeploy-agent"))
+        };
+        agents
+            .0
+            .push(agent_command(command, robot, &ns.host_ip, port, &dir, &tls));
+    }
+    let engine = Engine::builder()
+        .config(EngineConfig::default().with_health_interval(HEALTH))
+        .start();
+    let mut devices = Vec::new();
+    for robot in names {
+        let rt = o.runtime(robot, DeviceRuntime::Preinstalled).unwrap();
+        until_up(&rt).await;
+        let d = device(robot, DeviceRuntime::Preinstalled);
+        engine.add_device(d.clone(), Arc::new(rt)).await.unwrap();
+        devices.push(d);
+    }
+    engine.add_fleet(fleet("fleet", devices)).await.unwrap();
+    engine
+        .add_package(package(
+            "app",
+            "1",
+            RestartPolicy::Always,
+            [exe("node", ["/bin/sleep", "600"])],
+        ))
+        .await
+        .unwrap();
+    let pre = dir.join("pre.sh");
+    std::fs::write(&pre, "#!/bin/sh\nsleep 1\n").unwrap();
+    std::fs::set_permissions(&pre, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut events = engine.subscribe();
+    // One robot at a time (34 % of 3), in fleet order: r1 first.
+    let id = engine
+        .create_job(
+            job(
+                "fleet",
+                "app",
+                Some(pre.display().to_string()),
+                None,
+                34,
+                100,
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cut = tokio::time::Instant::now();
+    ns.cut();
+    loop {
+        match tokio::time::timeout(T, events.recv()).await {
+            Ok(Ok(EngineEvent::Device {
+                device,
+                online: false,
+            })) if device == "r1" => break,
+            Ok(Ok(_)) => {}
+            other => panic!("no offline event for r1: {other:?}"),
+        }
+    }
+    let noticed = cut.elapsed();
+    eprintln!("mid-job: offline noticed {noticed:?} after the cut");
+    assert!(
+        noticed <= LEASE + HEALTH + Duration::from_secs(1),
+        "{noticed:?}"
+    );
+    // While r1 is away its slot goes to the others: both finish before it returns.
+    let others_done = tokio::time::timeout(T, async {
+        loop {
+            let r = engine.job(id).await.unwrap();
+            let done = |n: &str| {
+                r.robots
+                    .iter()
+                    .any(|x| x.robot == n && x.status == RobotStatus::InSync)
+            };
+            if done("r2") && done("r3") {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("r2 and r3 deploy while r1 is cut off");
+    assert_ne!(
+        others_done.status,
+        JobStatus::Succeeded,
+        "r1 is not done yet: {others_done:#?}"
+    );
+    ns.heal();
+    let report = engine.wait_for_job(id, T).await.unwrap();
+    assert_eq!(report.status, JobStatus::Succeeded, "{report:#?}");
+    assert_eq!(report.count(RobotStatus::InSync), 3);
+    engine.shutdown().await.unwrap();
+    drop(agents);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Agent processes, killed when dropped (a failed assertion included).
+struct Agents(Vec<Child>);
+
+impl Drop for Agents {
+    fn drop(&mut self) {
+        for a in &mut self.0 {
+            let _ = a.kill();
+            let _ = a.wait();
+        }
+    }
 }

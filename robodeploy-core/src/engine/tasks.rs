@@ -135,6 +135,7 @@ pub(crate) fn spawn(
             let task = StageTask {
                 stage: *stage,
                 runtime: rt,
+                key,
             };
             let handle = tokio::spawn(async move { task.run(tx).await });
             return Some(handle.abort_handle());
@@ -190,6 +191,15 @@ pub(crate) fn runtime_gone(call: Call, tx: &Tx) {
 struct StageTask {
     stage: Stage,
     runtime: Arc<dyn Runtime>,
+    key: RuntimeKey,
+}
+
+/// Why a step did not finish.
+enum StepError {
+    /// It failed: the detail.
+    Failed(String),
+    /// The robot's runtime could not be reached: the robot is offline, not failed.
+    Unreachable,
 }
 
 impl StageTask {
@@ -202,8 +212,8 @@ impl StageTask {
         ));
     }
 
-    /// Runs a script on the robot; `Err` holds the failure detail.
-    async fn script(&self, file: &str) -> Result<(), String> {
+    /// Runs a script on the robot.
+    async fn script(&self, file: &str) -> Result<(), StepError> {
         let task = TaskSpec {
             command: vec![file.to_owned()],
             shell: false,
@@ -220,12 +230,13 @@ impl StageTask {
         };
         match self.runtime.run_task(&task).await {
             Ok(out) if out.exit_code == 0 => Ok(()),
-            Ok(out) => Err(format!(
+            Ok(out) => Err(StepError::Failed(format!(
                 "{file} exited with {}: {}",
                 out.exit_code,
                 tail(&out.stderr, &out.stdout)
-            )),
-            Err(e) => Err(format!("{file} could not run: {e}")),
+            ))),
+            Err(RuntimeError::Unreachable { .. }) => Err(StepError::Unreachable),
+            Err(e) => Err(StepError::Failed(format!("{file} could not run: {e}"))),
         }
     }
 
@@ -260,19 +271,31 @@ impl StageTask {
                 match file {
                     Some(file) => match self.script(file).await {
                         Ok(()) => (StepOutcome::Done, None),
-                        Err(e) => (StepOutcome::Failed, Some(e)),
+                        Err(StepError::Failed(e)) => (StepOutcome::Failed, Some(e)),
+                        Err(StepError::Unreachable) => return self.offline(&tx),
                     },
                     None => (StepOutcome::Done, None),
                 }
             }
-            PipelineCommand::Download => self.download(&tx).await,
+            PipelineCommand::Download => match self.download(&tx).await {
+                Ok(()) => (StepOutcome::Done, None),
+                Err(StepError::Failed(e)) => (StepOutcome::Failed, Some(e)),
+                Err(StepError::Unreachable) => return self.offline(&tx),
+            },
             _ => return,
         };
         self.send(&tx, outcome, detail);
     }
 
+    /// The robot could not be reached during its step: it is offline (as a failed health
+    /// check says), so the job abandons the attempt and defers the robot, which does not hold
+    /// a slot, instead of counting a failure; it is tried again once it answers.
+    fn offline(&self, tx: &Tx) {
+        let _ = tx.send(Internal::Health(self.key.clone(), false));
+    }
+
     /// Prepares (downloads, extracts) every device executable, reporting the share done.
-    async fn download(&self, tx: &Tx) -> (StepOutcome, Option<String>) {
+    async fn download(&self, tx: &Tx) -> Result<(), StepError> {
         let exes: Vec<_> = self
             .stage
             .package
@@ -299,17 +322,17 @@ impl StageTask {
             if (!spec.command.is_empty() || spec.image.is_some())
                 && let Err(err) = self.runtime.prepare(&spec).await
             {
-                return (
-                    StepOutcome::Failed,
-                    Some(format!("{}/{}: {err}", c.name, e.name)),
-                );
+                return Err(match err {
+                    RuntimeError::Unreachable { .. } => StepError::Unreachable,
+                    err => StepError::Failed(format!("{}/{}: {err}", c.name, e.name)),
+                });
             }
             let percent_done = (((n + 1) * 100) / total) as u8;
             if percent_done < 100 {
                 self.send(tx, StepOutcome::Progress { percent_done }, None);
             }
         }
-        (StepOutcome::Done, None)
+        Ok(())
     }
 }
 
