@@ -18,9 +18,11 @@
 //! **Offline within a bound.** A robot's health is its agent's liveliness token: withdrawn when
 //! the agent closes, gone when its process dies (the link closes), and gone after the link's
 //! lease (4 s by default, [`link::DEFAULT_LEASE`]) when the robot vanishes from the network.
-//! The engine checks health every 2 s by default, so a robot is reported offline (DEP_E151)
-//! within lease + health interval (6 s) of vanishing, and at once plus one interval when its
-//! agent stops. When the token returns, the engine inspects every live executable there (its
+//! The engine checks health every 2 s by default, so a robot that vanishes is reported offline
+//! (DEP_E151) within the lease, one keep-alive period (a quarter of the lease, when the lease
+//! is checked) and one health interval: 7 s by default, 2.25 s measured with a 2 s lease and a
+//! 250 ms interval; a robot whose agent stops, within one health interval. When the token
+//! returns, the engine inspects every live executable there (its
 //! reconcile after an outage): nothing is started twice.
 //!
 //! **Secure by default.** Off loopback a link must be mutual TLS ([`LinkConfig`] refuses plain

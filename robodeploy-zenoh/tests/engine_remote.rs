@@ -59,7 +59,7 @@ async fn a_robot_whose_agent_stops_is_offline_and_its_return_adopts_what_runs() 
         .await
         .unwrap();
     let took = stopped.elapsed();
-    assert!(took < Duration::from_secs(2), "offline after {took:?}");
+    assert!(took < Duration::from_secs(4), "offline after {took:?}");
     assert_eq!(
         s.executables[0].status,
         ExecutableStatus::Error {

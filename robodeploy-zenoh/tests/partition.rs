@@ -22,6 +22,9 @@ use robodeploy_zenoh::{LinkConfig, Orchestrator};
 const T: Duration = Duration::from_secs(30);
 const LEASE: Duration = Duration::from_secs(2);
 const HEALTH: Duration = Duration::from_millis(250);
+/// What the bound allows beyond lease + health interval: the lease is checked once per
+/// keep-alive period (a quarter of it), and a loaded CI machine schedules late.
+const SLACK: Duration = Duration::from_secs(2);
 
 fn spawn_agent(ns: &Netns, port: u16, dir: &Path, tls: &robodeploy_zenoh::TlsFiles) -> Child {
     agent_command(
@@ -127,7 +130,7 @@ async fn a_cut_link_is_offline_within_the_lease_and_a_healed_one_adopts_what_run
     assert_eq!(s.errors[0].code, ErrorCode::DeviceOffline);
     // The documented bound: the lease, one health interval, and the link's keep-alive slack.
     assert!(
-        noticed <= LEASE + HEALTH + Duration::from_secs(1),
+        noticed <= LEASE + HEALTH + SLACK,
         "offline noticed after {noticed:?}"
     );
     assert!(
@@ -243,10 +246,7 @@ async fn a_robot_cut_off_mid_job_is_deferred_without_holding_a_slot_and_the_job_
     }
     let noticed = cut.elapsed();
     eprintln!("mid-job: offline noticed {noticed:?} after the cut");
-    assert!(
-        noticed <= LEASE + HEALTH + Duration::from_secs(1),
-        "{noticed:?}"
-    );
+    assert!(noticed <= LEASE + HEALTH + SLACK, "{noticed:?}");
     // While r1 is away its slot goes to the others: both finish before it returns.
     let others_done = tokio::time::timeout(T, async {
         loop {

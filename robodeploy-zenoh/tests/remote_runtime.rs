@@ -143,7 +143,7 @@ async fn a_robot_is_unhealthy_once_its_agent_closes_and_reports_its_return_once(
         remote.health().await.is_err()
     })
     .await;
-    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
     assert!(matches!(
         remote.health().await,
         Err(RuntimeError::Unreachable { message }) if message == "no agent is up for robot r1"
