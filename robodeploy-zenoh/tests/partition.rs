@@ -138,8 +138,13 @@ async fn a_cut_link_is_offline_within_the_lease_and_a_healed_one_adopts_what_run
         "it keeps running"
     );
 
+    let healed = tokio::time::Instant::now();
     ns.heal();
     let s = engine.wait_for(id, Until::Running, T).await.unwrap();
+    eprintln!(
+        "running again (adopted) {:?} after the heal",
+        healed.elapsed()
+    );
     assert_eq!(
         s.executables[0].instance.as_deref(),
         Some(instance.as_str())
