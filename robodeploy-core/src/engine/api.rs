@@ -89,6 +89,10 @@ impl Driver {
                     .map(|()| self.state.commit_fleet(fleet));
                 self.answer(reply, r);
             }
+            Request::ListFleets(reply) => {
+                let fleets = self.state.fleets.values().cloned().collect();
+                self.answer(reply, Ok(fleets));
+            }
             Request::DeviceRebooted(name, reply) => {
                 self.state.device_rebooted(&name);
                 self.answer(reply, Ok(()));
@@ -132,6 +136,22 @@ impl Driver {
                     .get(&name)
                     .copied()
                     .ok_or(EngineError::NoSuchDeployment(name));
+                self.answer(reply, r);
+            }
+            Request::DeployedAs(id, reply) => {
+                let state = &self.state;
+                let r = state
+                    .deployments
+                    .get(&id)
+                    .map(|d| d.request.clone())
+                    .or_else(|| {
+                        state
+                            .recovery
+                            .deployments
+                            .get(&id)
+                            .map(|s| s.stored.request.clone())
+                    })
+                    .ok_or_else(|| EngineError::NoSuchDeployment(id.to_string()));
                 self.answer(reply, r);
             }
             Request::ListDeployments(reply) => {

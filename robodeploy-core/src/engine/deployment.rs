@@ -135,6 +135,7 @@ impl State {
             starting: vec![false; n],
             stop_after_start: vec![None; n],
             job,
+            created_at: now,
             last: None,
             dep_state: DependencyState::Other,
             persisted: None,

@@ -30,6 +30,8 @@ pub(crate) struct DeploymentEntry {
     pub(crate) stop_after_start: Vec<Option<std::time::Duration>>,
     /// The job and robot index that created it.
     pub(crate) job: Option<(JobId, u32)>,
+    /// When it was created (as its stored request says).
+    pub(crate) created_at: crate::time::Time,
     /// The last status published (to publish changes only).
     pub(crate) last: Option<Fingerprint>,
     /// The dependency state last told to dependents.
@@ -97,6 +99,7 @@ impl DeploymentEntry {
                 .collect(),
             depends_on: self.request.depends_on.clone(),
             job: self.job.map(|(j, _)| j),
+            created_at: self.created_at,
             at,
         }
     }

@@ -34,6 +34,7 @@ pub(crate) enum Request {
     AddDevices(Vec<(Device, Arc<dyn Runtime>)>, Reply<Vec<bool>>),
     SetCloudRuntime(Arc<dyn Runtime>, Reply<()>),
     AddFleet(Fleet, Reply<()>),
+    ListFleets(Reply<Vec<Fleet>>),
     RemoveDevice(String, Reply<()>),
     ListDevices(Reply<Vec<Device>>),
     DeviceRebooted(String, Reply<()>),
@@ -41,6 +42,7 @@ pub(crate) enum Request {
     Deprovision(DeploymentId, Reply<()>),
     Status(DeploymentId, Reply<DeploymentStatus>),
     FindDeployment(String, Reply<DeploymentId>),
+    DeployedAs(DeploymentId, Reply<DeploymentRequest>),
     ListDeployments(Reply<Vec<DeploymentStatus>>),
     Instance(
         DeploymentId,

@@ -393,6 +393,11 @@ impl Engine {
         self.call(|r| Request::AddFleet(fleet, r)).await
     }
 
+    /// Every fleet, by name, with its robots as they were registered.
+    pub async fn fleets(&self) -> Result<Vec<Fleet>, EngineError> {
+        self.call(Request::ListFleets).await
+    }
+
     /// The registered devices a component of a package version can be deployed on, by name:
     /// the seed's pre-filtered list ("the list of devices is a set of online devices, which are
     /// pre-filtered to match the architecture (amd64, arm32v7, arm64v8) and device runtime
@@ -479,6 +484,16 @@ impl Engine {
     pub async fn find_deployment(&self, name: &str) -> Result<DeploymentId, EngineError> {
         self.call(|r| Request::FindDeployment(name.to_owned(), r))
             .await
+    }
+
+    /// The request a live deployment was created from (also while a restarted engine is still
+    /// bringing it back). A declarative front end compares it with what a file asks for, to
+    /// tell "unchanged" from "changed".
+    pub async fn deployment_request(
+        &self,
+        id: DeploymentId,
+    ) -> Result<DeploymentRequest, EngineError> {
+        self.call(|r| Request::DeployedAs(id, r)).await
     }
 
     /// Every live deployment. After a restart, the stored deployments whose runtimes have not

@@ -346,6 +346,7 @@ impl State {
             executables: Vec::new(),
             depends_on: s.stored.request.depends_on.clone(),
             job: s.stored.job.map(|(j, _)| j),
+            created_at: s.stored.created_at,
             at: now,
         })
     }
@@ -515,6 +516,7 @@ impl State {
                 starting: vec![false; n],
                 stop_after_start: vec![None; n],
                 job,
+                created_at: s.stored.created_at,
                 last: None,
                 dep_state: DependencyState::Other,
                 persisted: s.record,

@@ -57,6 +57,9 @@ pub struct DeploymentStatus {
     /// The job and robot it belongs to, when a job created it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<JobId>,
+    /// When it was created (the epoch in a status stored by a robodeploy before 0.1 kept it).
+    #[serde(default)]
+    pub created_at: Time,
     /// When this snapshot was taken.
     pub at: Time,
 }

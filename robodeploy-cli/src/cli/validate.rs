@@ -1,4 +1,4 @@
-//! `validate`, and the load-and-check step `plan` and `apply` start with.
+//! `validate` (offline), and the load-and-check step `plan` starts with.
 
 use std::fmt::Display;
 use std::path::Path;
@@ -7,8 +7,9 @@ use robodeploy_core::manifest::{Kind, Manifest, ManifestError};
 use robodeploy_core::validate::{DocumentRef, Issue, Report, validate_manifest};
 use serde::Serialize;
 
-use super::printable::printable;
-use super::{CliError, Outcome, print_json};
+use super::args::Format;
+use super::error::{CliError, Outcome};
+use super::output::{self, line, printable};
 
 /// One error or warning as `--json` prints it.
 #[derive(Serialize)]
@@ -69,54 +70,71 @@ fn issue_view<T: Display>(issue: &Issue<T>, path: String, code: Option<String>) 
     }
 }
 
-/// `validate FILE`: every error and warning, each with its document and field path.
-pub(crate) fn validate(file: &Path, json: bool) -> Outcome {
+/// `validate FILE...`: every error and warning of each file, each with its document and field
+/// path; fails when any file has an error.
+pub(crate) fn validate_all(files: &[std::path::PathBuf], format: Format) -> Outcome {
+    let mut ok = true;
+    for file in files {
+        ok &= validate(file, format)?;
+    }
+    Ok(ok)
+}
+
+/// `validate FILE`.
+fn validate(file: &Path, format: Format) -> Outcome {
+    let json = format != Format::Table;
     let manifest = match Manifest::load(file) {
         Ok(m) => m,
         Err(e @ ManifestError::Parse { .. }) if json => {
             let position = e.position();
-            print_json(&ValidateView {
-                file: file.display().to_string(),
-                valid: false,
-                parse_error: Some(ParseErrorView {
-                    message: e.to_string(),
-                    line: position.map(|p| p.line),
-                    column: position.map(|p| p.column),
-                }),
-                documents: Vec::new(),
-                errors: Vec::new(),
-                warnings: Vec::new(),
-            })?;
+            output::value(
+                format,
+                &ValidateView {
+                    file: file.display().to_string(),
+                    valid: false,
+                    parse_error: Some(ParseErrorView {
+                        message: e.to_string(),
+                        line: position.map(|p| p.line),
+                        column: position.map(|p| p.column),
+                    }),
+                    documents: Vec::new(),
+                    errors: Vec::new(),
+                    warnings: Vec::new(),
+                },
+            )?;
             return Ok(false);
         }
         Err(e) => return Err(e.into()),
     };
     let report = validate_manifest(&manifest);
     if json {
-        print_json(&ValidateView {
-            file: file.display().to_string(),
-            valid: report.is_ok(),
-            parse_error: None,
-            documents: manifest
-                .documents
-                .iter()
-                .enumerate()
-                .map(|(i, d)| DocumentView::from(&DocumentRef::new(i, d)))
-                .collect(),
-            errors: report
-                .errors
-                .iter()
-                .map(|i| {
-                    let code = i.problem.error_code().map(|c| c.to_string());
-                    issue_view(i, i.problem.path().to_string(), code)
-                })
-                .collect(),
-            warnings: report
-                .warnings
-                .iter()
-                .map(|i| issue_view(i, i.problem.path().to_string(), None))
-                .collect(),
-        })?;
+        output::value(
+            format,
+            &ValidateView {
+                file: file.display().to_string(),
+                valid: report.is_ok(),
+                parse_error: None,
+                documents: manifest
+                    .documents
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| DocumentView::from(&DocumentRef::new(i, d)))
+                    .collect(),
+                errors: report
+                    .errors
+                    .iter()
+                    .map(|i| {
+                        let code = i.problem.error_code().map(|c| c.to_string());
+                        issue_view(i, i.problem.path().to_string(), code)
+                    })
+                    .collect(),
+                warnings: report
+                    .warnings
+                    .iter()
+                    .map(|i| issue_view(i, i.problem.path().to_string(), None))
+                    .collect(),
+            },
+        )?;
     } else {
         let names: Vec<String> = manifest
             .documents
@@ -126,14 +144,14 @@ pub(crate) fn validate(file: &Path, json: bool) -> Outcome {
                 None => d.kind().to_string(),
             })
             .collect();
-        println!(
-            "{}: {} documents ({}), {} errors, {} warnings",
+        line(format!(
+            "{}: {} ({}), {}, {}",
             printable(&file.display().to_string()),
-            manifest.len(),
+            output::count(manifest.len(), "document", "documents"),
             names.join(", "),
-            report.errors.len(),
-            report.warnings.len()
-        );
+            output::count(report.errors.len(), "error", "errors"),
+            output::count(report.warnings.len(), "warning", "warnings")
+        ));
         print_report(&report);
     }
     Ok(report.is_ok())
@@ -143,12 +161,12 @@ pub(crate) fn validate(file: &Path, json: bool) -> Outcome {
 fn print_report(report: &Report) {
     for e in &report.errors {
         match e.problem.error_code() {
-            Some(code) => println!("error [{code}]: {e}"),
-            None => println!("error: {e}"),
+            Some(code) => line(format!("error [{code}]: {}", printable(&e.to_string()))),
+            None => line(format!("error: {}", printable(&e.to_string()))),
         }
     }
     for w in &report.warnings {
-        println!("warning: {w}");
+        line(format!("warning: {}", printable(&w.to_string())));
     }
 }
 

@@ -9,9 +9,10 @@ use robodeploy_core::rollout::RobotOutcome;
 use robodeploy_core::sim::{Dist, FleetModel, SimOptions, SimReport, Simulation, TimelineDetail};
 use serde::Serialize;
 
-use super::args::PlanFlags;
-use super::manifest::load_valid;
-use super::{CliError, Outcome, print_json};
+use super::args::{Format, PlanArgs as PlanFlags};
+use super::error::{CliError, Outcome};
+use super::output::{self, line};
+use super::validate::load_valid;
 
 /// One job's plan as `--json` prints it.
 #[derive(Serialize)]
@@ -27,7 +28,8 @@ struct PlanView<'a> {
 
 /// `plan FILE`: simulates every job; fails (exit 1) only when the manifest is invalid or holds
 /// no job. A projected job failure is a result, not an error.
-pub(crate) fn plan(file: &Path, flags: &PlanFlags, json: bool) -> Outcome {
+pub(crate) fn plan(file: &Path, flags: &PlanFlags, format: Format) -> Outcome {
+    let json = format != Format::Table;
     let Some(manifest) = load_valid(file, json)? else {
         return Ok(false);
     };
@@ -37,14 +39,14 @@ pub(crate) fn plan(file: &Path, flags: &PlanFlags, json: bool) -> Outcome {
         let fleet = manifest
             .fleets()
             .find(|f| f.name == job.fleet)
-            .ok_or_else(|| CliError::Refused(format!("no fleet {:?} in the file", job.fleet)))?;
+            .ok_or_else(|| CliError::Failed(format!("no fleet {:?} in the file", job.fleet)))?;
         let options = SimOptions {
             seed: flags.seed,
             timeline: TimelineDetail::Job,
             ..SimOptions::default()
         };
         let sim = Simulation::for_fleet(job, fleet, model.clone(), options)
-            .map_err(|e| CliError::Refused(format!("cannot simulate: {e}")))?;
+            .map_err(|e| CliError::Failed(format!("cannot simulate: {e}")))?;
         let out = sim.run();
         if !json {
             summarise(job, fleet, &out, flags);
@@ -58,13 +60,13 @@ pub(crate) fn plan(file: &Path, flags: &PlanFlags, json: bool) -> Outcome {
         });
     }
     if plans.is_empty() {
-        return Err(CliError::Refused(format!(
+        return Err(CliError::Failed(format!(
             "{}: nothing to plan: the file holds no DeploymentJob",
             file.display()
         )));
     }
     if json {
-        print_json(&plans)?;
+        output::value(format, &plans)?;
     }
     Ok(true)
 }
@@ -73,12 +75,12 @@ pub(crate) fn plan(file: &Path, flags: &PlanFlags, json: bool) -> Outcome {
 fn fleet_model(flags: &PlanFlags) -> Result<FleetModel, CliError> {
     let mut model = match &flags.model {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| CliError::State {
+            let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
                 path: path.clone(),
                 source,
             })?;
             serde_json::from_str(&text).map_err(|e| {
-                CliError::Refused(format!("{}: not a fleet model: {e}", path.display()))
+                CliError::Failed(format!("{}: not a fleet model: {e}", path.display()))
             })?
         }
         None => FleetModel::default(),
@@ -113,7 +115,7 @@ fn minutes(t: robodeploy_core::time::Time) -> f64 {
 
 fn summarise(job: &DeploymentJobRequest, fleet: &Fleet, out: &SimReport, flags: &PlanFlags) {
     let r = &out.report;
-    println!(
+    line(format!(
         "plan: {} {} to fleet {} ({} robots), {} at once, halt at {} failed; seed {}",
         job.application,
         job.application_version,
@@ -122,15 +124,15 @@ fn summarise(job: &DeploymentJobRequest, fleet: &Fleet, out: &SimReport, flags: 
         r.in_flight_limit,
         r.failure_threshold,
         flags.seed
-    );
-    println!(
+    ));
+    line(format!(
         "projected: {:?}{} after {:.1} min of virtual time",
         r.status,
         r.failure_code
             .map(|c| format!(" ({c})"))
             .unwrap_or_default(),
         out.stats.makespan_ms as f64 / 60_000.0
-    );
+    ));
     let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
     let mut failures: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     let (mut deployed, mut failed, mut skipped) = (0, 0, 0);
@@ -151,13 +153,15 @@ fn summarise(job: &DeploymentJobRequest, fleet: &Fleet, out: &SimReport, flags: 
         }
     }
     let statuses: Vec<String> = by_status.iter().map(|(s, n)| format!("{s} {n}")).collect();
-    println!("robots by status: {}", statuses.join(", "));
-    println!("outcomes: {deployed} deployed, {failed} failed, {skipped} not deployed");
+    line(format!("robots by status: {}", statuses.join(", ")));
+    line(format!(
+        "outcomes: {deployed} deployed, {failed} failed, {skipped} not deployed"
+    ));
     for (code, robots) in &failures {
-        println!("  {code}: {}", robots.join(", "));
+        line(format!("  {code}: {}", robots.join(", ")));
     }
     for (i, w) in r.waves.iter().enumerate() {
-        println!(
+        line(format!(
             "wave {i}: {} robots, {} failed{}",
             w.plan.len(),
             w.failed,
@@ -166,6 +170,6 @@ fn summarise(job: &DeploymentJobRequest, fleet: &Fleet, out: &SimReport, flags: 
                 (Some(_), None) => ", not completed".to_owned(),
                 _ => ", not started".to_owned(),
             }
-        );
+        ));
     }
 }

@@ -1,0 +1,426 @@
+//! The command line, as clap reads it. `robodeploy help COMMAND` and `--help` print it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The exit codes every command documents.
+pub(crate) const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  failed: a manifest does not parse or validate, a deployment did not stay up, a job did not
+     succeed, the server refused the request (nothing of that name, a conflict)
+  2  usage: unknown command or flag, a missing or malformed argument
+  3  the server could not be reached or failed, a file could not be read
+
+Which server: --server, else ROBODEPLOY_SERVER, else `server` in the config file, else the URL
+a server on the state directory wrote (<state-dir>/endpoint), else http://127.0.0.1:7670.
+The token: --token, else ROBODEPLOY_TOKEN, else `token` in the config file, else
+<state-dir>/token.";
+
+/// robodeploy: deploy robot applications to fleets and keep them running.
+#[derive(Debug, Parser)]
+#[command(name = "robodeploy", version, about, after_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    /// Output format.
+    #[arg(short, long, global = true, value_enum, env = "ROBODEPLOY_OUTPUT")]
+    pub(crate) output: Option<Format>,
+    /// The server's URL (`http://127.0.0.1:7670`).
+    #[arg(long, global = true, env = "ROBODEPLOY_SERVER")]
+    pub(crate) server: Option<String>,
+    /// The server's bearer token.
+    #[arg(long, global = true, env = "ROBODEPLOY_TOKEN", hide_env_values = true)]
+    pub(crate) token: Option<String>,
+    /// The state directory: the server's store, token and endpoint (default ./.robodeploy).
+    #[arg(long, global = true, env = "ROBODEPLOY_STATE_DIR")]
+    pub(crate) state_dir: Option<PathBuf>,
+    /// A config file (YAML: server, token, stateDir, output); default
+    /// $XDG_CONFIG_HOME/robodeploy/config.yaml when it exists.
+    #[arg(long, global = true, env = "ROBODEPLOY_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+impl Cli {
+    /// The command line, every subcommand's help ending with the exit codes.
+    pub(crate) fn full_command() -> clap::Command {
+        use clap::CommandFactory;
+        Cli::command().mut_subcommands(|c| c.after_help(EXIT_CODES))
+    }
+
+    /// Parses this process's arguments.
+    pub(crate) fn parse_args() -> Result<Cli, clap::Error> {
+        use clap::FromArgMatches;
+        let matches = Cli::full_command().try_get_matches()?;
+        Cli::from_arg_matches(&matches)
+    }
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Format {
+    /// Lines and tables for people.
+    Table,
+    /// JSON (the API's own bodies).
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the server: the engine, its store and the API, until SIGTERM.
+    Serve(ServeArgs),
+    /// Check manifests against every rule (offline).
+    Validate(ValidateArgs),
+    /// Simulate a manifest's deployment jobs against their fleets (offline).
+    Plan(PlanArgs),
+    /// Print the JSON Schema of a manifest document (offline).
+    Schema,
+    /// Make the server hold what manifests describe; wait until it runs.
+    Apply(ApplyArgs),
+    /// Remove what manifests applied (their deployments and jobs).
+    Delete(DeleteArgs),
+    /// List deployments, jobs, devices, fleets or packages.
+    Get(GetArgs),
+    /// Show one deployment, job or device in full.
+    Describe(DescribeArgs),
+    /// Wait for, cancel or resume a deployment job.
+    Jobs(JobsArgs),
+    /// Print the output of a deployment's executables, or of a whole job.
+    Logs(LogsArgs),
+    /// Print the engine's events.
+    Events(EventsArgs),
+    /// Run a command inside a running executable.
+    Exec(ExecArgs),
+    /// Stop and remove a deployment.
+    Deprovision(DeprovisionArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff).
+    Man,
+}
+
+/// `serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Where the API listens (loopback only; port 0 picks one, written to <state-dir>/endpoint).
+    #[arg(long, default_value = "127.0.0.1:7670")]
+    pub(crate) listen: SocketAddr,
+    /// A Zenoh link for robots reached through the device agent (YAML: mode, listen, connect,
+    /// tls, robots; see the robodeploy-zenoh crate).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) remote: Option<PathBuf>,
+}
+
+/// `validate`.
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// Manifest files (YAML or JSON).
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+}
+
+/// `plan`.
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    /// The manifest.
+    pub(crate) file: PathBuf,
+    /// Seed of every random draw.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// Share of robots that fail, 0 to 1.
+    #[arg(long, value_parser = share)]
+    pub(crate) failure_rate: Option<f64>,
+    /// Chance per step that a robot drops offline, 0 to 1.
+    #[arg(long, value_parser = share)]
+    pub(crate) offline_rate: Option<f64>,
+    /// Chance per step that a robot goes silent, 0 to 1.
+    #[arg(long, value_parser = share)]
+    pub(crate) hang_rate: Option<f64>,
+    /// Robot speed in percent of the modelled step durations (100 = as modelled, 300 = three
+    /// times slower), or a range MIN..MAX.
+    #[arg(long, value_parser = speed)]
+    pub(crate) speed: Option<(u64, u64)>,
+    /// The whole fleet model (step durations and rates) as JSON; the flags above override it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) model: Option<PathBuf>,
+}
+
+/// `apply`.
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    /// Manifest files, directories of them (*.yaml, *.yml, *.json), or - for standard input.
+    #[arg(short, long = "filename", value_name = "FILE|DIR|-", required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    /// Say what would change; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Do not wait for deployments and jobs to settle.
+    #[arg(long)]
+    pub(crate) no_wait: bool,
+    /// How long to wait for everything to run (90s, 5m, 1h).
+    #[arg(long, default_value = "5m", value_parser = duration)]
+    pub(crate) timeout: Duration,
+    /// How long every executable must stay up, without a restart, to count as running.
+    #[arg(long, default_value = "5s", value_parser = duration)]
+    pub(crate) min_uptime: Duration,
+}
+
+/// `delete`.
+#[derive(Debug, Args)]
+pub(crate) struct DeleteArgs {
+    /// Manifest files, directories of them, or - for standard input.
+    #[arg(short, long = "filename", value_name = "FILE|DIR|-", required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    /// Say what would be deleted; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// What `get` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Resource {
+    /// Deployments.
+    #[value(alias = "deployment", alias = "dep")]
+    Deployments,
+    /// Deployment jobs.
+    #[value(alias = "job")]
+    Jobs,
+    /// Devices (robots).
+    #[value(alias = "device", alias = "robots", alias = "robot")]
+    Devices,
+    /// Fleets.
+    #[value(alias = "fleet")]
+    Fleets,
+    /// Packages.
+    #[value(alias = "package", alias = "pkg")]
+    Packages,
+}
+
+/// `get`.
+#[derive(Debug, Args)]
+pub(crate) struct GetArgs {
+    /// What to list.
+    #[arg(value_enum)]
+    pub(crate) resource: Resource,
+    /// Only this one (a name, or a job's id).
+    pub(crate) name: Option<String>,
+}
+
+/// What `describe` shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Single {
+    /// A deployment, by name or id.
+    #[value(alias = "deployments", alias = "dep")]
+    Deployment,
+    /// A deployment job, by id.
+    #[value(alias = "jobs")]
+    Job,
+    /// A device, by name.
+    #[value(alias = "devices", alias = "robot")]
+    Device,
+}
+
+/// `describe`.
+#[derive(Debug, Args)]
+pub(crate) struct DescribeArgs {
+    /// What kind of thing.
+    #[arg(value_enum)]
+    pub(crate) kind: Single,
+    /// Its name or id.
+    pub(crate) name: String,
+}
+
+/// `jobs`.
+#[derive(Debug, Args)]
+pub(crate) struct JobsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) action: JobAction,
+}
+
+/// `jobs` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum JobAction {
+    /// Wait until a job ends (and its robots' deployments stay up); exit 1 unless it succeeded.
+    Wait {
+        /// The job's id.
+        id: String,
+        /// How long to wait (90s, 5m, 1h).
+        #[arg(long, default_value = "30m", value_parser = duration)]
+        timeout: Duration,
+        /// How long every deployment the job made must stay up, without a restart.
+        #[arg(long, default_value = "5s", value_parser = duration)]
+        min_uptime: Duration,
+    },
+    /// Cancel a job: no new robots, robots in flight aborted.
+    Cancel {
+        /// The job's id.
+        id: String,
+    },
+    /// Resume a paused or halted job.
+    Resume {
+        /// The job's id.
+        id: String,
+    },
+}
+
+/// `logs`.
+#[derive(Debug, Args)]
+pub(crate) struct LogsArgs {
+    /// A deployment's name or id, or a job's id (every robot's output, each line prefixed).
+    pub(crate) name: String,
+    /// Only this component's executables.
+    #[arg(long)]
+    pub(crate) component: Option<String>,
+    /// Only executables of this name.
+    #[arg(long)]
+    pub(crate) executable: Option<String>,
+    /// Only the last N lines of each executable.
+    #[arg(long, value_name = "N")]
+    pub(crate) tail: Option<usize>,
+    /// Keep printing new lines, across restarts, until the deployment ends or Ctrl-C.
+    #[arg(short, long)]
+    pub(crate) follow: bool,
+}
+
+/// `events`.
+#[derive(Debug, Args)]
+pub(crate) struct EventsArgs {
+    /// Keep printing events as they happen (until Ctrl-C); without it, print the current state
+    /// of every deployment and job as events and exit.
+    #[arg(short, long)]
+    pub(crate) watch: bool,
+}
+
+/// `exec`.
+#[derive(Debug, Args)]
+pub(crate) struct ExecArgs {
+    /// The deployment's name or id.
+    pub(crate) name: String,
+    /// The component (default: the deployment's only one).
+    #[arg(long)]
+    pub(crate) component: Option<String>,
+    /// The executable (default: the component's only one).
+    #[arg(long)]
+    pub(crate) executable: Option<String>,
+    /// The command and its arguments.
+    #[arg(last = true, required = true)]
+    pub(crate) command: Vec<String>,
+}
+
+/// `deprovision`.
+#[derive(Debug, Args)]
+pub(crate) struct DeprovisionArgs {
+    /// The deployment's name or id.
+    pub(crate) name: String,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+/// A share from 0 to 1.
+fn share(v: &str) -> Result<f64, String> {
+    let x: f64 = v
+        .parse()
+        .map_err(|_| format!("{v:?} is not a number from 0 to 1"))?;
+    if (0.0..=1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(format!("{v} is not a share from 0 to 1"))
+    }
+}
+
+/// `PCT` or `MIN..MAX`, positive, the minimum first.
+fn speed(v: &str) -> Result<(u64, u64), String> {
+    let whole = |s: &str| {
+        s.parse::<u64>()
+            .map_err(|_| format!("{s:?} is not a whole number of percent"))
+    };
+    let (min, max) = match v.split_once("..") {
+        Some((a, b)) => (whole(a)?, whole(b)?),
+        None => {
+            let n = whole(v)?;
+            (n, n)
+        }
+    };
+    if min == 0 || min > max {
+        return Err(format!(
+            "{v}: percentages must be positive, the minimum first"
+        ));
+    }
+    Ok((min, max))
+}
+
+/// `90s`, `5m`, `1h`, `250ms`, or plain seconds.
+pub(crate) fn duration(v: &str) -> Result<Duration, String> {
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (digits, unit) = v.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{v:?}: a duration is a whole number followed by ms, s, m or h"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
+        "h" => Ok(Duration::from_secs(n.saturating_mul(3600))),
+        _ => Err(format!(
+            "{v:?}: a duration is a whole number followed by ms, s, m or h"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn values_are_read_with_their_rules() {
+        assert_eq!(duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(duration("5d").unwrap_err().contains("ms, s, m or h"));
+        assert_eq!(speed("100..300"), Ok((100, 300)));
+        assert!(speed("300..100").unwrap_err().contains("the minimum first"));
+        assert_eq!(share("0.2"), Ok(0.2));
+        assert!(share("2").unwrap_err().contains("from 0 to 1"));
+    }
+
+    #[test]
+    fn global_flags_go_anywhere() {
+        let cli = Cli::try_parse_from(["robodeploy", "get", "deployments", "-o", "json"]).unwrap();
+        assert_eq!(cli.output, Some(Format::Json));
+        let cli = Cli::try_parse_from([
+            "robodeploy",
+            "--server",
+            "http://127.0.0.1:1",
+            "logs",
+            "talker",
+            "-f",
+        ])
+        .unwrap();
+        assert_eq!(cli.server.as_deref(), Some("http://127.0.0.1:1"));
+        let Command::Logs(logs) = cli.command else {
+            panic!("not logs")
+        };
+        assert!(logs.follow);
+    }
+}

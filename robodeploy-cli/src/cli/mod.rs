@@ -1,0 +1,124 @@
+//! The `robodeploy` command line: one module per command, the settings that say which server to
+//! talk to, the output every command prints through, and the error whose kind is the exit code.
+
+mod apply;
+pub(crate) mod args;
+mod config;
+mod error;
+mod events;
+mod exec;
+mod get;
+mod jobs;
+mod logs;
+mod output;
+mod plan;
+mod validate;
+mod wait;
+
+use std::process::ExitCode;
+
+use args::{Cli, Command};
+use config::Settings;
+use error::{CliError, Outcome};
+
+/// Runs the command line of this process and returns its exit code (see `robodeploy --help`).
+///
+/// The binary's `main` calls this, after letting the process runtime's supervisor take over
+/// when the process was started as one.
+pub fn main() -> ExitCode {
+    let cli = match Cli::parse_args() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version print on stdout and exit 0; usage errors exit 2.
+            let code = e.exit_code();
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(code).unwrap_or(2));
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("robodeploy: cannot start tokio: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("robodeploy: {}", output::printable(&e.to_string()));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Runs a parsed command line.
+async fn run(cli: Cli) -> Outcome {
+    let settings = Settings::resolve(&cli)?;
+    match &cli.command {
+        Command::Serve(args) => serve(args, &settings).await,
+        Command::Validate(args) => validate::validate_all(&args.files, settings.output),
+        Command::Plan(args) => plan::plan(&args.file, args, settings.output),
+        Command::Schema => {
+            output::value(args::Format::Json, &crate::schema::manifest_schema())?;
+            Ok(true)
+        }
+        Command::Apply(args) => apply::apply(args, &settings).await,
+        Command::Delete(args) => apply::delete(args, &settings).await,
+        Command::Get(args) => get::get(args, &settings).await,
+        Command::Describe(args) => get::describe(args, &settings).await,
+        Command::Jobs(args) => jobs::jobs(args, &settings).await,
+        Command::Logs(args) => logs::logs(args, &settings).await,
+        Command::Events(args) => events::events(args, &settings).await,
+        Command::Exec(args) => exec::exec(args, &settings).await,
+        Command::Deprovision(args) => get::deprovision(&args.name, &settings).await,
+        Command::Completions(args) => {
+            let mut text = Vec::new();
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::full_command(),
+                "robodeploy",
+                &mut text,
+            );
+            output::line(String::from_utf8_lossy(&text).trim_end());
+            Ok(true)
+        }
+        Command::Man => {
+            let mut text = Vec::new();
+            clap_mangen::Man::new(Cli::full_command())
+                .render(&mut text)
+                .map_err(|source| CliError::Io {
+                    path: "stdout".into(),
+                    source,
+                })?;
+            output::line(String::from_utf8_lossy(&text).trim_end());
+            Ok(true)
+        }
+    }
+}
+
+/// `serve`: runs until SIGTERM or SIGINT.
+async fn serve(args: &args::ServeArgs, settings: &Settings) -> Outcome {
+    let remote = match &args.remote {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let link: robodeploy_zenoh::LinkConfig = serde_saphyr::from_str(&text)
+                .map_err(|e| CliError::Usage(format!("--remote {}: {e}", path.display())))?;
+            link.check()
+                .map_err(|e| CliError::Usage(format!("--remote {}: {e}", path.display())))?;
+            Some(link)
+        }
+        None => None,
+    };
+    let mut config = crate::server::ServeConfig::new(&settings.state_dir);
+    config.listen = args.listen;
+    config.remote = remote;
+    crate::server::serve(config).await?;
+    Ok(true)
+}

@@ -1,0 +1,150 @@
+//! Everything a command prints on stdout goes through here: a reader that goes away (`| head`)
+//! ends the output quietly, never a panic, and the command's exit code stays its own. Text from
+//! manifests and the server is escaped for the terminal.
+
+use std::borrow::Cow;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::Serialize;
+
+use super::args::Format;
+use super::error::CliError;
+
+/// Set once stdout's reader is gone: later output is dropped.
+static CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Prints one line on stdout.
+pub(crate) fn line(text: impl AsRef<str>) {
+    if CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_all(text.as_ref().as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    if written.is_err() {
+        // A closed pipe (EPIPE), or a stdout that cannot be written: stop printing.
+        CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Whether stdout's reader is gone (a command streaming output stops then).
+pub(crate) fn closed() -> bool {
+    CLOSED.load(Ordering::Relaxed)
+}
+
+/// Prints a value as JSON or YAML.
+pub(crate) fn value(format: Format, v: &impl Serialize) -> Result<(), CliError> {
+    let text = match format {
+        Format::Yaml => serde_saphyr::to_string(v)
+            .map_err(|e| CliError::Failed(format!("cannot write YAML: {e}")))?,
+        Format::Json | Format::Table => serde_json::to_string_pretty(v)
+            .map_err(|e| CliError::Failed(format!("cannot write JSON: {e}")))?,
+    };
+    line(text.trim_end());
+    Ok(())
+}
+
+/// Prints a value as one JSON line (streams).
+pub(crate) fn json_line(v: &impl Serialize) {
+    if let Ok(text) = serde_json::to_string(v) {
+        line(text);
+    }
+}
+
+/// `text` with every control character escaped (`\u{1b}`, `\r`), borrowed when there is none:
+/// a name from a file can never move the cursor or recolour the terminal.
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `n thing` or `n things`.
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A table: a header and rows, columns padded to their widest cell.
+pub(crate) struct Table {
+    header: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub(crate) fn new(header: Vec<&'static str>) -> Table {
+        Table {
+            header,
+            rows: Vec::new(),
+        }
+    }
+
+    pub(crate) fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// Prints it; an empty table prints `No <what>.` instead.
+    pub(crate) fn print(&self, what: &str) {
+        if self.rows.is_empty() {
+            line(format!("No {what}."));
+            return;
+        }
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate() {
+                if let Some(w) = widths.get_mut(i) {
+                    *w = (*w).max(cell.chars().count());
+                }
+            }
+        }
+        let render = |cells: Vec<&str>| {
+            let mut text = String::new();
+            for (i, cell) in cells.iter().enumerate() {
+                if i + 1 == cells.len() {
+                    text.push_str(cell);
+                } else {
+                    let pad = widths[i] - cell.chars().count();
+                    text.push_str(cell);
+                    text.extend(std::iter::repeat_n(' ', pad + 2));
+                }
+            }
+            text
+        };
+        line(render(self.header.clone()));
+        for row in &self.rows {
+            line(render(row.iter().map(String::as_str).collect()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{count, printable};
+
+    #[test]
+    fn control_characters_are_escaped_and_the_rest_kept() {
+        assert_eq!(printable("talker-1 ünï"), "talker-1 ünï");
+        assert_eq!(
+            printable("evil\u{1b}[2J\rname\u{7}"),
+            "evil\\u{1b}[2J\\rname\\u{7}"
+        );
+    }
+
+    #[test]
+    fn plurals_agree() {
+        assert_eq!(count(1, "robot", "robots"), "1 robot");
+        assert_eq!(count(0, "robot", "robots"), "0 robots");
+        assert_eq!(count(2, "robot", "robots"), "2 robots");
+    }
+}

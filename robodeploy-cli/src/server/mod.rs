@@ -1,0 +1,245 @@
+//! `robodeploy serve`: the engine for as long as the server is up, and its HTTP API.
+//!
+//! The server owns a state directory:
+//!
+//! ```text
+//! <state-dir>/            0700
+//!   state.redb            the engine's durable store: packages, devices, fleets, deployments, jobs
+//!   lock                  held while a server runs on the directory (a second one is refused)
+//!   token                 the API's bearer token (0600), made at the first start and kept
+//!   endpoint              the URL the server listens on, while it runs (clients read it)
+//!   devices/<device>/     the root of a preinstalled device's process runtime
+//! ```
+//!
+//! At start the engine loads the store and brings every stored device back through a runtime
+//! factory (a process runtime for a preinstalled device, a Docker client for a Docker device, the
+//! device agent for a robot reached through one), then reconciles: an executable still running
+//! is adopted, one that exited is restarted per its policy. While the server runs, the engine
+//! checks health and restarts what dies, with no command needed. SIGTERM (or SIGINT) stops the
+//! listener, detaches the engine (every executable keeps running, the store is closed) and
+//! exits 0; the next start adopts everything again.
+//!
+//! The API listens on loopback by default. Every route but `GET /v1/health` and
+//! `GET /openapi.json` needs `Authorization: Bearer <token>`. An address other than loopback is
+//! refused: serving the API to a network needs TLS, which this version does not terminate (put
+//! a TLS proxy in front, listening where you need it and forwarding to loopback).
+
+mod apply;
+mod auth;
+mod error;
+mod logs;
+mod routes;
+mod runtimes;
+mod state_dir;
+mod streams;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use robodeploy_core::engine::{Engine, EngineConfig, EngineError};
+use robodeploy_zenoh::{LinkConfig, Orchestrator};
+use tokio::net::TcpListener;
+use tokio::sync::{Mutex, watch};
+
+pub use error::ServeError;
+use runtimes::Runtimes;
+use state_dir::StateDir;
+
+/// The default address of the API.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7670";
+
+/// How a server is started.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// The state directory (created 0700 when missing).
+    pub state_dir: PathBuf,
+    /// Where the API listens; port 0 picks a free port (written to `<state-dir>/endpoint`).
+    /// Loopback only.
+    pub listen: SocketAddr,
+    /// The Zenoh link for robots reached through the device agent; none: no remote robots.
+    pub remote: Option<LinkConfig>,
+    /// The engine's settings.
+    pub engine: EngineConfig,
+}
+
+impl ServeConfig {
+    /// A server on `state_dir`, listening on [`DEFAULT_LISTEN`], without remote robots.
+    pub fn new(state_dir: impl Into<PathBuf>) -> ServeConfig {
+        ServeConfig {
+            state_dir: state_dir.into(),
+            listen: DEFAULT_LISTEN
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 7670))),
+            remote: None,
+            engine: EngineConfig::default(),
+        }
+    }
+}
+
+/// What every request handler shares.
+pub(crate) struct Ctx {
+    pub(crate) engine: Engine,
+    pub(crate) runtimes: Runtimes,
+    pub(crate) state: StateDir,
+    pub(crate) token: String,
+    /// One apply or delete at a time: each reads what exists, then changes it.
+    pub(crate) apply_lock: Mutex<()>,
+    /// Becomes true when the server stops: open streams end.
+    pub(crate) stopping: watch::Receiver<bool>,
+}
+
+/// Returns once the server stops (or its stop handle is gone).
+pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
+    loop {
+        if *rx.borrow_and_update() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A running server: its address, and how to stop it.
+pub struct Server {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), ServeError>>,
+}
+
+impl Server {
+    /// Opens the state directory, starts the engine on its store (bringing back and reconciling
+    /// what it holds), and starts serving the API. Returns once the API listens.
+    ///
+    /// # Errors
+    /// [`ServeError`]: the state directory cannot be made or read, another server holds it, the
+    /// store is damaged or newer, the address is taken or not loopback, the remote link's
+    /// settings are wrong.
+    pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
+        if !config.listen.ip().is_loopback() {
+            return Err(ServeError::NotLoopback {
+                addr: config.listen,
+            });
+        }
+        let state = StateDir::create(&config.state_dir)?;
+        let lock = state.lock()?;
+        let token = state.token()?;
+        let orchestrator = match &config.remote {
+            Some(link) => Some(Arc::new(
+                Orchestrator::open(link).await.map_err(ServeError::Remote)?,
+            )),
+            None => None,
+        };
+        let runtimes = Runtimes::new(state.devices_dir(), orchestrator.clone());
+        let store = state.open_store()?;
+        let engine = Engine::builder()
+            .config(config.engine.clone())
+            .store(store)
+            .runtime_factory(runtimes.factory())
+            .try_start()
+            .map_err(|e| match e {
+                EngineError::Store(source) => ServeError::Store {
+                    path: state.store_path(),
+                    source,
+                },
+                other => ServeError::Engine(other),
+            })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        state.write_endpoint(&format!("http://{addr}"))?;
+        let (stop, stopping) = watch::channel(false);
+        let ctx = Arc::new(Ctx {
+            engine,
+            runtimes,
+            state,
+            token,
+            apply_lock: Mutex::new(()),
+            stopping: stopping.clone(),
+        });
+        let app = routes::router(Arc::clone(&ctx));
+        let task = tokio::spawn(async move {
+            let mut until = stopping;
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stopped(&mut until).await })
+                .await;
+            // Whatever happened to the listener, leave everything running.
+            let detached = ctx.engine.detach().await;
+            ctx.state.remove_endpoint();
+            drop(orchestrator);
+            drop(lock);
+            served.map_err(|source| ServeError::Bind { addr, source })?;
+            match detached {
+                Ok(()) | Err(EngineError::Shutdown) => Ok(()),
+                Err(e) => Err(ServeError::Engine(e)),
+            }
+        });
+        Ok(Server { addr, stop, task })
+    }
+
+    /// Where the API listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the server: open streams end, the listener closes, the engine detaches (every
+    /// executable keeps running). Waits until it is done.
+    ///
+    /// # Errors
+    /// The listener or the engine failed while stopping.
+    pub async fn stop(self) -> Result<(), ServeError> {
+        let _ = self.stop.send(true);
+        self.wait().await
+    }
+
+    /// Waits until the server stops (after [`Server::stop`] from elsewhere, or a failure).
+    ///
+    /// # Errors
+    /// The listener or the engine failed.
+    pub async fn wait(self) -> Result<(), ServeError> {
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(ServeError::Task(e.to_string())),
+        }
+    }
+
+    /// A handle that stops the server from elsewhere (a signal handler).
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+/// Serves until SIGTERM or SIGINT, then stops cleanly (see the [module docs](self)).
+///
+/// # Errors
+/// As [`Server::start`], and a failure while serving.
+pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
+    let server = Server::start(config).await?;
+    let stop = server.stopper();
+    let addr = server.addr();
+    eprintln!("robodeploy: serving on http://{addr}");
+    let signals = tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return,
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        let _ = stop.send(true);
+    });
+    let result = server.wait().await;
+    signals.abort();
+    result
+}
