@@ -184,6 +184,37 @@ pub mod duration {
         parse(&text).map_err(serde::de::Error::custom)
     }
 
+    /// Stands for a duration field in the JSON Schema, as
+    /// `#[schemars(with = "crate::time::duration::Span")]` (and `Option<Span>` for
+    /// [`option`], which reads `null` as none).
+    #[cfg(feature = "schema")]
+    pub(crate) struct Span;
+
+    /// What [`deserialize`] reads: a string, since that is all it takes. Whether the string is a
+    /// span (and not a negative one) only [`parse`] can tell; the pattern asks for the digit
+    /// every span has, so that editors catch `"soon"`.
+    #[cfg(feature = "schema")]
+    impl schemars::JsonSchema for Span {
+        fn schema_name() -> std::borrow::Cow<'static, str> {
+            "Duration".into()
+        }
+
+        fn schema_id() -> std::borrow::Cow<'static, str> {
+            concat!(module_path!(), "::Span").into()
+        }
+
+        fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+            schemars::json_schema!({
+                "type": "string",
+                "pattern": "[0-9]",
+                "description": "A span of time, not negative: friendly (`5h`, `90s`, `1h 30m`, \
+                    `2 days`) or ISO 8601 (`PT5H`). A day is 24 hours; years and months are \
+                    refused.",
+                "examples": ["5h", "90s", "1h 30m", "PT5H"],
+            })
+        }
+    }
+
     /// Parses `"5h"`, `"90s"`, `"1h 30m"` or `"PT5H"` into a [`Duration`].
     ///
     /// ```

@@ -23,6 +23,9 @@
 //! Parsing only checks the shape; [`crate::validate`] checks the rules (names, versions,
 //! percentages, device selection, dependencies, …) and reports every problem at once.
 //!
+//! With the feature `schema`, `json_schema()` gives the JSON Schema of one document, for editors
+//! to complete and check manifests with.
+//!
 //! ```
 //! use robodeploy_core::manifest::{Kind, Manifest};
 //!
@@ -97,11 +100,15 @@
 mod document;
 mod error;
 mod json_keys;
+#[cfg(feature = "schema")]
+mod schema;
 
 use std::path::Path;
 
 pub use document::{API_VERSION, Document, Kind, SUPPORTED_API_VERSIONS, UnknownKind};
 pub use error::{Format, ManifestError, Position, SyntaxError};
+#[cfg(feature = "schema")]
+pub use schema::json_schema;
 
 use crate::model::{DeploymentJobRequest, DeploymentRequest, Fleet, Package};
 

@@ -8,6 +8,7 @@ use super::{RestartPolicy, Version};
 
 /// Where the routed network of a ROS deployment runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum NetworkPlacement {
@@ -19,6 +20,7 @@ pub enum NetworkPlacement {
 
 /// The routed network a deployment with ROS components joins.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RoutedNetwork {
     /// Network name (a Docker network for Docker runtimes).
@@ -30,6 +32,7 @@ pub struct RoutedNetwork {
 /// A volume a deployment attaches: the volume deployment that provides it, mounted into one
 /// component. The volume deployment must be running before it is attached.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VolumeAttachment {
     /// Name of the deployment that provides the volume.
@@ -51,6 +54,7 @@ pub struct VolumeAttachment {
 /// assert_eq!(req.devices["talker"], "robot-001");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeploymentRequest {
     /// Deployment name, unique among live deployments.

@@ -14,10 +14,13 @@ use super::{Architecture, DeviceId, DeviceRuntime, RosDistro, Version};
 /// assert!(d.online);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Device {
     /// Stable id; generated when a manifest leaves it out.
     #[serde(default = "DeviceId::new_random")]
+    // The default is a fresh random id, not a value a schema could name.
+    #[cfg_attr(feature = "schema", schemars(transform = without_default))]
     pub id: DeviceId,
     /// Name, unique in a fleet and a registry; what manifests refer to.
     pub name: String,
@@ -54,6 +57,11 @@ fn default_true() -> bool {
     true
 }
 
+#[cfg(feature = "schema")]
+fn without_default(schema: &mut schemars::Schema) {
+    schema.remove("default");
+}
+
 impl Device {
     /// An online device with a fresh id and nothing else set.
     pub fn new(
@@ -86,6 +94,7 @@ impl Device {
 /// assert_eq!(d.connection, Some(Connection::Agent("r1".into())));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum Connection {
@@ -105,6 +114,7 @@ impl Connection {
 
 /// A named set of robots that deployment jobs target.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Fleet {
     /// Name, unique in a registry.

@@ -48,7 +48,42 @@ macro_rules! uuid_id {
                 Uuid::parse_str(s).map(Self)
             }
         }
+
+        #[cfg(feature = "schema")]
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn schema_id() -> std::borrow::Cow<'static, str> {
+                concat!(module_path!(), "::", stringify!($name)).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                uuid_schema()
+            }
+        }
     };
+}
+
+/// A hyphenated uuid: 8-4-4-4-12 hex digits.
+#[cfg(feature = "schema")]
+const HYPHENATED: &str =
+    "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}";
+
+/// The schema of every id: the strings `Uuid::parse_str` reads (uuid's serde reads strings with
+/// it in JSON and YAML), in each of its four forms, hex digits in either case.
+#[cfg(feature = "schema")]
+fn uuid_schema() -> schemars::Schema {
+    let simple = "[0-9A-Fa-f]{32}";
+    let braced = format!("\\{{{HYPHENATED}\\}}");
+    let urn = format!("[Uu][Rr][Nn]:[Uu][Uu][Ii][Dd]:{HYPHENATED}");
+    schemars::json_schema!({
+        "type": "string",
+        "pattern": format!("^(?:{HYPHENATED}|{simple}|{braced}|{urn})$"),
+        "description": "A UUID: hyphenated (`67e55044-10b1-426f-9247-bb680e5fe0c8`), 32 hex \
+            digits without hyphens, braced (`{67e5…}`) or `urn:uuid:67e5…`.",
+    })
 }
 
 uuid_id!(

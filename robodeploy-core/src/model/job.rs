@@ -18,6 +18,7 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// How the robot application is launched, and the scripts around it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LaunchConfig {
     /// The ROS package that holds the launch file.
@@ -37,6 +38,7 @@ pub struct LaunchConfig {
 
 /// The download condition: a script run on the robot before download; non-zero means "not now".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DownloadCondition {
     /// Path (or URL understood by the runtime) of the script.
@@ -49,6 +51,7 @@ pub struct DownloadCondition {
 
 /// One wave of a rollout: how many robots it covers (beyond the seeds; see the rollout docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Wave {
     /// Robots in this wave: an absolute count or a percentage of the fleet.
@@ -59,6 +62,10 @@ pub struct Wave {
         with = "crate::time::duration::option",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<crate::time::duration::Span>")
+    )]
     pub soak: Option<Duration>,
     /// Wait for an explicit resume after this wave.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -67,6 +74,7 @@ pub struct Wave {
 
 /// The size of a wave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum WaveSize {
@@ -78,6 +86,7 @@ pub enum WaveSize {
 
 /// How the job rolls out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeploymentConfig {
     /// Share of the fleet deployed at once, 1..=100 (200 robots at 10 % → 20 at once).
@@ -86,6 +95,7 @@ pub struct DeploymentConfig {
     pub failure_threshold_percentage: u8,
     /// Per-robot timeout, 1 minute ..= 7 days; 5 hours by default.
     #[serde(default = "default_robot_timeout", with = "crate::time::duration")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::time::duration::Span"))]
     pub robot_deployment_timeout: Duration,
     /// Script run on each robot before download.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,6 +106,10 @@ pub struct DeploymentConfig {
         default,
         with = "crate::time::duration::option",
         skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<crate::time::duration::Span>")
     )]
     pub offline_deadline: Option<Duration>,
     /// Waves; empty means one wave of the whole fleet.
@@ -167,6 +181,7 @@ impl Default for DeploymentConfig {
 /// assert_eq!(job.deployment_config.robot_deployment_timeout.as_secs(), 5 * 3600);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeploymentJobRequest {
     /// The fleet's name.

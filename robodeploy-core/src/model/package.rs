@@ -22,6 +22,7 @@ pub const LATEST: &str = "$LATEST";
 /// assert!(!Version::new("$LATEST").is_numbered());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct Version(String);
 
@@ -71,6 +72,7 @@ impl fmt::Display for Version {
 
 /// A CPU architecture a component is built for and a device runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Architecture {
@@ -106,6 +108,7 @@ impl fmt::Display for Architecture {
 
 /// How a device runs executables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum DeviceRuntime {
@@ -129,6 +132,7 @@ impl fmt::Display for DeviceRuntime {
 /// Kept as a lower-case name (`noetic`, `humble`, `jazzy`, …) rather than a closed enum: new
 /// distributions appear every year and the rule that matters is only that device and package agree.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct RosDistro(pub String);
 
@@ -140,6 +144,7 @@ impl fmt::Display for RosDistro {
 
 /// ROS settings of a component (`Is ROS` in the seed).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Ros {
     /// The distribution the component is built for; must match the device's.
@@ -148,6 +153,7 @@ pub struct Ros {
 
 /// Where a component runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum Placement {
@@ -172,6 +178,7 @@ impl Placement {
 
 /// A volume mounted into an executable.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Mount {
     /// A named volume (Docker) or a host path (binds, processes); absolute paths are binds.
@@ -186,6 +193,7 @@ pub struct Mount {
 
 /// A port an executable exposes (cloud and Docker executables).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Port {
     /// The port inside the executable.
@@ -197,6 +205,7 @@ pub struct Port {
 
 /// One program of a component: a container image on Docker, a command on a preinstalled device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Executable {
     /// Name, unique within its component.
@@ -228,6 +237,7 @@ pub struct Executable {
 
 /// A part of a package that runs in one place (the cloud or one device).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Component {
     /// Name, unique within its package.
@@ -301,6 +311,7 @@ impl Component {
 /// assert_eq!(p.components[0].executables[0].command[0], "sleep");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Package {
     /// Name, unique in a catalog.

@@ -73,6 +73,29 @@ impl RestartPolicy {
     }
 }
 
+/// Written by hand: a derived schema would leave out the alias `never`, which
+/// [`Deserialize`] reads.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for RestartPolicy {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RestartPolicy".into()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        concat!(module_path!(), "::RestartPolicy").into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "enum": ["always", "on-failure", "no", "never"],
+            "description": "When a device component's executables are restarted: `always` \
+                (also after a device reboot), `on-failure` (after a non-zero exit), `no` or \
+                `never` (the default). Cloud components always restart.",
+        })
+    }
+}
+
 impl fmt::Display for RestartPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_docker_str())
