@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const API_VERSION: &str = "v1";
 
 /// `GET /v1/server`: who answers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerInfo {
     /// The server's robodeploy version.
@@ -27,7 +27,7 @@ pub struct ServerInfo {
 }
 
 /// `POST /v1/apply` and `POST /v1/delete`: a manifest's text.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApplyRequest {
     /// The manifest: YAML (several `---` documents) or JSON.
@@ -42,7 +42,19 @@ pub struct ApplyRequest {
 }
 
 /// What applying (or deleting) did, or would do, to one thing the file names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Change {
     /// It did not exist: created.
@@ -88,7 +100,7 @@ impl std::fmt::Display for Change {
 }
 
 /// One package, device or fleet of the file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemChange {
     /// Its name (a package's is `name@version`).
@@ -98,7 +110,7 @@ pub struct ItemChange {
 }
 
 /// One deployment of the file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentChange {
     /// Its name.
@@ -111,7 +123,7 @@ pub struct DeploymentChange {
 }
 
 /// One deployment job of the file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobChange {
     /// The application it rolls out.
@@ -129,7 +141,7 @@ pub struct JobChange {
 }
 
 /// What `POST /v1/apply` or `POST /v1/delete` did (or, in a dry run, would do).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplyReport {
     /// A dry run: nothing was changed.
@@ -162,7 +174,7 @@ impl ApplyReport {
 }
 
 /// `GET /v1/deployments/{name}/logs` and `GET /v1/jobs/{id}/logs`: one line, with whose it is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LogEntry {
     /// The deployment's name.
@@ -181,7 +193,7 @@ pub struct LogEntry {
 }
 
 /// Query of the log routes.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LogQuery {
     /// Only this component's executables.
@@ -200,7 +212,7 @@ pub struct LogQuery {
 }
 
 /// Body of `POST /v1/deployments/{name}/exec` (the answer is the runtime's `ExecOutput`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExecRequest {
     /// Component name.
@@ -212,7 +224,7 @@ pub struct ExecRequest {
 }
 
 /// The kind of a refused request: which HTTP status it travels with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum ErrorKind {
     /// 400: the request (a manifest, a query, a body) breaks a rule; `field` names where.
@@ -244,7 +256,7 @@ impl ErrorKind {
 }
 
 /// One rule a manifest breaks, as `validate` reports it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
     /// The document, counted from 1 in the file.
@@ -260,7 +272,7 @@ pub struct Problem {
 }
 
 /// The body of every error response.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiError {
     /// Which kind of refusal.

@@ -195,7 +195,7 @@ pub const ROUTES: &[Route] = &[
             "/v1/events",
             "Every engine event from now on, as JSON lines",
             None,
-            "EngineEvent",
+            "EventLine",
         )
     },
 ];

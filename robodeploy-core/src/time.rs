@@ -165,6 +165,22 @@ impl<'de> Deserialize<'de> for Time {
     }
 }
 
+/// A time travels as an RFC 3339 timestamp in UTC (`2026-12-04T12:00:00Z`).
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Time {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Time".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "format": "date-time",
+            "description": "An instant, RFC 3339 in UTC"
+        })
+    }
+}
+
 /// Serde for [`Duration`] fields in manifests: human spans such as `"5h"`, `"90s"`, `"1h 30m"` or
 /// ISO 8601 `"PT5H"` in, the compact friendly form out.
 ///

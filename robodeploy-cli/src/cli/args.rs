@@ -83,6 +83,8 @@ pub(crate) enum Command {
     Plan(PlanArgs),
     /// Print the JSON Schema of a manifest document (offline).
     Schema,
+    /// Print the OpenAPI document of the server's API (offline).
+    Openapi,
     /// Make the server hold what manifests describe; wait until it runs.
     Apply(ApplyArgs),
     /// Remove what manifests applied (their deployments and jobs).

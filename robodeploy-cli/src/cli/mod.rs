@@ -66,6 +66,10 @@ async fn run(cli: Cli) -> Outcome {
             output::value(args::Format::Json, &crate::schema::manifest_schema())?;
             Ok(true)
         }
+        Command::Openapi => {
+            output::value(args::Format::Json, &crate::openapi::document())?;
+            Ok(true)
+        }
         Command::Apply(args) => apply::apply(args, &settings).await,
         Command::Delete(args) => apply::delete(args, &settings).await,
         Command::Get(args) => get::get(args, &settings).await,

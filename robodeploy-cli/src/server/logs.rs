@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use robodeploy_core::engine::{DeploymentStatus, ExecutableReport};
-use robodeploy_core::model::DeploymentId;
+use robodeploy_core::model::{DeploymentId, ExecutableStatus};
 use robodeploy_core::runtime::LogOptions;
 use tokio::sync::watch;
 
@@ -115,6 +115,12 @@ async fn read(ctx: &Ctx, source: &Source, tail: Option<usize>, lines: &Lines) ->
     true
 }
 
+/// Whether an executable's instance has started: a restart is counted when it is ordered, and
+/// its output is read only once the new instance runs (before, the old one's is all there is).
+fn started(e: &ExecutableReport) -> bool {
+    e.instance.is_some() && matches!(e.status, ExecutableStatus::Running)
+}
+
 /// Follows one executable across its restarts (see the [module docs](self)).
 async fn follow(ctx: Arc<Ctx>, mut source: Source, mut tail: Option<usize>, lines: Lines) {
     let mut stopping: watch::Receiver<bool> = ctx.stopping.clone();
@@ -125,7 +131,7 @@ async fn follow(ctx: Arc<Ctx>, mut source: Source, mut tail: Option<usize>, line
     let current = |e: &ExecutableReport| e.instance.clone().map(|i| (i, e.restart_count));
     loop {
         // Wait for an instance not followed yet, unless the deployment ends first.
-        while source.executable.instance.is_none() || current(&source.executable) == followed {
+        while !started(&source.executable) || current(&source.executable) == followed {
             let next = tokio::select! {
                 () = super::stopped(&mut stopping) => return,
                 next = watch.next() => next,
@@ -154,11 +160,31 @@ async fn follow(ctx: Arc<Ctx>, mut source: Source, mut tail: Option<usize>, line
             continue;
         };
         loop {
-            let next = tokio::select! {
+            let line = tokio::select! {
                 () = super::stopped(&mut stopping) => return,
                 next = rx.recv() => next,
+                status = watch.next() => {
+                    // A runtime may keep following the old instance's output after it ended
+                    // (its file is not closed by a restart): a restart or the deployment's
+                    // end is learned from the engine instead.
+                    let Some(status) = status else { return };
+                    if status.phase.is_terminal() {
+                        return;
+                    }
+                    if let Some(e) = status.executables.into_iter().find(|e| {
+                        e.component == source.executable.component
+                            && e.name == source.executable.name
+                    }) {
+                        let moved_on = current(&e) != followed && started(&e);
+                        source.executable = e;
+                        if moved_on {
+                            break;
+                        }
+                    }
+                    continue;
+                }
             };
-            let Some(line) = next else { break };
+            let Some(line) = line else { break };
             if !lines.send(&entry(&source, &instance, line)).await {
                 return;
             }

@@ -12,6 +12,7 @@ use crate::time::Time;
 
 /// One executable of a deployment, as the engine sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutableReport {
     /// Component name.
@@ -32,6 +33,7 @@ pub struct ExecutableReport {
 
 /// A deployment's state at one instant.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentStatus {
     /// Its id.
@@ -79,6 +81,7 @@ impl DeploymentStatus {
 
 /// One robot of a job.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RobotReport {
     /// The robot (device) name.
@@ -105,6 +108,7 @@ pub struct RobotReport {
 
 /// A job's state at one instant.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct JobReport {
     /// Its id.
@@ -144,6 +148,7 @@ impl JobReport {
 
 /// Something the engine publishes to subscribers ([`Engine::subscribe`](super::Engine::subscribe)).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "event")]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[non_exhaustive]
@@ -178,6 +183,7 @@ pub enum EngineEvent {
 /// One reconciliation a restarted engine made between its store and what a runtime reports
 /// ([`EngineEvent::Recovery`]). See the [recovery docs](super#recovery).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "action")]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[non_exhaustive]

@@ -193,6 +193,22 @@ impl<'de> Deserialize<'de> for ErrorCode {
     }
 }
 
+/// A code travels as its `DEP_E` string: `DEP_E151`..`DEP_E163`, `DEP_E200`..`DEP_E499`.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for ErrorCode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ErrorCode".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^DEP_E(15[1-9]|16[0-3]|[2-4][0-9]{2})$",
+            "description": "A deployment error code of the seed (DEP_E151..DEP_E163, DEP_E200..DEP_E499)"
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The status of a deployment job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub enum JobStatus {
     /// Created, not started.
@@ -34,6 +35,7 @@ impl JobStatus {
 
 /// The status of one robot in a job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub enum RobotStatus {
     /// Known and free.
@@ -64,6 +66,7 @@ impl RobotStatus {
 
 /// The step a robot's deployment is at, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub enum ProgressStep {
     /// Checking the robot against the job.
@@ -131,6 +134,7 @@ impl fmt::Display for ProgressStep {
 /// | LaunchFailure | (robodeploy) the application's executables did not reach Running |
 /// | InternalServerError | robodeploy itself failed |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub enum FailureCode {
     /// The job's failed share reached its threshold.

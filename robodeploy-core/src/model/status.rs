@@ -17,6 +17,7 @@ use super::ErrorCode;
 /// | PartiallyDeprovisioned | deprovisioned, at least one component could not be stopped |
 /// | DeploymentStopped | deprovisioned, every component stopped |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub enum Phase {
     /// Request accepted; the deployment process started.
@@ -73,6 +74,7 @@ impl fmt::Display for Phase {
 
 /// The cause of a Pending or Error status (the seed's Reason field).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind")]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[non_exhaustive]
@@ -188,6 +190,7 @@ impl fmt::Display for Reason {
 /// assert_eq!(json, r#"{"status":"Error","reason":{"kind":"failed","exitCode":2}}"#);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "status")]
 #[non_exhaustive]
 pub enum ExecutableStatus {
@@ -238,6 +241,7 @@ impl ExecutableStatus {
 /// else Unknown if any is Unknown; else Pending if any is Pending; else Stopped if any is Stopped;
 /// else Running (see [`StatusKind::aggregate`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub enum StatusKind {
     /// Running.
@@ -296,6 +300,7 @@ impl fmt::Display for StatusKind {
 
 /// An error code with the seed's text, as shown for a deployment in Error.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorReport {
     /// The code.

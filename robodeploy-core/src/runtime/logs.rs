@@ -7,6 +7,7 @@ use crate::time::Time;
 
 /// Which output stream a line came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum LogStreamKind {
     /// Standard output.
@@ -17,6 +18,7 @@ pub enum LogStreamKind {
 
 /// One line of output.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LogLine {
     /// Which stream.
@@ -29,6 +31,7 @@ pub struct LogLine {
 
 /// What to read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LogOptions {
     /// Only the last `tail` lines of what exists (all when none).

@@ -147,6 +147,7 @@ pub struct TaskSpec {
 
 /// The outcome of a command run to completion.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExecOutput {
     /// Exit code (a signal `n` is reported as `128 + n`).

@@ -1,0 +1,370 @@
+//! The CLI end to end against a real `robodeploy serve`: the server supervises between commands,
+//! apply is declarative and waits until things stay up, exit codes tell the truth, SIGTERM
+//! leaves everything running for the next server to adopt, logs follow across restarts.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Server, eventually, explain, json, processes, stdout};
+use serde_json::Value;
+
+/// A fleet of `robots` local robots named `<tag>-r<n>`, and a package `<tag>-app` whose one
+/// executable runs `script` under `restart`.
+fn manifest(tag: &str, robots: usize, restart: &str, script: &str) -> String {
+    let robots: Vec<String> = (1..=robots)
+        .map(|i| format!("    - {{name: {tag}-r{i}, architecture: amd64, runtime: preinstalled}}"))
+        .collect();
+    format!(
+        "apiVersion: robodeploy/v1
+kind: Fleet
+spec:
+  name: {tag}-fleet
+  robots:
+{}
+---
+apiVersion: robodeploy/v1
+kind: Package
+spec:
+  name: {tag}-app
+  version: \"1.0.0\"
+  components:
+    - name: main
+      placement: {{kind: device, runtime: preinstalled, architecture: amd64}}
+      restartPolicy: {restart}
+      executables:
+        - name: main
+          command: [\"sh\", \"-c\", {script:?}]
+",
+        robots.join("\n")
+    )
+}
+
+/// A deployment of `<tag>-app` 1.0.0 on robot 1, named `<tag>`.
+fn deployment(tag: &str) -> String {
+    format!(
+        "---
+apiVersion: robodeploy/v1
+kind: Deployment
+spec:
+  name: {tag}
+  package: {tag}-app
+  version: \"1.0.0\"
+  devices: {{main: {tag}-r1}}
+"
+    )
+}
+
+fn write(server: &Server, name: &str, text: &str) -> String {
+    let path = server.dir.path().join(name);
+    std::fs::write(&path, text).expect("write manifest");
+    path.to_str().expect("utf-8 path").to_owned()
+}
+
+/// The one deployment named `name`, as `get deployments NAME -o json` shows it.
+fn status(server: &Server, name: &str) -> Value {
+    let out = server.cli(&["get", "deployments", name, "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    json(&out)[0].clone()
+}
+
+#[test]
+fn apply_twice_changes_nothing_and_a_killed_executable_comes_back_without_a_command() {
+    let server = Server::start("apply-twice");
+    let marker = format!("rd-cli-twice-{}", std::process::id());
+    let text = manifest(
+        "twice",
+        1,
+        "always",
+        &format!("echo up; while true; do sleep 1; done # {marker}"),
+    ) + &deployment("twice");
+    let file = write(&server, "twice.yaml", &text);
+
+    let out = server.cli(&["apply", "-f", &file, "--min-uptime", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let text = stdout(&out);
+    for line in [
+        "package twice-app@1.0.0 created",
+        "robot twice-r1 created",
+        "fleet twice-fleet created",
+        "deployment twice: Succeeded, Running (up 1 s without a restart)",
+        "applied: everything runs",
+    ] {
+        assert!(text.contains(line), "missing {line:?}: {}", explain(&out));
+    }
+    let first = processes(&marker);
+    assert_eq!(first.len(), 1, "one executable running: {first:?}");
+
+    // The same file again: nothing changes, and the output says so.
+    let out = server.cli(&["apply", "-f", &file, "--min-uptime", "1s", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let v = json(&out);
+    let changes: Vec<&str> = ["packages", "devices", "fleets", "deployments"]
+        .iter()
+        .flat_map(|k| v["applied"][k].as_array().expect(k))
+        .map(|c| c["change"].as_str().expect("change"))
+        .collect();
+    assert_eq!(changes, ["unchanged"; 4], "{v}");
+    assert_eq!(v["ok"], true);
+    assert_eq!(processes(&marker), first, "nothing was started twice");
+    let out = server.cli(&["apply", "-f", &file, "--no-wait"]);
+    assert!(
+        stdout(&out).contains("nothing to change: everything is as the manifests say"),
+        "{}",
+        explain(&out)
+    );
+
+    // Killed: the server restarts it on its own, no command involved.
+    Command::new("kill")
+        .args(["-KILL", &first[0].to_string()])
+        .status()
+        .expect("kill");
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            let now = processes(&marker);
+            now.len() == 1 && now != first
+        }),
+        "the executable did not come back: {}",
+        server.log()
+    );
+    assert!(eventually(Duration::from_secs(10), || {
+        let s = status(&server, "twice");
+        s["status"] == "Running" && s["restartCount"] == 1
+    }));
+}
+
+#[test]
+fn apply_exits_non_zero_when_a_program_does_not_stay_up() {
+    let server = Server::start("apply-dies");
+    // Up for a second, then exits: the engine reports it exited too early (and restarts it,
+    // per its policy); apply does not call that applied.
+    let text = manifest("flaky", 1, "always", "sleep 1; exit 3") + &deployment("flaky");
+    let file = write(&server, "flaky.yaml", &text);
+    let out = server.cli(&["apply", "-f", &file, "--min-uptime", "4s"]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("deployment flaky: FAILED: an executable is in error"),
+        "{}",
+        explain(&out)
+    );
+    assert!(
+        text.contains("  DEP_E152: exited too early with code 3"),
+        "{}",
+        explain(&out)
+    );
+    assert!(text.contains("apply failed: not everything runs"), "{text}");
+    assert!(!text.contains("applied: everything runs"), "{text}");
+
+    // Without a restart policy it ends in Error: also a failure, with the seed's code.
+    let text = manifest("dead", 1, "no", "exit 3") + &deployment("dead");
+    let file = write(&server, "dead.yaml", &text);
+    let out = server.cli(&["apply", "-f", &file, "--min-uptime", "1s"]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert!(
+        stdout(&out).contains("deployment dead: FAILED: an executable is in error"),
+        "{}",
+        explain(&out)
+    );
+    let s = status(&server, "dead");
+    assert_eq!(s["status"], "Error", "{s}");
+}
+
+#[test]
+fn sigterm_leaves_executables_running_and_the_next_server_adopts_them() {
+    let mut server = Server::start("sigterm");
+    let marker = format!("rd-cli-sigterm-{}", std::process::id());
+    let text = manifest(
+        "keep",
+        1,
+        "always",
+        &format!("while true; do sleep 1; done # {marker}"),
+    ) + &deployment("keep");
+    let file = write(&server, "keep.yaml", &text);
+    let out = server.cli(&["apply", "-f", &file, "--min-uptime", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let before = processes(&marker);
+    assert_eq!(before.len(), 1);
+
+    assert_eq!(server.terminate(), Some(0), "{}", server.log());
+    assert!(!server.state().join("endpoint").exists());
+    assert_eq!(processes(&marker), before, "SIGTERM stopped an executable");
+    let out = server.cli(&["get", "deployments"]);
+    assert_eq!(out.status.code(), Some(3), "no server: {}", explain(&out));
+
+    server.spawn();
+    let s = status(&server, "keep");
+    assert_eq!(
+        (&s["phase"], &s["status"]),
+        (&Value::from("Succeeded"), &Value::from("Running")),
+        "{s}"
+    );
+    assert_eq!(s["restartCount"], 0, "adopted, not restarted: {s}");
+    assert_eq!(processes(&marker), before, "the same process");
+    let out = server.cli(&["apply", "-f", &file, "--no-wait"]);
+    assert!(
+        stdout(&out).contains("deployment keep ("),
+        "{}",
+        explain(&out)
+    );
+    assert!(stdout(&out).contains(") unchanged"), "{}", explain(&out));
+}
+
+#[test]
+fn a_changed_deployment_is_replaced_and_delete_removes_what_the_file_applied() {
+    let server = Server::start("replace");
+    let text = manifest("rep", 1, "always", "echo one; exec sleep 600") + &deployment("rep");
+    let file = write(&server, "rep.yaml", &text);
+    let out = server.cli(&["apply", "-f", &file, "--min-uptime", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let old = status(&server, "rep")["id"].clone();
+
+    // The same package version with other content is refused, changing nothing.
+    let changed = text.replace("echo one", "echo two");
+    let file2 = write(&server, "rep2.yaml", &changed);
+    let out = server.cli(&["apply", "-f", &file2]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert!(
+        common::stderr(&out).contains("package rep-app@1.0.0 exists with other content"),
+        "{}",
+        explain(&out)
+    );
+    assert_eq!(status(&server, "rep")["id"], old);
+
+    // A changed deployment (an environment variable more) replaces the old one.
+    let env = text.replace(
+        "  devices: {main: rep-r1}\n",
+        "  devices: {main: rep-r1}\n  env: {MODE: fast}\n",
+    );
+    let file3 = write(&server, "rep3.yaml", &env);
+    let out = server.cli(&["apply", "-f", &file3, "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert!(
+        stdout(&out).contains("would be replaced"),
+        "{}",
+        explain(&out)
+    );
+    assert_eq!(
+        status(&server, "rep")["id"],
+        old,
+        "a dry run changes nothing"
+    );
+    let out = server.cli(&["apply", "-f", &file3, "--min-uptime", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert!(stdout(&out).contains(") replaced"), "{}", explain(&out));
+    let new = status(&server, "rep");
+    assert_ne!(new["id"], old);
+    assert_eq!(new["status"], "Running");
+    let out = server.cli(&["get", "deployments", old.as_str().unwrap(), "-o", "json"]);
+    assert_eq!(
+        json(&out)[0]["phase"],
+        "DeploymentStopped",
+        "{}",
+        explain(&out)
+    );
+
+    let out = server.cli(&["delete", "-f", &file3]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert!(
+        stdout(&out).contains("deployment rep ("),
+        "{}",
+        explain(&out)
+    );
+    assert!(stdout(&out).contains(") deleted"), "{}", explain(&out));
+    let out = server.cli(&["get", "deployments"]);
+    assert_eq!(stdout(&out), "No deployments.\n", "{}", explain(&out));
+    let out = server.cli(&["delete", "-f", &file3]);
+    assert!(
+        stdout(&out).contains("deployment rep absent"),
+        "{}",
+        explain(&out)
+    );
+}
+
+#[test]
+fn logs_follow_an_executable_across_its_restarts() {
+    let server = Server::start("follow");
+    let marker = format!("rd-cli-follow-{}", std::process::id());
+    let text = manifest(
+        "fol",
+        1,
+        "always",
+        &format!("echo started $$; while true; do sleep 1; done # {marker}"),
+    ) + &deployment("fol");
+    let file = write(&server, "fol.yaml", &text);
+    let out = server.cli(&["apply", "-f", &file, "--min-uptime", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+
+    let mut follow = Command::new(common::BIN)
+        .current_dir(server.dir.path())
+        .args(["logs", "fol", "--follow", "--executable", "main"])
+        .env("ROBODEPLOY_STATE_DIR", server.state())
+        .env_remove("ROBODEPLOY_SERVER")
+        .env_remove("ROBODEPLOY_TOKEN")
+        .env_remove("ROBODEPLOY_CONFIG")
+        .env("XDG_CONFIG_HOME", server.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("logs --follow");
+    let mut lines = BufReader::new(follow.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("read");
+    assert!(first.starts_with("started "), "{first}");
+
+    let pid = processes(&marker);
+    assert_eq!(pid.len(), 1);
+    Command::new("kill")
+        .args(["-KILL", &pid[0].to_string()])
+        .status()
+        .expect("kill");
+    // The restarted instance's first line arrives on the same stream.
+    let second = lines
+        .next()
+        .expect("a line after the restart")
+        .expect("read");
+    assert!(second.starts_with("started "), "{second}");
+    assert_ne!(second, first, "a new process wrote it");
+    let _ = follow.kill();
+    let _ = follow.wait();
+}
+
+#[test]
+fn a_second_server_on_the_same_state_dir_is_refused() {
+    let server = Server::start("two-servers");
+    let out = Command::new(common::BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--state-dir"])
+        .arg(server.state())
+        .output()
+        .expect("second serve");
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
+    assert!(
+        common::stderr(&out).contains("another robodeploy server runs on this state directory"),
+        "{}",
+        explain(&out)
+    );
+    let out = Command::new(common::BIN)
+        .args(["serve", "--listen", "0.0.0.0:0", "--state-dir"])
+        .arg(server.dir.path().join("other"))
+        .output()
+        .expect("serve on 0.0.0.0");
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
+    assert!(
+        common::stderr(&out).contains("--listen 0.0.0.0:0: the API listens on loopback only"),
+        "{}",
+        explain(&out)
+    );
+    // The token is the owner's only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(server.state().join("token"))
+        .expect("token")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let mode = std::fs::metadata(server.state())
+        .expect("state")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+}
