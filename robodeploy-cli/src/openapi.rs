@@ -208,10 +208,12 @@ fn parameters(route: &Route) -> Vec<Value> {
     let mut out = Vec::new();
     for segment in route.path.split('/') {
         if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            out.push(json!({
-                "name": name, "in": "path", "required": true,
-                "schema": { "type": "string", "minLength": 1 }
-            }));
+            let schema = if name == "id" {
+                json!({ "type": "string", "format": "uuid" })
+            } else {
+                json!({ "type": "string", "minLength": 1 })
+            };
+            out.push(json!({ "name": name, "in": "path", "required": true, "schema": schema }));
         }
     }
     if route.query.is_some() {
