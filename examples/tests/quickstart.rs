@@ -37,3 +37,19 @@ fn quickstart_rolls_out_to_fifty_robots_and_cleans_up() {
         .count();
     assert_eq!(talkers, 0, "talkers left running");
 }
+
+/// With 20 robots the threshold (5 %) is one robot, and robot-017 fails its pre-launch check: the
+/// job fails, and the quickstart says so with its exit code.
+#[test]
+fn quickstart_exits_non_zero_when_its_job_fails() {
+    let out = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .args(["--robots", "20"])
+        .output()
+        .expect("run the quickstart");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(": Failed (FailureThresholdBreached) in "),
+        "{stdout}"
+    );
+}

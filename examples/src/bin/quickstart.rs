@@ -45,7 +45,8 @@ fn main() -> std::process::ExitCode {
         }
     };
     match rt.block_on(run(robots)) {
-        Ok(report) if report.status.is_terminal() => std::process::ExitCode::SUCCESS,
+        // The exit code tells the truth: only a job that succeeded is a success.
+        Ok(report) if report.status == JobStatus::Succeeded => std::process::ExitCode::SUCCESS,
         Ok(_) => std::process::ExitCode::FAILURE,
         Err(e) => {
             eprintln!("quickstart: {e}");
