@@ -309,3 +309,43 @@ fn output_survives_a_closed_pipe() {
         );
     }
 }
+
+/// `schema` prints the JSON Schema of a manifest document; the copy the sample manifests name
+/// (for editors) is that schema, and every YAML sample names it.
+#[test]
+fn the_samples_name_the_current_manifest_schema() {
+    let dir = TempDir::new("schema");
+    let out = robodeploy(dir.path(), &["schema"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let schema = json(&out);
+    assert_eq!(schema["title"], "robodeploy manifest document");
+    let committed = sample("schema/manifest.schema.json");
+    let text = std::fs::read_to_string(&committed).expect("the committed schema");
+    let on_disk: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert!(
+        on_disk == schema,
+        "examples/manifests/schema/manifest.schema.json is stale: regenerate it with \
+         `cargo run -p robodeploy-cli -- schema > examples/manifests/schema/manifest.schema.json`"
+    );
+    let mut named = 0;
+    for entry in std::fs::read_dir(sample("")).expect("samples") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let first = std::fs::read_to_string(&path)
+            .expect("read")
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(
+            first,
+            "# yaml-language-server: $schema=./schema/manifest.schema.json",
+            "{}",
+            path.display()
+        );
+        named += 1;
+    }
+    assert_eq!(named, 4);
+}
