@@ -298,7 +298,8 @@ impl std::fmt::Display for ApiError {
             if let Some(c) = &p.code {
                 write!(f, "[{c}] ")?;
             }
-            write!(f, "{}: {}", p.field, p.message)?;
+            // The message names the field already.
+            f.write_str(&p.message)?;
         }
         Ok(())
     }

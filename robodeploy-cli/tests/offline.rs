@@ -36,7 +36,7 @@ fn validate_accepts_every_sample_manifest() {
     );
     assert!(
         stdout(&out).contains(
-            "warning: document 2 (DeploymentJob): spec.deploymentConfig.failureThresholdPercentage: failure threshold 5 %"
+            "warning: document 3 (DeploymentJob): spec.deploymentConfig.failureThresholdPercentage: failure threshold 5 %"
         ),
         "{}",
         explain(&out)
@@ -73,9 +73,9 @@ fn validate_rejects_a_bad_manifest_naming_every_field() {
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     let text = stdout(&out);
     for line in [
-        "error: document 1 (DeploymentJob): spec.deploymentConfig.concurrentDeploymentPercentage: 0 % is outside 1..=100",
-        "error: document 1 (DeploymentJob): spec.deploymentConfig.robotDeploymentTimeout: 10s",
-        "error: document 1 (DeploymentJob): spec.application: package \"talker\"",
+        "error: document 2 (DeploymentJob): spec.deploymentConfig.concurrentDeploymentPercentage: 0 % is outside 1..=100",
+        "error: document 2 (DeploymentJob): spec.deploymentConfig.robotDeploymentTimeout: 10s",
+        "error: document 2 (DeploymentJob): spec.application: package \"talker\"",
     ] {
         assert!(text.contains(line), "missing {line:?}: {}", explain(&out));
     }

@@ -368,3 +368,140 @@ fn a_second_server_on_the_same_state_dir_is_refused() {
         .mode();
     assert_eq!(mode & 0o777, 0o700);
 }
+
+/// A fleet, a package version and a deployment job rolling it out, with a pre-launch script
+/// that fails on the robots named in `failing`.
+fn job_manifest(tag: &str, version: &str, failing: &str) -> String {
+    let robots: Vec<String> = (1..=3)
+        .map(|i| format!("    - {{name: {tag}-r{i}, architecture: amd64, runtime: preinstalled}}"))
+        .collect();
+    format!(
+        "apiVersion: robodeploy/v1
+kind: Fleet
+spec:
+  name: {tag}-fleet
+  robots:
+{robots}
+---
+apiVersion: robodeploy/v1
+kind: Package
+spec:
+  name: {tag}-app
+  version: \"{version}\"
+  components:
+    - name: main
+      placement: {{kind: device, runtime: preinstalled, architecture: amd64}}
+      restartPolicy: always
+      executables:
+        - name: main
+          command: [\"sh\", \"-c\", \"echo $ROBODEPLOY_ROBOT runs {version}; while true; do sleep 1; done\"]
+---
+apiVersion: robodeploy/v1
+kind: DeploymentJob
+spec:
+  fleet: {tag}-fleet
+  application: {tag}-app
+  applicationVersion: \"{version}\"
+  launchConfig:
+    packageName: {tag}-app
+    launchFile: app.launch
+    preLaunchFile: pre.sh
+    environmentVariables: {{FAILING: \"{failing}\"}}
+  deploymentConfig:
+    concurrentDeploymentPercentage: 100
+    failureThresholdPercentage: 50
+    robotDeploymentTimeout: 2m
+",
+        robots = robots.join("\n")
+    )
+}
+
+#[test]
+fn a_new_version_rolls_out_as_a_job_and_job_exit_codes_tell_the_truth() {
+    let server = Server::start("jobs");
+    // Relative to the manifest's directory, as the CLI resolves it.
+    let script = write(
+        &server,
+        "pre.sh",
+        "#!/bin/sh\nfor r in $FAILING; do [ \"$r\" = \"$ROBODEPLOY_ROBOT\" ] && { echo \"$r: not ready\" >&2; exit 1; }; done; exit 0\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let v1 = write(&server, "v1.yaml", &job_manifest("jb", "1.0.0", "none"));
+    let out = server.cli(&["apply", "-f", &v1, "--min-uptime", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("(jb-app 1.0.0 to fleet jb-fleet) created"),
+        "{text}"
+    );
+    assert!(text.contains("applied: everything runs"), "{text}");
+    let jobs = json(&server.cli(&["get", "jobs", "-o", "json"]));
+    assert_eq!(jobs.as_array().map(Vec::len), Some(1), "{jobs}");
+    let first = jobs[0]["id"].as_str().expect("job id").to_owned();
+    assert_eq!(jobs[0]["status"], "Succeeded");
+
+    // The same file again: the same job, nothing started.
+    let out = server.cli(&["apply", "-f", &v1, "--min-uptime", "1s", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let v = json(&out);
+    assert_eq!(v["applied"]["jobs"][0]["change"], "unchanged", "{v}");
+    assert_eq!(v["applied"]["jobs"][0]["id"], first.as_str());
+
+    // The whole job's output, each line with its robot.
+    let out = server.cli(&["logs", &first]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let text = stdout(&out);
+    for i in 1..=3 {
+        assert!(
+            text.contains(&format!("[jb-r{i}] jb-r{i} runs 1.0.0")),
+            "{}",
+            explain(&out)
+        );
+    }
+
+    // Version 2 in the file: a new job replaces 1.0.0 robot by robot.
+    let v2 = write(&server, "v2.yaml", &job_manifest("jb", "2.0.0", "none"));
+    let out = server.cli(&["apply", "-f", &v2, "--min-uptime", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert!(
+        stdout(&out).contains("(jb-app 2.0.0 to fleet jb-fleet) created"),
+        "{}",
+        explain(&out)
+    );
+    let robot = json(&server.cli(&["describe", "device", "jb-r2", "-o", "json"]));
+    assert_eq!(robot["installed"]["jb-app"], "2.0.0", "{robot}");
+    let live = json(&server.cli(&["get", "deployments", "-o", "json"]));
+    let versions: Vec<&str> = live
+        .as_array()
+        .expect("deployments")
+        .iter()
+        .map(|d| d["version"].as_str().expect("version"))
+        .collect();
+    assert_eq!(versions, ["2.0.0"; 3], "{live}");
+
+    // Version 3 fails its pre-launch check on two robots of three: the job fails at its
+    // threshold; apply and `jobs wait` exit 1 and say why.
+    let v3 = write(
+        &server,
+        "v3.yaml",
+        &job_manifest("jb", "3.0.0", "jb-r1 jb-r2"),
+    );
+    let out = server.cli(&["apply", "-f", &v3, "--min-uptime", "1s"]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let text = stdout(&out);
+    assert!(text.contains("PreLaunchFileFailure"), "{text}");
+    assert!(text.contains("not ready"), "{text}");
+    assert!(text.contains("apply failed"), "{text}");
+    let jobs = json(&server.cli(&["get", "jobs", "-o", "json"]));
+    let last = jobs
+        .as_array()
+        .and_then(|j| j.last())
+        .expect("the last job")
+        .clone();
+    assert_eq!(last["status"], "Failed", "{last}");
+    let out = server.cli(&["jobs", "wait", last["id"].as_str().expect("id")]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let out = server.cli(&["jobs", "wait", &first]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+}

@@ -1022,6 +1022,6 @@ fn the_cycle_names_its_path_and_the_messages_name_values() {
     );
     assert_eq!(
         report.to_string(),
-        "error: document 3 (Deployment \"talker\"): spec.dependsOn[0]: dependency cycle talker -> web -> talker"
+        "error: document 4 (Deployment \"talker\"): spec.dependsOn[0]: dependency cycle talker -> web -> talker"
     );
 }

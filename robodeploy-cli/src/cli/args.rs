@@ -251,7 +251,8 @@ pub(crate) struct JobsArgs {
 /// `jobs` subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum JobAction {
-    /// Wait until a job ends (and its robots' deployments stay up); exit 1 unless it succeeded.
+    /// Wait until a job ends (and its robots' live deployments stay up); exit 1 unless it
+    /// succeeded.
     Wait {
         /// The job's id.
         id: String,

@@ -44,6 +44,16 @@ pub(crate) async fn jobs(args: &JobsArgs, settings: &Settings) -> Outcome {
                     let Some(dep) = robot.deployment else {
                         continue;
                     };
+                    // A deployment that ended since (a later job replaced it, it was
+                    // deprovisioned) is not this job's to keep up.
+                    if client
+                        .deployment(&dep.to_string())
+                        .await?
+                        .phase
+                        .is_terminal()
+                    {
+                        continue;
+                    }
                     let settled = wait::deployment(&client, dep, *min_uptime, deadline).await?;
                     if !settled.is_up() {
                         ok = false;

@@ -49,7 +49,11 @@ pub fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("robodeploy: {}", output::printable(&e.to_string()));
+            let text = e.to_string();
+            for (i, line) in text.lines().enumerate() {
+                let prefix = if i == 0 { "robodeploy: " } else { "" };
+                eprintln!("{prefix}{}", output::printable(line));
+            }
             ExitCode::from(e.exit_code())
         }
     }

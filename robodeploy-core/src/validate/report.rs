@@ -44,9 +44,10 @@ impl DocumentRef {
     }
 }
 
+/// Shown as people count, from 1: `document 3 (Deployment "talker")` is the third document.
 impl fmt::Display for DocumentRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "document {} ({}", self.index, self.kind)?;
+        write!(f, "document {} ({}", self.index + 1, self.kind)?;
         if let Some(name) = &self.name {
             write!(f, " {name:?}")?;
         }
