@@ -326,7 +326,7 @@ fn a_field_of_the_wrong_type_is_refused_where_it_is() {
             "concurrentDeploymentPercentage: 10",
             "concurrentDeploymentPercentage: ten",
         ),
-        "invalid u8",
+        "not a whole number from 0 to 255",
         &[(
             "/spec/deploymentConfig/concurrentDeploymentPercentage",
             "type",
@@ -338,7 +338,7 @@ fn a_field_of_the_wrong_type_is_refused_where_it_is() {
             "concurrentDeploymentPercentage: 10",
             "concurrentDeploymentPercentage: 300",
         ),
-        "invalid u8",
+        "not a whole number from 0 to 255",
         &[(
             "/spec/deploymentConfig/concurrentDeploymentPercentage",
             "maximum",
@@ -654,7 +654,7 @@ fn what_the_parser_refuses_but_the_schema_accepts() {
                 "concurrentDeploymentPercentage: 10",
                 "concurrentDeploymentPercentage: 10.0",
             ),
-            "invalid u8",
+            "not a whole number from 0 to 255",
         ),
     ];
     for (text, parser_says) in cases {

@@ -193,7 +193,7 @@ impl ManifestError {
             line: l.line(),
             column: l.column(),
         });
-        let message = yaml_message(&err);
+        let message = super::wording::for_people(&yaml_message(&err));
         ManifestError::Parse {
             file: None,
             format: Format::Yaml,
@@ -217,6 +217,7 @@ impl ManifestError {
             Some(i) if position.is_some() => text[..i].to_owned(),
             _ => text,
         };
+        let message = super::wording::for_people(&message);
         ManifestError::Parse {
             file: None,
             format: Format::Json,

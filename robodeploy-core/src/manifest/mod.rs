@@ -102,6 +102,7 @@ mod error;
 mod json_keys;
 #[cfg(feature = "schema")]
 mod schema;
+mod wording;
 
 use std::path::Path;
 
