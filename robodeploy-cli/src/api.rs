@@ -289,6 +289,13 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The field first, unless the message names it already.
+        if let Some(field) = &self.field
+            && self.problems.is_empty()
+            && !self.message.contains(field.as_str())
+        {
+            write!(f, "{field}: ")?;
+        }
         f.write_str(&self.message)?;
         for p in &self.problems {
             write!(f, "\n  ")?;

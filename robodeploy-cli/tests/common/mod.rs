@@ -100,10 +100,17 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(tag: &str) -> Server {
-        let dir = TempDir::new(tag);
-        let mut server = Server { dir, child: None };
+        let mut server = Server::unstarted(tag);
         server.spawn();
         server
+    }
+
+    /// A server whose process is not started yet ([`Server::spawn_with`] starts it).
+    pub(crate) fn unstarted(tag: &str) -> Server {
+        Server {
+            dir: TempDir::new(tag),
+            child: None,
+        }
     }
 
     /// The state directory.
@@ -113,6 +120,11 @@ impl Server {
 
     /// Starts the server process (again).
     pub(crate) fn spawn(&mut self) {
+        self.spawn_with(&[]);
+    }
+
+    /// Starts the server process (again), with more arguments for `serve`.
+    pub(crate) fn spawn_with(&mut self, extra: &[&str]) {
         let endpoint = self.state().join("endpoint");
         let _ = std::fs::remove_file(&endpoint);
         let log = std::fs::File::create(self.dir.path().join("serve.log")).expect("log file");
@@ -120,6 +132,7 @@ impl Server {
             .current_dir(self.dir.path())
             .args(["serve", "--listen", "127.0.0.1:0", "--state-dir"])
             .arg(self.state())
+            .args(extra)
             .env_remove("ROBODEPLOY_CONFIG")
             .env("XDG_CONFIG_HOME", self.dir.path())
             .stdin(Stdio::null())

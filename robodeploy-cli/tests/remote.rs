@@ -1,0 +1,167 @@
+//! A robot reached through the device agent, registered from a manifest (`connection: {agent:
+//! …}`) on a `robodeploy serve --remote`: the agent connects out to the server's embedded Zenoh
+//! router, and the deployment runs on the robot's own process runtime.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{Server, eventually, explain, json, stdout};
+
+/// The device agent binary: beside this crate's binary when the workspace was built, else
+/// built now.
+fn agent_binary() -> PathBuf {
+    let dir = PathBuf::from(common::BIN)
+        .parent()
+        .expect("target dir")
+        .to_owned();
+    let agent = dir.join("robodeploy-agent");
+    if !agent.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "-p",
+                "robodeploy-zenoh",
+                "--bin",
+                "robodeploy-agent",
+            ])
+            .status()
+            .expect("cargo build the agent");
+        assert!(status.success(), "the agent did not build");
+    }
+    agent
+}
+
+struct Agent(Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[test]
+fn a_robot_behind_its_agent_is_registered_from_a_manifest() {
+    let port = free_port();
+    let mut server = Server::unstarted("remote");
+    let link = server.dir.path().join("link.yaml");
+    std::fs::write(
+        &link,
+        format!("mode: router\nlisten: [\"tcp/127.0.0.1:{port}\"]\nlease: 2s\n"),
+    )
+    .expect("link file");
+    server.spawn_with(&["--remote", link.to_str().expect("utf-8")]);
+    let out = server.cli(&["get", "devices"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+
+    let robot_state = server.dir.path().join("robot");
+    let _agent = Agent(
+        Command::new(agent_binary())
+            .args(["--robot", "far-1", "--runtime", "process", "--state-dir"])
+            .arg(&robot_state)
+            .args(["--connect", &format!("tcp/127.0.0.1:{port}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the agent starts"),
+    );
+    let marker = format!("rd-cli-remote-{}", std::process::id());
+    let manifest = format!(
+        "apiVersion: robodeploy/v1
+kind: Fleet
+spec:
+  name: far
+  robots:
+    - {{name: far-1, architecture: amd64, runtime: preinstalled, connection: {{agent: far-1}}}}
+---
+apiVersion: robodeploy/v1
+kind: Package
+spec:
+  name: far-app
+  version: \"1.0.0\"
+  components:
+    - name: main
+      placement: {{kind: device, runtime: preinstalled, architecture: amd64}}
+      restartPolicy: always
+      executables:
+        - name: main
+          command: [\"sh\", \"-c\", \"echo far away; while true; do sleep 1; done # {marker}\"]
+---
+apiVersion: robodeploy/v1
+kind: Deployment
+spec:
+  name: far
+  package: far-app
+  version: \"1.0.0\"
+  devices: {{main: far-1}}
+"
+    );
+    let file = server.dir.path().join("far.yaml");
+    std::fs::write(&file, manifest).expect("write");
+    let file = file.to_str().expect("utf-8");
+    // The agent may still be connecting: the deployment waits for its robot to answer.
+    let out = server.cli(&[
+        "apply",
+        "-f",
+        file,
+        "--min-uptime",
+        "1s",
+        "--timeout",
+        "60s",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        explain(&out),
+        server.log()
+    );
+    assert!(
+        stdout(&out).contains("deployment far: Succeeded, Running"),
+        "{}",
+        explain(&out)
+    );
+    let devices = json(&server.cli(&["get", "devices", "-o", "json"]));
+    assert_eq!(devices[0]["connection"]["agent"], "far-1", "{devices}");
+    // It runs under the agent's own runtime root, on the robot's side.
+    assert!(eventually(Duration::from_secs(10), || {
+        robot_state.join("instances").exists() && !common::processes(&marker).is_empty()
+    }));
+    let out = server.cli(&["logs", "far", "--executable", "main"]);
+    assert_eq!(stdout(&out), "far away\n", "{}", explain(&out));
+    let out = server.cli(&["delete", "-f", file]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert!(eventually(Duration::from_secs(10), || common::processes(
+        &marker
+    )
+    .is_empty()));
+
+    // A server without a remote link refuses such a robot, naming the field.
+    let plain = Server::start("remote-plain");
+    let out = plain.cli(&["apply", "-f", file]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert!(
+        common::stderr(&out).contains("spec.robots[0].connection"),
+        "{}",
+        explain(&out)
+    );
+    assert!(
+        common::stderr(&out).contains("--remote FILE"),
+        "{}",
+        explain(&out)
+    );
+}
