@@ -91,6 +91,19 @@ impl Client {
     /// # Errors
     /// [`ClientError::Url`] when `url` is not an `http://` or `https://` URL.
     pub fn new(url: &str, token: Option<String>) -> Result<Client, ClientError> {
+        Client::with_ca(url, token, None)
+    }
+
+    /// A client that also trusts the CA certificate `ca` (PEM) for an `https://` server.
+    ///
+    /// # Errors
+    /// [`ClientError::Url`] when `url` is not an `http://` or `https://` URL, or `ca` is not a
+    /// PEM certificate.
+    pub fn with_ca(
+        url: &str,
+        token: Option<String>,
+        ca: Option<&[u8]>,
+    ) -> Result<Client, ClientError> {
         let base = url.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ClientError::Url {
@@ -98,13 +111,18 @@ impl Client {
                 message: "must start with http:// or https://".to_owned(),
             });
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| ClientError::Url {
+        let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
+        if let Some(pem) = ca {
+            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| ClientError::Url {
                 url: url.to_owned(),
-                message: e.to_string(),
+                message: format!("the CA certificate: {e}"),
             })?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder.build().map_err(|e| ClientError::Url {
+            url: url.to_owned(),
+            message: e.to_string(),
+        })?;
         Ok(Client { base, token, http })
     }
 

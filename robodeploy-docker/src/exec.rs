@@ -192,7 +192,10 @@ async fn run_created(
                 stdout: true,
                 stderr: true,
                 stream: true,
-                logs: true,
+                // Attached before it starts, the stream carries every line; `logs: true` would
+                // also replay the log file, and under load the engine sent lines both ways
+                // (a task's output doubled).
+                logs: false,
                 ..AttachContainerOptions::default()
             }),
         )

@@ -33,6 +33,9 @@ pub(crate) struct Cli {
     /// The server's bearer token.
     #[arg(long, global = true, env = "ROBODEPLOY_TOKEN", hide_env_values = true)]
     pub(crate) token: Option<String>,
+    /// A CA certificate (PEM) to trust for an https server.
+    #[arg(long, global = true, env = "ROBODEPLOY_CA_CERT", value_name = "FILE")]
+    pub(crate) ca_cert: Option<PathBuf>,
     /// The state directory: the server's store, token and endpoint (default ./.robodeploy).
     #[arg(long, global = true, env = "ROBODEPLOY_STATE_DIR")]
     pub(crate) state_dir: Option<PathBuf>,
@@ -112,9 +115,16 @@ pub(crate) enum Command {
 /// `serve`.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Where the API listens (loopback only; port 0 picks one, written to <state-dir>/endpoint).
+    /// Where the API listens (port 0 picks one, written to <state-dir>/endpoint); an address
+    /// other than loopback needs --tls-cert and --tls-key.
     #[arg(long, default_value = "127.0.0.1:7670")]
     pub(crate) listen: SocketAddr,
+    /// Serve the API over TLS with this certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The TLS certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
     /// A Zenoh link for robots reached through the device agent (YAML: mode, listen, connect,
     /// tls, robots; see the robodeploy-zenoh crate).
     #[arg(long, value_name = "FILE")]

@@ -9,7 +9,8 @@ use super::error::CliError;
 use crate::client::Client;
 use crate::server::DEFAULT_LISTEN;
 
-/// The config file (YAML). Every key is optional.
+/// The config file (YAML): `server`, `token`, `stateDir`, `caCert`, `output`. Every key is
+/// optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ConfigFile {
@@ -19,6 +20,8 @@ pub(crate) struct ConfigFile {
     pub(crate) token: Option<String>,
     /// The state directory.
     pub(crate) state_dir: Option<PathBuf>,
+    /// A CA certificate (PEM) to trust for an https server.
+    pub(crate) ca_cert: Option<PathBuf>,
     /// The output format.
     pub(crate) output: Option<Format>,
 }
@@ -29,6 +32,7 @@ pub(crate) struct Settings {
     pub(crate) server: Option<String>,
     pub(crate) token: Option<String>,
     pub(crate) state_dir: PathBuf,
+    pub(crate) ca_cert: Option<PathBuf>,
     pub(crate) output: Format,
 }
 
@@ -74,6 +78,7 @@ impl Settings {
                 .clone()
                 .or(file.state_dir)
                 .unwrap_or_else(|| PathBuf::from(".robodeploy")),
+            ca_cert: cli.ca_cert.clone().or(file.ca_cert),
             output: cli.output.or(file.output).unwrap_or(Format::Table),
         })
     }
@@ -100,6 +105,13 @@ impl Settings {
                 }
             },
         };
-        Client::new(&url, token).map_err(|e| CliError::Usage(e.to_string()))
+        let ca = match &self.ca_cert {
+            Some(path) => Some(std::fs::read(path).map_err(|source| CliError::Io {
+                path: path.clone(),
+                source,
+            })?),
+            None => None,
+        };
+        Client::with_ca(&url, token, ca.as_deref()).map_err(|e| CliError::Usage(e.to_string()))
     }
 }

@@ -127,6 +127,13 @@ async fn serve(args: &args::ServeArgs, settings: &Settings) -> Outcome {
     let mut config = crate::server::ServeConfig::new(&settings.state_dir);
     config.listen = args.listen;
     config.remote = remote;
+    config.tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(certificate), Some(key)) => Some(crate::server::ServerTls {
+            certificate: certificate.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
     crate::server::serve(config).await?;
     Ok(true)
 }

@@ -45,8 +45,8 @@ pub enum ServeError {
     },
     /// `--listen` is not a loopback address.
     #[error(
-        "--listen {addr}: the API listens on loopback only (127.0.0.1, ::1); serving it to a \
-         network needs TLS: put a TLS proxy in front of a loopback address"
+        "--listen {addr}: the API listens on loopback only (127.0.0.1, ::1) unless it is served \
+         over TLS: give --tls-cert and --tls-key"
     )]
     NotLoopback {
         /// The address asked for.
@@ -61,6 +61,9 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// The TLS certificate or key could not be read or used.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The remote link (Zenoh) could not be opened.
     #[error("remote link: {0}")]
     Remote(#[source] robodeploy_zenoh::LinkError),

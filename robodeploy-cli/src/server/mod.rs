@@ -20,9 +20,8 @@
 //! exits 0; the next start adopts everything again.
 //!
 //! The API listens on loopback by default. Every route but `GET /v1/health` and
-//! `GET /openapi.json` needs `Authorization: Bearer <token>`. An address other than loopback is
-//! refused: serving the API to a network needs TLS, which this version does not terminate (put
-//! a TLS proxy in front, listening where you need it and forwarding to loopback).
+//! `GET /openapi.json` needs `Authorization: Bearer <token>`. An address other than loopback
+//! needs TLS (`--tls-cert`, `--tls-key`): the token never crosses a network in the clear.
 
 mod apply;
 mod auth;
@@ -32,6 +31,7 @@ mod routes;
 mod runtimes;
 mod state_dir;
 mod streams;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -45,6 +45,7 @@ use tokio::sync::{Mutex, watch};
 pub use error::ServeError;
 use runtimes::Runtimes;
 use state_dir::StateDir;
+pub use tls::ServerTls;
 
 /// The default address of the API.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7670";
@@ -55,8 +56,10 @@ pub struct ServeConfig {
     /// The state directory (created 0700 when missing).
     pub state_dir: PathBuf,
     /// Where the API listens; port 0 picks a free port (written to `<state-dir>/endpoint`).
-    /// Loopback only.
+    /// An address other than loopback needs [`ServeConfig::tls`].
     pub listen: SocketAddr,
+    /// Serve the API over TLS with this certificate.
+    pub tls: Option<ServerTls>,
     /// The Zenoh link for robots reached through the device agent; none: no remote robots.
     pub remote: Option<LinkConfig>,
     /// The engine's settings.
@@ -72,6 +75,7 @@ impl ServeConfig {
                 .parse()
                 .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 7670))),
             remote: None,
+            tls: None,
             engine: EngineConfig::default(),
         }
     }
@@ -117,11 +121,12 @@ impl Server {
     /// store is damaged or newer, the address is taken or not loopback, the remote link's
     /// settings are wrong.
     pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
-        if !config.listen.ip().is_loopback() {
+        if !config.listen.ip().is_loopback() && config.tls.is_none() {
             return Err(ServeError::NotLoopback {
                 addr: config.listen,
             });
         }
+        let acceptor = config.tls.as_ref().map(ServerTls::acceptor).transpose()?;
         let state = StateDir::create(&config.state_dir)?;
         let lock = state.lock()?;
         let token = state.token()?;
@@ -156,7 +161,8 @@ impl Server {
             addr: config.listen,
             source,
         })?;
-        state.write_endpoint(&format!("http://{addr}"))?;
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
+        state.write_endpoint(&format!("{scheme}://{addr}"))?;
         let (stop, stopping) = watch::channel(false);
         let ctx = Arc::new(Ctx {
             engine,
@@ -169,9 +175,22 @@ impl Server {
         let app = routes::router(Arc::clone(&ctx));
         let task = tokio::spawn(async move {
             let mut until = stopping;
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stopped(&mut until).await })
-                .await;
+            let served = match acceptor {
+                Some(acceptor) => {
+                    let tls = tls::TlsListener {
+                        tcp: listener,
+                        acceptor,
+                    };
+                    axum::serve(tls, app)
+                        .with_graceful_shutdown(async move { stopped(&mut until).await })
+                        .await
+                }
+                None => {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(async move { stopped(&mut until).await })
+                        .await
+                }
+            };
             // Whatever happened to the listener, leave everything running.
             let detached = ctx.engine.detach().await;
             ctx.state.remove_endpoint();

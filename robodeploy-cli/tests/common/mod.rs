@@ -130,7 +130,13 @@ impl Server {
         let log = std::fs::File::create(self.dir.path().join("serve.log")).expect("log file");
         let child = Command::new(BIN)
             .current_dir(self.dir.path())
-            .args(["serve", "--listen", "127.0.0.1:0", "--state-dir"])
+            .arg("serve")
+            .args(if extra.contains(&"--listen") {
+                &[][..]
+            } else {
+                &["--listen", "127.0.0.1:0"][..]
+            })
+            .arg("--state-dir")
             .arg(self.state())
             .args(extra)
             .env_remove("ROBODEPLOY_CONFIG")
