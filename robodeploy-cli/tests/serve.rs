@@ -505,3 +505,82 @@ fn a_new_version_rolls_out_as_a_job_and_job_exit_codes_tell_the_truth() {
     let out = server.cli(&["jobs", "wait", &first]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
 }
+
+#[test]
+fn an_apply_cut_short_by_a_killed_server_is_completed_by_applying_again() {
+    let mut server = Server::start("interrupted");
+    let marker = format!("rd-cli-cut-{}", std::process::id());
+    let mut text = manifest(
+        "cut",
+        3,
+        "always",
+        &format!("while true; do sleep 1; done # {marker}"),
+    );
+    for i in 0..30 {
+        text.push_str(&format!(
+            "---
+apiVersion: robodeploy/v1
+kind: Deployment
+spec:
+  name: cut-{i:02}
+  package: cut-app
+  version: \"1.0.0\"
+  devices: {{main: cut-r{}}}
+",
+            i % 3 + 1
+        ));
+    }
+    let file = write(&server, "cut.yaml", &text);
+    let mut apply = Command::new(common::BIN)
+        .current_dir(server.dir.path())
+        .args(["apply", "-f", &file, "--no-wait"])
+        .env("ROBODEPLOY_STATE_DIR", server.state())
+        .env_remove("ROBODEPLOY_SERVER")
+        .env_remove("ROBODEPLOY_TOKEN")
+        .env_remove("ROBODEPLOY_CONFIG")
+        .env("XDG_CONFIG_HOME", server.dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("apply");
+    // Killed (SIGKILL, no chance to detach) once some deployments exist, before all do.
+    assert!(
+        eventually(Duration::from_secs(30), || !processes(&marker).is_empty()),
+        "nothing started: {}",
+        server.log()
+    );
+    Command::new("kill")
+        .args(["-KILL", &server.pid().to_string()])
+        .status()
+        .expect("kill");
+    let _ = apply.wait();
+    server.forget();
+    let started = processes(&marker).len();
+    eprintln!("{started} of 30 deployments had started when the server was killed");
+
+    server.spawn();
+    let out = server.cli(&["apply", "-f", &file, "--min-uptime", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let text = stdout(&out);
+    assert!(text.contains("applied: everything runs"), "{text}");
+    // Every deployment once: those the first apply made were adopted, the rest created.
+    let live = json(&server.cli(&["get", "deployments", "-o", "json"]));
+    let names: Vec<&str> = live
+        .as_array()
+        .expect("deployments")
+        .iter()
+        .map(|d| d["name"].as_str().expect("name"))
+        .collect();
+    let expected: Vec<String> = (0..30).map(|i| format!("cut-{i:02}")).collect();
+    assert_eq!(names, expected, "started before the kill: {started}");
+    assert!(eventually(Duration::from_secs(10), || processes(&marker)
+        .len()
+        == 30));
+    assert!(
+        live.as_array()
+            .expect("deployments")
+            .iter()
+            .all(|d| d["status"] == "Running" && d["restartCount"] == 0),
+        "{live}"
+    );
+}

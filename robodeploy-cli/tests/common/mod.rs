@@ -164,6 +164,13 @@ impl Server {
         self.child.as_ref().expect("server running").id()
     }
 
+    /// Forgets a server process killed from outside (reaping it).
+    pub(crate) fn forget(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.wait();
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit; its exit code.
     pub(crate) fn terminate(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;
