@@ -284,12 +284,8 @@ impl Client {
         name: &str,
         query: &LogQuery,
     ) -> Result<mpsc::Receiver<Result<LogEntry, ClientError>>, ClientError> {
-        let path = format!("/v1/deployments/{}/logs", segment(name));
-        self.lines(
-            &path,
-            self.request(reqwest::Method::GET, &path).query(query),
-        )
-        .await
+        self.logs(&format!("/v1/deployments/{}/logs", segment(name)), query)
+            .await
     }
 
     /// `GET /v1/jobs/{id}/logs`, line by line.
@@ -298,12 +294,16 @@ impl Client {
         id: JobId,
         query: &LogQuery,
     ) -> Result<mpsc::Receiver<Result<LogEntry, ClientError>>, ClientError> {
-        let path = format!("/v1/jobs/{id}/logs");
-        self.lines(
-            &path,
-            self.request(reqwest::Method::GET, &path).query(query),
-        )
-        .await
+        self.logs(&format!("/v1/jobs/{id}/logs"), query).await
+    }
+
+    async fn logs(
+        &self,
+        path: &str,
+        query: &LogQuery,
+    ) -> Result<mpsc::Receiver<Result<LogEntry, ClientError>>, ClientError> {
+        self.lines(path, self.request(reqwest::Method::GET, path).query(query))
+            .await
     }
 
     /// `GET /v1/events`: every engine event from now on, each as the JSON the server sent.

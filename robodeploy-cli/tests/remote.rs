@@ -113,7 +113,28 @@ spec:
     let file = server.dir.path().join("far.yaml");
     std::fs::write(&file, manifest).expect("write");
     let file = file.to_str().expect("utf-8");
-    // The agent may still be connecting: the deployment waits for its robot to answer.
+    // The robot first (a deployment on a robot that has not answered yet fails to start, as
+    // on an offline device), then, once its agent answers, everything.
+    let fleet_only = server.dir.path().join("far-fleet.yaml");
+    let text = std::fs::read_to_string(file).expect("read");
+    std::fs::write(&fleet_only, text.split("---").next().expect("the fleet")).expect("write");
+    let out = server.cli(&[
+        "apply",
+        "-f",
+        fleet_only.to_str().expect("utf-8"),
+        "--no-wait",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    // A registered device counts as online until a health check (every 2 s) says otherwise:
+    // wait past the first check, then for the agent's answer.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            json(&server.cli(&["get", "devices", "-o", "json"]))[0]["online"] == true
+        }),
+        "the robot did not come online: {}",
+        server.log()
+    );
     let out = server.cli(&[
         "apply",
         "-f",

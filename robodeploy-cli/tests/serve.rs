@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Server, eventually, explain, json, processes, stdout};
+use common::{Server, eventually, explain, idle, json, processes, stdout};
 use serde_json::Value;
 
 /// A fleet of `robots` local robots named `<tag>-r<n>`, and a package `<tag>-app` whose one
@@ -74,16 +74,11 @@ fn status(server: &Server, name: &str) -> Value {
 fn apply_twice_changes_nothing_and_a_killed_executable_comes_back_without_a_command() {
     let server = Server::start("apply-twice");
     let marker = format!("rd-cli-twice-{}", std::process::id());
-    let text = manifest(
-        "twice",
-        1,
-        "always",
-        &format!("echo up; while true; do sleep 1; done # {marker}"),
-    ) + &deployment("twice");
+    let text = manifest("twice", 1, "always", &format!("echo up; {}", idle(&marker)))
+        + &deployment("twice");
     let file = write(&server, "twice.yaml", &text);
 
-    let out = server.cli(&["apply", "-f", &file, "--min-uptime", "1s"]);
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let out = server.apply_up(&file);
     let text = stdout(&out);
     for line in [
         "package twice-app@1.0.0 created",
@@ -176,15 +171,9 @@ fn apply_exits_non_zero_when_a_program_does_not_stay_up() {
 fn sigterm_leaves_executables_running_and_the_next_server_adopts_them() {
     let mut server = Server::start("sigterm");
     let marker = format!("rd-cli-sigterm-{}", std::process::id());
-    let text = manifest(
-        "keep",
-        1,
-        "always",
-        &format!("while true; do sleep 1; done # {marker}"),
-    ) + &deployment("keep");
+    let text = manifest("keep", 1, "always", &idle(&marker)) + &deployment("keep");
     let file = write(&server, "keep.yaml", &text);
-    let out = server.cli(&["apply", "-f", &file, "--min-uptime", "1s"]);
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    server.apply_up(&file);
     let before = processes(&marker);
     assert_eq!(before.len(), 1);
 
@@ -217,8 +206,7 @@ fn a_changed_deployment_is_replaced_and_delete_removes_what_the_file_applied() {
     let server = Server::start("replace");
     let text = manifest("rep", 1, "always", "echo one; exec sleep 600") + &deployment("rep");
     let file = write(&server, "rep.yaml", &text);
-    let out = server.cli(&["apply", "-f", &file, "--min-uptime", "1s"]);
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    server.apply_up(&file);
     let old = status(&server, "rep")["id"].clone();
 
     // The same package version with other content is refused, changing nothing.
@@ -291,20 +279,13 @@ fn logs_follow_an_executable_across_its_restarts() {
         "fol",
         1,
         "always",
-        &format!("echo started $$; while true; do sleep 1; done # {marker}"),
+        &format!("echo started $$; {}", idle(&marker)),
     ) + &deployment("fol");
     let file = write(&server, "fol.yaml", &text);
-    let out = server.cli(&["apply", "-f", &file, "--min-uptime", "1s"]);
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    server.apply_up(&file);
 
-    let mut follow = Command::new(common::BIN)
-        .current_dir(server.dir.path())
-        .args(["logs", "fol", "--follow", "--executable", "main"])
-        .env("ROBODEPLOY_STATE_DIR", server.state())
-        .env_remove("ROBODEPLOY_SERVER")
-        .env_remove("ROBODEPLOY_TOKEN")
-        .env_remove("ROBODEPLOY_CONFIG")
-        .env("XDG_CONFIG_HOME", server.dir.path())
+    let mut follow = server
+        .command(&["logs", "fol", "--follow", "--executable", "main"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -510,12 +491,7 @@ fn a_new_version_rolls_out_as_a_job_and_job_exit_codes_tell_the_truth() {
 fn an_apply_cut_short_by_a_killed_server_is_completed_by_applying_again() {
     let mut server = Server::start("interrupted");
     let marker = format!("rd-cli-cut-{}", std::process::id());
-    let mut text = manifest(
-        "cut",
-        3,
-        "always",
-        &format!("while true; do sleep 1; done # {marker}"),
-    );
+    let mut text = manifest("cut", 3, "always", &idle(&marker));
     for i in 0..30 {
         text.push_str(&format!(
             "---
@@ -531,14 +507,8 @@ spec:
         ));
     }
     let file = write(&server, "cut.yaml", &text);
-    let mut apply = Command::new(common::BIN)
-        .current_dir(server.dir.path())
-        .args(["apply", "-f", &file, "--no-wait"])
-        .env("ROBODEPLOY_STATE_DIR", server.state())
-        .env_remove("ROBODEPLOY_SERVER")
-        .env_remove("ROBODEPLOY_TOKEN")
-        .env_remove("ROBODEPLOY_CONFIG")
-        .env("XDG_CONFIG_HOME", server.dir.path())
+    let mut apply = server
+        .command(&["apply", "-f", &file, "--no-wait"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -559,8 +529,7 @@ spec:
     eprintln!("{started} of 30 deployments had started when the server was killed");
 
     server.spawn();
-    let out = server.cli(&["apply", "-f", &file, "--min-uptime", "1s"]);
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let out = server.apply_up(&file);
     let text = stdout(&out);
     assert!(text.contains("applied: everything runs"), "{text}");
     // Every deployment once: those the first apply made were adopted, the rest created.

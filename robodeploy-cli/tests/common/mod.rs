@@ -191,9 +191,11 @@ impl Server {
         }
     }
 
-    /// Runs the CLI against this server (found through the state directory).
-    pub(crate) fn cli(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
+    /// The CLI as a command against this server (found through the state directory), with no
+    /// server settings from the environment; not started.
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
             .current_dir(self.dir.path())
             .args(args)
             .env_remove("ROBODEPLOY_SERVER")
@@ -201,9 +203,20 @@ impl Server {
             .env_remove("ROBODEPLOY_OUTPUT")
             .env("ROBODEPLOY_STATE_DIR", self.state())
             .env_remove("ROBODEPLOY_CONFIG")
-            .env("XDG_CONFIG_HOME", self.dir.path())
-            .output()
-            .expect("run robodeploy")
+            .env("XDG_CONFIG_HOME", self.dir.path());
+        command
+    }
+
+    /// Runs the CLI against this server.
+    pub(crate) fn cli(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run robodeploy")
+    }
+
+    /// `apply -f FILE --min-uptime 1s`, which must succeed; its output.
+    pub(crate) fn apply_up(&self, file: &str) -> Output {
+        let out = self.cli(&["apply", "-f", file, "--min-uptime", "1s"]);
+        assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+        out
     }
 
     /// The server's URL and token.
@@ -228,6 +241,11 @@ impl Drop for Server {
             self.terminate();
         }
     }
+}
+
+/// A shell loop that runs until killed; `marker` in its command line finds it.
+pub(crate) fn idle(marker: &str) -> String {
+    format!("while true; do sleep 1; done # {marker}")
 }
 
 /// Processes whose command line contains `needle`.
