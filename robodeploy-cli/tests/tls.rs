@@ -53,7 +53,8 @@ fn the_api_is_served_over_tls_to_clients_that_trust_its_ca() {
     let (url, _) = server.endpoint();
     assert!(url.starts_with("https://0.0.0.0:"), "{url}");
     let port = url.rsplit(':').next().expect("port").to_owned();
-    let https = format!("https://localhost:{port}");
+    // By address: a minimal root may not resolve `localhost`; the certificate names 127.0.0.1.
+    let https = format!("https://127.0.0.1:{port}");
 
     let out = server.cli(&[
         "--server",
