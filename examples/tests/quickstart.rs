@@ -2,9 +2,19 @@
 //! pre-launch check, the job succeeds, and nothing is left running.
 
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// One quickstart at a time: the first test counts every talker on the machine once its
+/// quickstart exits, so another quickstart running meanwhile would be counted.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn turn() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 #[test]
 fn quickstart_rolls_out_to_fifty_robots_and_cleans_up() {
+    let _turn = turn();
     let out = Command::new(env!("CARGO_BIN_EXE_quickstart"))
         .output()
         .expect("run the quickstart");
@@ -42,6 +52,7 @@ fn quickstart_rolls_out_to_fifty_robots_and_cleans_up() {
 /// job fails, and the quickstart says so with its exit code.
 #[test]
 fn quickstart_exits_non_zero_when_its_job_fails() {
+    let _turn = turn();
     let out = Command::new(env!("CARGO_BIN_EXE_quickstart"))
         .args(["--robots", "20"])
         .output()
@@ -51,5 +62,31 @@ fn quickstart_exits_non_zero_when_its_job_fails() {
     assert!(
         stdout.contains(": Failed (FailureThresholdBreached) in "),
         "{stdout}"
+    );
+}
+
+/// `quickstart | head -n 1`: a reader that goes away ends the printing, never the rollout; the
+/// exit status is still the job's (0 here), not a panic's (101).
+#[test]
+fn quickstart_survives_a_reader_that_goes_away() {
+    let _turn = turn();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the quickstart");
+    {
+        use std::io::Read;
+        let mut stdout = child.stdout.take().expect("stdout");
+        let mut first = [0u8; 16];
+        stdout.read_exact(&mut first).expect("the first bytes");
+        // The read end closes here: every later write is EPIPE.
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -152,13 +152,7 @@ impl Client {
         if response.status().is_success() {
             return Ok(response);
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|source| ClientError::Unreachable {
-                url: self.base.clone(),
-                source,
-            })?;
+        let bytes = self.body(response).await?;
         match serde_json::from_slice::<ApiError>(&bytes) {
             Ok(error) => Err(ClientError::Refused { status, error }),
             Err(_) => Err(ClientError::Protocol {
@@ -171,19 +165,25 @@ impl Client {
         }
     }
 
+    /// The whole body of `response`; a connection lost on the way is `Unreachable`.
+    async fn body(&self, response: reqwest::Response) -> Result<Vec<u8>, ClientError> {
+        response
+            .bytes()
+            .await
+            .map(Vec::from)
+            .map_err(|source| ClientError::Unreachable {
+                url: self.base.clone(),
+                source,
+            })
+    }
+
     async fn json<T: DeserializeOwned>(
         &self,
         what: &str,
         r: reqwest::RequestBuilder,
     ) -> Result<T, ClientError> {
         let response = self.send(what, r.timeout(CALL_TIMEOUT)).await?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|source| ClientError::Unreachable {
-                url: self.base.clone(),
-                source,
-            })?;
+        let bytes = self.body(response).await?;
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
             what: what.to_owned(),
             message: e.to_string(),
@@ -256,6 +256,11 @@ impl Client {
     /// `POST /v1/jobs/{id}/cancel`.
     pub async fn cancel_job(&self, id: JobId) -> Result<JobReport, ClientError> {
         self.post(&format!("/v1/jobs/{id}/cancel"), &()).await
+    }
+
+    /// `POST /v1/jobs/{id}/rollback`.
+    pub async fn rollback_job(&self, id: JobId) -> Result<JobReport, ClientError> {
+        self.post(&format!("/v1/jobs/{id}/rollback"), &()).await
     }
 
     /// `POST /v1/jobs/{id}/resume`.

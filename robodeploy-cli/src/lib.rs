@@ -25,5 +25,6 @@ pub mod client;
 pub mod openapi;
 mod schema;
 pub mod server;
+mod timeline;
 
 pub use cli::main;

@@ -20,7 +20,8 @@ pub struct Route {
     pub body: Option<&'static str>,
     /// The query's schema, if it reads one.
     pub query: Option<&'static str>,
-    /// The success response's schema; for a stream, the schema of each line.
+    /// The success response's schema; for a stream, the schema of each line; [`SVG`] for a
+    /// picture.
     pub response: &'static str,
     /// Whether the response is a stream of JSON lines.
     pub stream: bool,
@@ -44,6 +45,9 @@ const fn route(
         stream: false,
     }
 }
+
+/// The `response` of a route answering an SVG picture (`image/svg+xml`) rather than JSON.
+pub const SVG: &str = "image/svg+xml";
 
 /// Every route the server serves.
 pub const ROUTES: &[Route] = &[
@@ -150,6 +154,14 @@ pub const ROUTES: &[Route] = &[
     ),
     route(
         "post",
+        "/v1/jobs/{id}/rollback",
+        "Roll a job back: a running job stops, then every robot it updated returns to the \
+         version it ran before (409 when nothing is left to roll back)",
+        None,
+        "JobReport",
+    ),
+    route(
+        "post",
         "/v1/jobs/{id}/resume",
         "Resume a paused or halted job",
         None,
@@ -166,6 +178,15 @@ pub const ROUTES: &[Route] = &[
             "LogEntry",
         )
     },
+    route(
+        "get",
+        "/v1/jobs/{id}/timeline.svg",
+        "A job's timeline as an SVG picture: a lane per robot with a bar per step (from the \
+         robot events this server saw), failures marked, the concurrency limit and the failure \
+         threshold drawn",
+        None,
+        SVG,
+    ),
     route(
         "get",
         "/v1/devices",
@@ -266,10 +287,12 @@ fn operation(route: &Route) -> Value {
         "application/json"
     };
     let mut responses = Map::new();
-    responses.insert(
-        "200".into(),
-        json!({ "description": "Success", "content": { media: { "schema": reference(route.response) } } }),
-    );
+    let success = if route.response == SVG {
+        json!({ "description": "Success", "content": { SVG: { "schema": { "type": "string" } } } })
+    } else {
+        json!({ "description": "Success", "content": { media: { "schema": reference(route.response) } } })
+    };
+    responses.insert("200".into(), success);
     let error = json!({ "content": { "application/json": { "schema": reference("ApiError") } } });
     let mut refusals: Vec<(&str, &str)> = vec![("404", "Nothing of that name or id")];
     if route.body.is_some() || route.query.is_some() || route.path.contains('{') {

@@ -7,24 +7,16 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, eventually, explain, json, stdout};
+use common::{Server, eventually, explain, json, manifest as doc, stdout};
 use robodeploy_docker::{DockerRuntime, Placement};
+use robodeploy_testkit::skip;
 
 const IMAGE: &str = "robodeploy-cli-test";
 
-fn engine_reachable() -> bool {
-    std::env::var_os("DOCKER_HOST").is_some()
-        || std::path::Path::new("/var/run/docker.sock").exists()
-}
-
 #[test]
 fn docker_robots_in_a_file_are_served() {
-    if !engine_reachable() {
-        assert!(
-            std::env::var("ROBODEPLOY_REQUIRE_DOCKER").as_deref() != Ok("1"),
-            "ROBODEPLOY_REQUIRE_DOCKER=1 but no Docker engine is reachable"
-        );
-        eprintln!("SKIPPED: no Docker engine reachable (set ROBODEPLOY_REQUIRE_DOCKER=1 to fail)");
+    if !skip::docker_socket_present() {
+        skip::skip_without_docker("no DOCKER_HOST, no /var/run/docker.sock");
         return;
     }
     // No registry here: the image is made from the host's own commands.
@@ -39,37 +31,18 @@ fn docker_robots_in_a_file_are_served() {
                 .expect("test image");
         });
     let server = Server::start("docker");
-    let manifest = format!(
-        "apiVersion: robodeploy/v1
-kind: Fleet
-spec:
-  name: dock
-  robots:
-    - {{name: dock-cli-1, architecture: amd64, runtime: docker}}
----
-apiVersion: robodeploy/v1
-kind: Package
-spec:
-  name: dock-app
-  version: \"1.0.0\"
-  components:
-    - name: main
-      placement: {{kind: device, runtime: docker, architecture: amd64}}
-      restartPolicy: always
-      executables:
-        - name: main
-          image: {IMAGE}:1
-          command: [\"sh\", \"-c\", \"echo container up; if [ ! -f /tmp/started ]; then : > /tmp/started; while [ ! -f /tmp/crash ]; do sleep 1; done; exit 3; fi; while true; do sleep 1; done\"]
----
-apiVersion: robodeploy/v1
-kind: Deployment
-spec:
-  name: dock-cli
-  package: dock-app
-  version: \"1.0.0\"
-  devices: {{main: dock-cli-1}}
-"
-    );
+    let script = "echo container up; if [ ! -f /tmp/started ]; then : > /tmp/started; \
+                  while [ ! -f /tmp/crash ]; do sleep 1; done; exit 3; fi; \
+                  while true; do sleep 1; done";
+    let manifest = doc::fleet("dock", &[], &[doc::docker_robot("dock-cli-1")])
+        + &doc::docker_package(
+            "dock-app",
+            "1.0.0",
+            &format!("{IMAGE}:1"),
+            Some("always"),
+            script,
+        )
+        + &doc::deployment("dock-cli", "dock-app", "1.0.0", "dock-cli-1", &[]);
     let file = server.dir.path().join("dock.yaml");
     std::fs::write(&file, manifest).expect("write");
     let file = file.to_str().expect("utf-8");

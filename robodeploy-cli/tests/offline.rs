@@ -5,7 +5,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{TempDir, explain, json, robodeploy, sample, stdout};
+use common::{FAILING_PLAN, TempDir, explain, json, robodeploy, sample, stdout};
 
 #[test]
 fn validate_accepts_every_sample_manifest() {
@@ -28,7 +28,7 @@ fn validate_accepts_every_sample_manifest() {
         assert_eq!(v["valid"], true);
         assert_eq!(v["errors"].as_array().map(Vec::len), Some(0));
     }
-    assert_eq!(seen, 5, "sample manifests found");
+    assert_eq!(seen, 6, "sample manifests found");
     // The rollout sample's threshold is below its concurrency: a warning with its path.
     let out = robodeploy(
         &dir.0,
@@ -73,7 +73,7 @@ fn validate_rejects_a_bad_manifest_naming_every_field() {
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     let text = stdout(&out);
     for line in [
-        "error: document 2 (DeploymentJob): spec.deploymentConfig.concurrentDeploymentPercentage: 0 % is outside 1..=100",
+        "error: document 2 (DeploymentJob): spec.deploymentConfig.concurrentDeploymentPercentage: 0 % is not a percentage from 1 to 100",
         "error: document 2 (DeploymentJob): spec.deploymentConfig.robotDeploymentTimeout: 10s",
         "error: document 2 (DeploymentJob): spec.application: package \"talker\"",
     ] {
@@ -150,16 +150,7 @@ fn plan_projects_the_rollout_deterministically() {
     assert!(text.contains("projected: Succeeded after "), "{text}");
     assert!(text.contains("robots by status: InSync 20\n"), "{text}");
 
-    let args = [
-        "plan",
-        file,
-        "-o",
-        "json",
-        "--failure-rate",
-        "0.3",
-        "--seed",
-        "4",
-    ];
+    let args = [&["plan", file][..], &FAILING_PLAN].concat();
     let first = robodeploy(dir.path(), &args);
     assert_eq!(first.status.code(), Some(0), "{}", explain(&first));
     let v = json(&first);
@@ -347,5 +338,5 @@ fn the_samples_name_the_current_manifest_schema() {
         );
         named += 1;
     }
-    assert_eq!(named, 4);
+    assert_eq!(named, 5);
 }

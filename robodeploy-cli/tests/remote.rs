@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{Server, eventually, explain, json, stdout};
+use common::{Server, eventually, explain, json, manifest as doc, stdout};
 
 /// The device agent binary: beside this crate's binary when the workspace was built, else
 /// built now.
@@ -80,44 +80,22 @@ fn a_robot_behind_its_agent_is_registered_from_a_manifest() {
             .expect("the agent starts"),
     );
     let marker = format!("rd-cli-remote-{}", std::process::id());
-    let manifest = format!(
-        "apiVersion: robodeploy/v1
-kind: Fleet
-spec:
-  name: far
-  robots:
-    - {{name: far-1, architecture: amd64, runtime: preinstalled, connection: {{agent: far-1}}}}
----
-apiVersion: robodeploy/v1
-kind: Package
-spec:
-  name: far-app
-  version: \"1.0.0\"
-  components:
-    - name: main
-      placement: {{kind: device, runtime: preinstalled, architecture: amd64}}
-      restartPolicy: always
-      executables:
-        - name: main
-          command: [\"sh\", \"-c\", \"echo far away; while true; do sleep 1; done # {marker}\"]
----
-apiVersion: robodeploy/v1
-kind: Deployment
-spec:
-  name: far
-  package: far-app
-  version: \"1.0.0\"
-  devices: {{main: far-1}}
-"
-    );
+    let fleet = doc::fleet("far", &[], &[doc::remote_robot("far-1")]);
+    let manifest = fleet.clone()
+        + &doc::package(
+            "far-app",
+            "1.0.0",
+            Some("always"),
+            &format!("echo far away; while true; do sleep 1; done # {marker}"),
+        )
+        + &doc::deployment("far", "far-app", "1.0.0", "far-1", &[]);
     let file = server.dir.path().join("far.yaml");
     std::fs::write(&file, manifest).expect("write");
     let file = file.to_str().expect("utf-8");
     // The robot first (a deployment on a robot that has not answered yet fails to start, as
     // on an offline device), then, once its agent answers, everything.
     let fleet_only = server.dir.path().join("far-fleet.yaml");
-    let text = std::fs::read_to_string(file).expect("read");
-    std::fs::write(&fleet_only, text.split("---").next().expect("the fleet")).expect("write");
+    std::fs::write(&fleet_only, fleet).expect("write");
     let out = server.cli(&[
         "apply",
         "-f",

@@ -8,52 +8,24 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Server, eventually, explain, idle, json, processes, stdout};
+use common::{Server, eventually, explain, idle, json, manifest as doc, processes, stdout};
 use serde_json::Value;
 
 /// A fleet of `robots` local robots named `<tag>-r<n>`, and a package `<tag>-app` whose one
 /// executable runs `script` under `restart`.
 fn manifest(tag: &str, robots: usize, restart: &str, script: &str) -> String {
-    let robots: Vec<String> = (1..=robots)
-        .map(|i| format!("    - {{name: {tag}-r{i}, architecture: amd64, runtime: preinstalled}}"))
-        .collect();
-    format!(
-        "apiVersion: robodeploy/v1
-kind: Fleet
-spec:
-  name: {tag}-fleet
-  robots:
-{}
----
-apiVersion: robodeploy/v1
-kind: Package
-spec:
-  name: {tag}-app
-  version: \"1.0.0\"
-  components:
-    - name: main
-      placement: {{kind: device, runtime: preinstalled, architecture: amd64}}
-      restartPolicy: {restart}
-      executables:
-        - name: main
-          command: [\"sh\", \"-c\", {script:?}]
-",
-        robots.join("\n")
-    )
+    doc::fleet(&format!("{tag}-fleet"), &[], &doc::robots(tag, robots))
+        + &doc::package(&format!("{tag}-app"), "1.0.0", Some(restart), script)
 }
 
 /// A deployment of `<tag>-app` 1.0.0 on robot 1, named `<tag>`.
 fn deployment(tag: &str) -> String {
-    format!(
-        "---
-apiVersion: robodeploy/v1
-kind: Deployment
-spec:
-  name: {tag}
-  package: {tag}-app
-  version: \"1.0.0\"
-  devices: {{main: {tag}-r1}}
-"
+    doc::deployment(
+        tag,
+        &format!("{tag}-app"),
+        "1.0.0",
+        &format!("{tag}-r1"),
+        &[],
     )
 }
 
@@ -352,49 +324,31 @@ fn a_second_server_on_the_same_state_dir_is_refused() {
 
 /// A fleet, a package version and a deployment job rolling it out, with a pre-launch script
 /// that fails on the robots named in `failing`.
+/// The last job `get jobs` lists.
+fn last_job(server: &Server) -> Value {
+    let jobs = json(&server.cli(&["get", "jobs", "-o", "json"]));
+    jobs.as_array()
+        .and_then(|j| j.last())
+        .expect("the last job")
+        .clone()
+}
+
 fn job_manifest(tag: &str, version: &str, failing: &str) -> String {
-    let robots: Vec<String> = (1..=3)
-        .map(|i| format!("    - {{name: {tag}-r{i}, architecture: amd64, runtime: preinstalled}}"))
-        .collect();
-    format!(
-        "apiVersion: robodeploy/v1
-kind: Fleet
-spec:
-  name: {tag}-fleet
-  robots:
-{robots}
----
-apiVersion: robodeploy/v1
-kind: Package
-spec:
-  name: {tag}-app
-  version: \"{version}\"
-  components:
-    - name: main
-      placement: {{kind: device, runtime: preinstalled, architecture: amd64}}
-      restartPolicy: always
-      executables:
-        - name: main
-          command: [\"sh\", \"-c\", \"echo $ROBODEPLOY_ROBOT runs {version}; while true; do sleep 1; done\"]
----
-apiVersion: robodeploy/v1
-kind: DeploymentJob
-spec:
-  fleet: {tag}-fleet
-  application: {tag}-app
-  applicationVersion: \"{version}\"
-  launchConfig:
-    packageName: {tag}-app
-    launchFile: app.launch
-    preLaunchFile: pre.sh
-    environmentVariables: {{FAILING: \"{failing}\"}}
-  deploymentConfig:
-    concurrentDeploymentPercentage: 100
-    failureThresholdPercentage: 50
-    robotDeploymentTimeout: 2m
-",
-        robots = robots.join("\n")
-    )
+    let (fleet, app) = (format!("{tag}-fleet"), format!("{tag}-app"));
+    let script = format!("echo $ROBODEPLOY_ROBOT runs {version}; while true; do sleep 1; done");
+    let job = doc::Job {
+        fleet: &fleet,
+        application: &app,
+        version,
+        pre_launch: "pre.sh",
+        env: &[("FAILING", failing)],
+        concurrency: 100,
+        threshold: 50,
+        timeout: "2m",
+    };
+    doc::fleet(&fleet, &[], &doc::robots(tag, 3))
+        + &doc::package(&app, version, Some("always"), &script)
+        + &job.yaml()
 }
 
 #[test]
@@ -474,17 +428,38 @@ fn a_new_version_rolls_out_as_a_job_and_job_exit_codes_tell_the_truth() {
     assert!(text.contains("PreLaunchFileFailure"), "{text}");
     assert!(text.contains("not ready"), "{text}");
     assert!(text.contains("apply failed"), "{text}");
-    let jobs = json(&server.cli(&["get", "jobs", "-o", "json"]));
-    let last = jobs
-        .as_array()
-        .and_then(|j| j.last())
-        .expect("the last job")
-        .clone();
+    let last = last_job(&server);
     assert_eq!(last["status"], "Failed", "{last}");
     let out = server.cli(&["jobs", "wait", last["id"].as_str().expect("id")]);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     let out = server.cli(&["jobs", "wait", &first]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+
+    // Version 4 fails on one robot of three: under the threshold, the job succeeds, but the
+    // apply did not get what the file asked on that robot, so it exits 1 and names it;
+    // `jobs wait` says the job succeeded and which robot failed.
+    let v4 = write(&server, "v4.yaml", &job_manifest("jb", "4.0.0", "jb-r3"));
+    let out = server.cli(&["apply", "-f", &v4, "--min-uptime", "1s"]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("succeeded within its failure threshold, but:"),
+        "{text}"
+    );
+    assert!(text.contains("robot jb-r3: "), "{text}");
+    assert!(text.contains("not ready"), "{text}");
+    assert!(!text.contains("robot jb-r1: "), "{text}");
+    assert!(text.contains("apply failed"), "{text}");
+    let last = last_job(&server);
+    assert_eq!(last["status"], "Succeeded", "{last}");
+    let out = server.cli(&["jobs", "wait", last["id"].as_str().expect("id")]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let text = stdout(&out);
+    assert!(text.contains("robot jb-r3: "), "{text}");
+    assert!(
+        text.contains("succeeded within its failure threshold (1 robot failed)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -493,17 +468,12 @@ fn an_apply_cut_short_by_a_killed_server_is_completed_by_applying_again() {
     let marker = format!("rd-cli-cut-{}", std::process::id());
     let mut text = manifest("cut", 3, "always", &idle(&marker));
     for i in 0..30 {
-        text.push_str(&format!(
-            "---
-apiVersion: robodeploy/v1
-kind: Deployment
-spec:
-  name: cut-{i:02}
-  package: cut-app
-  version: \"1.0.0\"
-  devices: {{main: cut-r{}}}
-",
-            i % 3 + 1
+        text.push_str(&doc::deployment(
+            &format!("cut-{i:02}"),
+            "cut-app",
+            "1.0.0",
+            &format!("cut-r{}", i % 3 + 1),
+            &[],
         ));
     }
     let file = write(&server, "cut.yaml", &text);
@@ -552,4 +522,107 @@ spec:
             .all(|d| d["status"] == "Running" && d["restartCount"] == 0),
         "{live}"
     );
+}
+
+#[test]
+fn jobs_rollback_returns_the_robots_of_a_job_to_the_version_they_ran_before() {
+    let server = Server::start("rollback");
+    let script = write(&server, "pre.sh", "#!/bin/sh\nexit 0\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let v1 = write(&server, "v1.yaml", &job_manifest("rb", "1.0.0", "none"));
+    server.apply_up(&v1);
+    let v2 = write(&server, "v2.yaml", &job_manifest("rb", "2.0.0", "none"));
+    server.apply_up(&v2);
+    let jobs = json(&server.cli(&["get", "jobs", "-o", "json"]));
+    let second = jobs[1]["id"].as_str().expect("job id").to_owned();
+    assert_eq!(jobs[1]["version"], "2.0.0", "{jobs}");
+
+    let out = server.cli(&["jobs", "rollback", &second, "--wait", "--timeout", "2m"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let text = stdout(&out);
+    assert!(text.contains("rolling back 3 robots"), "{text}");
+    assert!(
+        text.contains("Canceled; 3 robots back on their previous version, 0 failed"),
+        "{text}"
+    );
+    let report = json(&server.cli(&["get", "jobs", &second, "-o", "json"]))[0].clone();
+    assert_eq!(report["status"], "Canceled", "{report}");
+    assert_eq!(report["rollback"]["requested"], true, "{report}");
+    assert_eq!(report["rollback"]["rolledBack"], 3, "{report}");
+    for i in 1..=3 {
+        let robot = json(&server.cli(&["describe", "device", &format!("rb-r{i}"), "-o", "json"]));
+        assert_eq!(robot["installed"]["rb-app"], "1.0.0", "{robot}");
+    }
+    assert!(eventually(Duration::from_secs(30), || {
+        let live = json(&server.cli(&["get", "deployments", "-o", "json"]));
+        live.as_array().is_some_and(|all| {
+            all.len() == 3
+                && all
+                    .iter()
+                    .all(|d| d["version"] == "1.0.0" && d["status"] == "Running")
+        })
+    }));
+
+    // Nothing is left to roll back: refused, exit 1, and the job is unchanged.
+    let out = server.cli(&["jobs", "rollback", &second]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nothing to roll back"),
+        "{}",
+        explain(&out)
+    );
+}
+
+#[test]
+fn a_job_past_the_servers_retention_is_deleted_and_what_it_deployed_runs_on() {
+    // A retention that is not a positive span is a usage error.
+    let dir = common::TempDir::new("retention-bad");
+    let out = common::robodeploy(dir.path(), &["serve", "--job-retention", "0s"]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(
+        common::stderr(&out).contains("a retention must be positive"),
+        "{}",
+        explain(&out)
+    );
+
+    let mut server = Server::unstarted("retention");
+    server.spawn_with(&["--job-retention", "10s"]);
+    let script = write(&server, "pre.sh", "#!/bin/sh\nexit 0\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let file = write(&server, "job.yaml", &job_manifest("rt", "1.0.0", "none"));
+    let out = server.cli(&["apply", "-f", &file, "--min-uptime", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let job = last_job(&server);
+    assert_eq!(job["status"], "Succeeded", "{job}");
+    let id = job["id"].as_str().expect("id").to_owned();
+
+    // Ten seconds after its creation, at the next health check, it is gone: from the list,
+    // by its id, and after a restart.
+    let listed = |server: &Server| {
+        json(&server.cli(&["get", "jobs", "-o", "json"]))
+            .as_array()
+            .map_or(usize::MAX, Vec::len)
+    };
+    assert!(
+        eventually(Duration::from_secs(30), || listed(&server) == 0),
+        "the job outlived its retention: {}",
+        server.log()
+    );
+    let out = server.cli(&["describe", "job", &id]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    server.terminate();
+    server.spawn_with(&["--job-retention", "10s"]);
+    assert_eq!(listed(&server), 0);
+
+    // What it deployed is not the job's to take along: it runs on.
+    let live = json(&server.cli(&["get", "deployments", "-o", "json"]));
+    let running = live
+        .as_array()
+        .expect("deployments")
+        .iter()
+        .filter(|d| d["status"] == "Running")
+        .count();
+    assert_eq!(running, 3, "{live}");
 }

@@ -56,14 +56,12 @@ fn the_api_is_served_over_tls_to_clients_that_trust_its_ca() {
     // By address: a minimal root may not resolve `localhost`; the certificate names 127.0.0.1.
     let https = format!("https://127.0.0.1:{port}");
 
-    let out = server.cli(&[
-        "--server",
-        &https,
-        "--ca-cert",
-        ca.to_str().expect("utf-8"),
-        "get",
-        "deployments",
-    ]);
+    // `get <what>` over TLS, trusting the test's CA.
+    let trusted = |what: &str| {
+        let ca = ca.to_str().expect("utf-8");
+        server.cli(&["--server", &https, "--ca-cert", ca, "get", what])
+    };
+    let out = trusted("deployments");
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     assert_eq!(stdout(&out), "No deployments.\n");
 
@@ -79,14 +77,7 @@ fn the_api_is_served_over_tls_to_clients_that_trust_its_ca() {
     ]);
     assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
     // The server still serves after both.
-    let out = server.cli(&[
-        "--server",
-        &https,
-        "--ca-cert",
-        ca.to_str().expect("utf-8"),
-        "get",
-        "jobs",
-    ]);
+    let out = trusted("jobs");
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
 
     // A key that is not the certificate's: refused at start, naming the file.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use robodeploy_core::engine::{Engine, EngineEvent, JobReport, RobotReport};
 use robodeploy_core::model::*;
 use robodeploy_core::runtime::MemoryRuntime;
+use robodeploy_testkit::model as kit;
 use tokio::sync::broadcast;
 
 const T: Duration = Duration::from_secs(30);
@@ -36,6 +37,7 @@ fn package() -> Package {
                 env: Default::default(),
                 ports: vec![],
                 mounts: vec![],
+                limits: Default::default(),
             }],
         }],
     }
@@ -70,24 +72,14 @@ async fn run_job(
         .await
         .unwrap();
     let mut events = engine.subscribe();
-    let job = DeploymentJobRequest {
-        fleet: "fleet".into(),
-        application: "app".into(),
-        application_version: Version::new("1"),
-        launch_config: LaunchConfig {
-            package_name: "app".into(),
-            launch_file: "app.launch".into(),
-            pre_launch_file: Some("/opt/pre.sh".into()),
-            post_launch_file: Some("/opt/post.sh".into()),
-            environment_variables: Default::default(),
-        },
-        deployment_config: DeploymentConfig {
-            concurrent_deployment_percentage: 1,
-            failure_threshold_percentage: 100,
-            ..DeploymentConfig::default()
-        },
-        tags: Default::default(),
-    };
+    let job = kit::job(
+        "fleet",
+        "app",
+        Some("/opt/pre.sh".into()),
+        Some("/opt/post.sh".into()),
+        1,
+        100,
+    );
     let id = engine.create_job(job, None).await.unwrap();
     let report = engine.wait_for_job(id, T).await.unwrap();
     let mut published: BTreeMap<String, Vec<RobotReport>> = BTreeMap::new();

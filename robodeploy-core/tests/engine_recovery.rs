@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use robodeploy_core::engine::{
-    Engine, EngineConfig, EngineError, EngineEvent, RecoveryAction, Until,
+    Engine, EngineConfig, EngineError, EngineEvent, JobReport, RecoveryAction, Until,
 };
 use robodeploy_core::model::*;
 use robodeploy_core::runtime::MemoryRuntime;
@@ -514,35 +514,45 @@ async fn a_stored_record_that_does_not_decode_is_named() {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_job_past_its_retention_is_removed_from_the_store_and_not_recovered() {
-    let store = Arc::new(MemoryStore::new());
-    let rt = Arc::new(MemoryRuntime::new("robot-0"));
-    let engine = engine_on(&store);
+/// On `engine` (with `store`): robot-0, package demo 1 and its fleet, and a job that
+/// succeeded, whose record and journal the store holds.
+async fn a_succeeded_job(engine: &Engine, store: &MemoryStore) -> JobReport {
     engine
-        .add_device(device("robot-0"), rt.clone())
+        .add_device(device("robot-0"), Arc::new(MemoryRuntime::new("robot-0")))
         .await
         .unwrap();
     add_package_and_fleet(
-        &engine,
+        engine,
         package("demo", "1", &["node"], RestartPolicy::Always),
     )
     .await;
     let id = engine.create_job(job_request(), None).await.unwrap();
     let report = engine.wait_for_job(id, T).await.unwrap();
     assert_eq!(report.status, JobStatus::Succeeded);
-    let journal_keys = |store: &MemoryStore| {
-        store
-            .scan(Table::Jobs)
-            .unwrap()
-            .into_iter()
-            .filter(|(k, _)| k.starts_with(&id.to_string()))
-            .count()
-    };
     assert!(
-        journal_keys(&store) >= 2,
+        stored_records(store, id) >= 2,
         "the job and its journal are stored"
     );
+    report
+}
+
+/// How many records of job `id` (the job and its journal) `store` holds.
+fn stored_records(store: &MemoryStore, id: JobId) -> usize {
+    store
+        .scan(Table::Jobs)
+        .unwrap()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(&id.to_string()))
+        .count()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_past_its_retention_is_removed_from_the_store_and_not_recovered() {
+    let store = Arc::new(MemoryStore::new());
+    let engine = engine_on(&store);
+    let report = a_succeeded_job(&engine, &store).await;
+    let id = report.id;
+    let journal_keys = |store: &MemoryStore| stored_records(store, id);
     engine.detach().await.unwrap();
 
     // Within its retention it comes back after a restart.
@@ -558,5 +568,104 @@ async fn a_job_past_its_retention_is_removed_from_the_store_and_not_recovered() 
     engine.detach().await.unwrap();
     let engine = engine_on(&store);
     assert!(matches!(engine.job(id).await, Err(EngineError::NoSuchJob(j)) if j == id));
+    engine.detach().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_configured_job_retention_drops_an_ended_job_at_the_next_health_check() {
+    let store = Arc::new(MemoryStore::new());
+    let day = Duration::from_secs(24 * 3600);
+    let start = |store: &Arc<MemoryStore>| {
+        Engine::builder()
+            .config(
+                EngineConfig::default()
+                    .with_health_interval(Duration::from_millis(200))
+                    .with_job_retention(7 * day),
+            )
+            .store(store.clone())
+            .try_start()
+            .unwrap()
+    };
+    let engine = start(&store);
+    let report = a_succeeded_job(&engine, &store).await;
+    let id = report.id;
+    let stored = |store: &MemoryStore| stored_records(store, id);
+    // Its report says when it goes.
+    assert_eq!(
+        report.expires_at.since(report.created_at),
+        7 * day,
+        "expires 7 days after its creation"
+    );
+
+    // Six days on it is still there.
+    tokio::time::advance(6 * day).await;
+    assert_eq!(engine.job(id).await.unwrap().status, JobStatus::Succeeded);
+
+    // A day later, the next health check deletes it from the store with nobody asking.
+    tokio::time::advance(day + Duration::from_secs(1)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while stored(&store) > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job is still stored past its retention"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(matches!(engine.job(id).await, Err(EngineError::NoSuchJob(j)) if j == id));
+    engine.detach().await.unwrap();
+    let engine = start(&store);
+    assert!(engine.jobs().await.unwrap().is_empty());
+    engine.detach().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_token_of_a_job_past_its_retention_creates_a_new_job() {
+    let store = Arc::new(MemoryStore::new());
+    let day = Duration::from_secs(24 * 3600);
+    let engine = Engine::builder()
+        .config(
+            EngineConfig::default()
+                .with_health_interval(Duration::from_millis(200))
+                .with_job_retention(day),
+        )
+        .store(store.clone())
+        .try_start()
+        .unwrap();
+    let first = a_succeeded_job(&engine, &store).await.id;
+    let again = engine
+        .create_job(job_request(), Some("nightly"))
+        .await
+        .unwrap();
+    assert_ne!(again, first);
+    // The token names its job while the job is kept.
+    assert_eq!(
+        engine
+            .create_job(job_request(), Some("nightly"))
+            .await
+            .unwrap(),
+        again
+    );
+    engine.wait_for_job(again, T).await.unwrap();
+
+    // Past the retention both are gone, and the token with its job: it creates a new one.
+    tokio::time::advance(day + Duration::from_secs(1)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while stored_records(&store, again) > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "still stored");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        store.scan(Table::Tokens).unwrap().is_empty(),
+        "the token is deleted"
+    );
+    let third = engine
+        .create_job(job_request(), Some("nightly"))
+        .await
+        .unwrap();
+    assert_ne!(third, again);
+    assert_eq!(
+        engine.wait_for_job(third, T).await.unwrap().status,
+        JobStatus::Succeeded
+    );
     engine.detach().await.unwrap();
 }

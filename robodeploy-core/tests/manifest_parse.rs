@@ -238,3 +238,46 @@ fn written_yaml_starts_each_document_with_its_api_version() {
     assert!(json.starts_with('['), "{json}");
     assert!(matches!(m.documents[0], Document::Fleet(_)));
 }
+
+/// A fleet document of `robots` robots, one flow mapping a line.
+fn big_fleet(robots: usize) -> String {
+    let mut text =
+        String::from("apiVersion: robodeploy/v1\nkind: Fleet\nspec:\n  name: big\n  robots:\n");
+    for i in 0..robots {
+        text.push_str(&format!(
+            "    - {{name: r{i:07}, architecture: amd64, runtime: preinstalled}}\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_yaml_fleet_far_above_the_readers_default_budget_loads() {
+    // The reader's default node budget stopped fleets at about 35,700 robots.
+    let m = Manifest::parse_yaml(&big_fleet(100_000)).unwrap();
+    let fleet = m.fleets().next().unwrap();
+    assert_eq!(fleet.robots.len(), 100_000);
+    assert_eq!(fleet.robots[99_999].name, "r0099999");
+}
+
+#[test]
+fn aliases_stay_capped_however_large_the_text() {
+    // The budgets that grow with the text must not let aliases grow with it: 60,000 aliases
+    // of one robot breach the fixed cap of 50,000, in a text of 420 kB.
+    let mut text = String::from(
+        "apiVersion: robodeploy/v1\nkind: Fleet\nspec:\n  name: big\n  robots:\n    - &r {name: r, architecture: amd64, runtime: preinstalled}\n",
+    );
+    for _ in 0..60_000 {
+        text.push_str("    - *r\n");
+    }
+    let err = Manifest::parse_yaml(&text).unwrap_err();
+    assert!(err.to_string().contains("alias"), "{err}");
+    // A few aliases in the same shape load (the limit is on aliases, not on size).
+    let under: String = text
+        .lines()
+        .take(6 + 90)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let m = Manifest::parse_yaml(&under).unwrap();
+    assert_eq!(m.fleets().next().unwrap().robots.len(), 91);
+}

@@ -1,34 +1,25 @@
 //! The bundled sample manifests (examples/manifests/) parse, validate clean, and survive a round
 //! trip through YAML and JSON.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use robodeploy_core::manifest::{Document, Format, Manifest};
+use robodeploy_core::manifest::{Document, Manifest};
 use robodeploy_core::model::{DeviceRuntime, Placement};
 use robodeploy_core::validate::{ValidationWarning, validate_manifest};
-
-fn samples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/manifests")
-}
+use robodeploy_testkit::samples::{sample_files, samples_dir};
 
 fn sample(name: &str) -> Manifest {
     Manifest::load(samples_dir().join(name)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn all_samples() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(samples_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| Format::from_path(p).is_some())
-        .collect();
-    files.sort();
-    files
+    sample_files()
 }
 
 #[test]
 fn every_sample_parses_and_validates_without_errors() {
     let files = all_samples();
-    assert_eq!(files.len(), 5, "{files:?}");
+    assert_eq!(files.len(), 6, "{files:?}");
     for file in files {
         let m = Manifest::load(&file).unwrap_or_else(|e| panic!("{e}"));
         let report = validate_manifest(&m);
@@ -139,4 +130,45 @@ fn the_json_sample_is_one_of_each() {
     let kinds: Vec<_> = m.documents.iter().map(Document::kind).collect();
     use robodeploy_core::manifest::Kind::*;
     assert_eq!(kinds, [Fleet, Package, Deployment]);
+}
+
+#[test]
+fn camera_limits_gives_a_container_and_a_process_their_limits() {
+    use robodeploy_core::manifest::Document;
+    let m = sample("camera-limits.yaml");
+    let exe = |name: &str| {
+        m.documents
+            .iter()
+            .find_map(|d| match d {
+                Document::Package(p) if p.name == name => {
+                    Some(p.components[0].executables[0].limits.clone())
+                }
+                _ => None,
+            })
+            .unwrap()
+    };
+    let camera = exe("camera");
+    assert_eq!(camera.cpu.unwrap().cpu_millis(), Ok(500));
+    assert_eq!(camera.memory.unwrap().memory_bytes(), Ok(256 << 20));
+    assert_eq!(
+        camera
+            .devices
+            .iter()
+            .map(|d| (d.host(), d.container()))
+            .collect::<Vec<_>>(),
+        [
+            ("/dev/video0", "/dev/video0"),
+            ("/dev/ttyUSB0", "/dev/ttyACM0")
+        ]
+    );
+    assert!(camera.host_network && camera.read_only_root_filesystem && !camera.privileged);
+    assert_eq!(camera.user.as_deref(), Some("1000:1000"));
+    assert_eq!(camera.capabilities, ["SYS_NICE"]);
+    let logger = exe("logger");
+    assert_eq!(logger.memory.as_ref().unwrap().memory_bytes(), Ok(64 << 20));
+    assert_eq!(
+        (logger.user.as_deref(), &logger.cpu),
+        (Some("robot"), &None)
+    );
+    assert!(logger.container_only().is_empty());
 }

@@ -564,6 +564,17 @@ fn a_threshold_breach_rolls_updated_robots_back_to_their_previous_version() {
     assert_eq!(report.robots[3].rollback, None);
 }
 
+/// What a job of four robots, two at a time, commands when it stops after robot 0 succeeded
+/// and robot 2 took its slot: the two in flight (1 and 2) aborted, robot 0 rolled back.
+fn stopped_after_robot_0() -> Vec<Command> {
+    let robot = RobotIndex;
+    vec![
+        Command::AbortRobot { robot: robot(1) },
+        Command::AbortRobot { robot: robot(2) },
+        Command::RollbackRobot { robot: robot(0) },
+    ]
+}
+
 #[test]
 fn a_cancel_rolls_back_too_and_a_rollback_cannot_be_canceled() {
     let (versions, c) = rollback_fleet();
@@ -579,25 +590,103 @@ fn a_cancel_rolls_back_too_and_a_rollback_cannot_be_canceled() {
     succeed(&mut job, 0, t(MIN));
     assert_eq!(deploys(&commands(&mut job)), vec![2]);
     job.handle(Input::Cancel, t(2 * MIN)).unwrap();
-    assert_eq!(
-        commands(&mut job),
-        vec![
-            Command::AbortRobot {
-                robot: RobotIndex(1)
-            },
-            Command::AbortRobot {
-                robot: RobotIndex(2)
-            },
-            Command::RollbackRobot {
-                robot: RobotIndex(0)
-            },
-        ]
-    );
+    assert_eq!(commands(&mut job), stopped_after_robot_0());
     job.handle(Input::Cancel, t(2 * MIN)).unwrap();
     assert_eq!(job.phase(), RolloutPhase::RollingBack);
     succeed(&mut job, 0, t(3 * MIN));
     assert_eq!(job.status(), JobStatus::Canceled);
     assert_eq!(job.rollback().unwrap().reason, HaltReason::Canceled);
+}
+
+#[test]
+fn a_rollback_asked_for_returns_robots_of_a_running_or_ended_job_without_auto_rollback() {
+    let versions = [Version::new("1.0")];
+    let c = config(50, 100);
+    assert!(!c.auto_rollback);
+    let robots = || {
+        vec![
+            RobotInit {
+                online: true,
+                previous_version: Some(&versions[0])
+            };
+            4
+        ]
+    };
+
+    // A running job: it stops as on cancel, then its updated robot goes back.
+    let mut job = started_with(&c, robots());
+    assert_eq!(deploys(&commands(&mut job)), vec![0, 1]);
+    succeed(&mut job, 0, t(MIN));
+    assert_eq!(deploys(&commands(&mut job)), vec![2]);
+    assert!(!job.rollback_requested());
+    job.handle(Input::Rollback, t(2 * MIN)).unwrap();
+    assert!(job.rollback_requested());
+    assert_eq!(commands(&mut job), stopped_after_robot_0());
+    assert_eq!(job.phase(), RolloutPhase::RollingBack);
+    assert_eq!(job.status(), JobStatus::InProgress);
+    succeed(&mut job, 0, t(3 * MIN));
+    assert_eq!(job.status(), JobStatus::Canceled);
+    let rollback = *job.rollback().unwrap();
+    assert_eq!(
+        (rollback.reason, rollback.robots, rollback.ended_at),
+        (HaltReason::RollbackRequested, 1, Some(t(3 * MIN)))
+    );
+    // Once rolled back, a second request changes nothing.
+    job.handle(Input::Rollback, t(4 * MIN)).unwrap();
+    assert!(commands(&mut job).is_empty());
+    assert_eq!(job.status(), JobStatus::Canceled);
+
+    // A job that succeeded: it is in progress again while every robot goes back, two at a
+    // time, then ends Canceled.
+    let mut job = started_with(&c, robots());
+    for (r, at) in [(0, 1), (1, 1), (2, 2), (3, 2)] {
+        commands(&mut job);
+        succeed(&mut job, r, t(at * MIN));
+    }
+    assert_eq!(job.status(), JobStatus::Succeeded);
+    events(&mut job);
+    job.handle(Input::Rollback, t(10 * MIN)).unwrap();
+    assert_eq!(job.status(), JobStatus::InProgress);
+    assert_eq!(
+        commands(&mut job),
+        [0, 1]
+            .map(|r| Command::RollbackRobot {
+                robot: RobotIndex(r)
+            })
+            .to_vec()
+    );
+    let seen = events(&mut job);
+    assert!(
+        seen.contains(&RolloutEvent::RollbackStarted {
+            reason: HaltReason::RollbackRequested,
+            robots: 4
+        }),
+        "{seen:?}"
+    );
+    for r in 0..4 {
+        succeed(&mut job, r, t(11 * MIN));
+    }
+    assert_eq!(job.status(), JobStatus::Canceled);
+    let report = job.report();
+    assert_eq!(report.counts.rolled_back, 4);
+    assert!(
+        report
+            .robots
+            .iter()
+            .all(|r| r.rollback == Some(RollbackOutcome::RolledBack))
+    );
+
+    // A job that failed before changing anything has nothing to roll back: ignored.
+    let mut job = started_with(&c, robots());
+    job.handle(Input::Cancel, t(MIN)).unwrap();
+    assert_eq!(job.status(), JobStatus::Canceled);
+    commands(&mut job);
+    job.handle(Input::Rollback, t(2 * MIN)).unwrap();
+    assert!(commands(&mut job).is_empty());
+    assert_eq!(
+        (job.status(), job.rollback_requested()),
+        (JobStatus::Canceled, false)
+    );
 }
 
 #[test]

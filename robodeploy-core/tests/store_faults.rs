@@ -6,88 +6,25 @@
 //! CAP_SYS_ADMIN). Where mounting is not permitted the tests say so and pass, unless `CI` or
 //! `ROBODEPLOY_REQUIRE_FS_FAULTS=1` is set: then they fail.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use robodeploy_core::store::{RedbStore, Store, StoreError, Table, WriteBatch};
+use robodeploy_testkit::tmpfs::{Tmpfs, fill};
 
-/// Whether a missing facility must fail the test rather than skip it.
-fn required() -> bool {
-    let set =
-        |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
-    set("CI") || set("ROBODEPLOY_REQUIRE_FS_FAULTS")
+/// A tmpfs of `size` for the test `name`.
+fn mount(name: &str, size: &str) -> Option<Tmpfs> {
+    let dir = std::env::temp_dir().join(format!("rd-faults-{}-{name}", std::process::id()));
+    Tmpfs::mount(dir, size, "0755")
 }
 
-/// A tmpfs mounted for one test, unmounted when dropped.
-struct Tmpfs {
-    dir: PathBuf,
-}
-
-impl Tmpfs {
-    /// Mounts a tmpfs of `size` (e.g. `"4m"`) on a fresh directory; `None` (after saying why)
-    /// when mounting is not permitted here and not required.
-    fn mount(name: &str, size: &str) -> Option<Tmpfs> {
-        let dir = std::env::temp_dir().join(format!("rd-faults-{}-{name}", std::process::id()));
-        let _ = Command::new("umount").arg(&dir).output();
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0755"),
-                "tmpfs",
-            ])
-            .arg(&dir)
-            .output();
-        let why = match out {
-            Ok(o) if o.status.success() => return Some(Tmpfs { dir }),
-            Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
-            Err(e) => format!("cannot run mount: {e}"),
-        };
-        let _ = std::fs::remove_dir(&dir);
-        assert!(
-            !required(),
-            "this test needs a small tmpfs of its own (mount -t tmpfs, as root) and cannot \
-             mount one: {why}"
-        );
-        eprintln!(
-            "!!!!!!!! SKIPPED: cannot mount a tmpfs here ({why}); run as root, or set \
-             ROBODEPLOY_REQUIRE_FS_FAULTS=1 to make this a failure. !!!!!!!!"
-        );
-        None
-    }
-
-    fn remount(&self, mode: &str) {
-        let out = Command::new("mount")
-            .args(["-o", &format!("remount,{mode}")])
-            .arg(&self.dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "remount {mode}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.dir).output();
-        let _ = std::fs::remove_dir(&self.dir);
-    }
+/// The names in `dir`, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
 }
 
 /// The `Io` message of `result`, which must be an `Io` error naming `path` and starting with `op`.
@@ -110,10 +47,10 @@ fn put(key: &str, value: Vec<u8>) -> WriteBatch {
 
 #[test]
 fn a_read_only_store_directory_fails_clearly_and_recovers() {
-    let Some(fs) = Tmpfs::mount("read-only", "8m") else {
+    let Some(fs) = mount("read-only", "8m") else {
         return;
     };
-    let path = fs.dir.join("state.redb");
+    let path = fs.path().join("state.redb");
     {
         let s = RedbStore::open(&path).unwrap();
         s.write(put("d1", b"running".to_vec())).unwrap();
@@ -125,10 +62,10 @@ fn a_read_only_store_directory_fails_clearly_and_recovers() {
     let message = io_message(RedbStore::open(&path), "open", &path);
     assert!(message.contains("Read-only file system"), "{message}");
     // ...and a new one cannot be created; nothing is left behind.
-    let fresh = fs.dir.join("fresh.redb");
+    let fresh = fs.path().join("fresh.redb");
     let message = io_message(RedbStore::open(&fresh), "create", &fresh);
     assert!(message.contains("Read-only file system"), "{message}");
-    assert_eq!(fs.files(), ["state.redb"]);
+    assert_eq!(files(fs.path()), ["state.redb"]);
     assert_eq!(std::fs::read(&path).unwrap(), before);
 
     fs.remount("rw");
@@ -143,24 +80,22 @@ fn a_read_only_store_directory_fails_clearly_and_recovers() {
 
 #[test]
 fn a_full_file_system_fails_clearly_keeps_the_committed_state_and_recovers() {
-    let Some(fs) = Tmpfs::mount("full", "4m") else {
+    let Some(fs) = mount("full", "4m") else {
         return;
     };
-    let path = fs.dir.join("state.redb");
+    let path = fs.path().join("state.redb");
     let s = RedbStore::open(&path).unwrap();
     s.write(put("base", b"kept".to_vec())).unwrap();
 
     // Fill the file system, then give back a little room for the store to grow into.
-    let filler_path = fs.dir.join("filler");
-    let mut filler = std::fs::File::create(&filler_path).unwrap();
-    let chunk = vec![0xA5u8; 16 * 1024];
-    let mut filled = 0u64;
-    while filler.write_all(&chunk).is_ok() {
-        filled += chunk.len() as u64;
-    }
-    let _ = filler.flush();
-    filler.set_len(filled.saturating_sub(256 * 1024)).unwrap();
-    drop(filler);
+    let filler_path = fs.path().join("filler");
+    let filled = fill(&filler_path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&filler_path)
+        .unwrap()
+        .set_len(filled.saturating_sub(256 * 1024))
+        .unwrap();
 
     // Commit two-record batches until the file system refuses one.
     let value = |i: usize| vec![(i % 251) as u8; 24 * 1024];

@@ -10,8 +10,10 @@
 //! | `network` | `NetworkMode` = the network's name (joined at create) |
 //! | `host_network` | `NetworkMode` = `host` |
 //! | `restart_policy` | `RestartPolicy` `always` / `on-failure` / `no`, enforced by the engine |
+//! | `limits` | `NanoCpus`, `Memory`, `Devices`, `User`, `ReadonlyRootfs`, `CapAdd`, `Privileged` ([`crate::limits`]) |
 //!
-//! Containers are never privileged.
+//! Containers are unprivileged unless the manifest says `privileged: true` (which an engine
+//! refuses unless its configuration allows it).
 
 use std::collections::HashMap;
 
@@ -177,7 +179,7 @@ pub(crate) fn create_body(spec: &InstanceSpec) -> Result<ContainerCreateBody, Ru
     } else {
         spec.network.clone()
     };
-    let host_config = HostConfig {
+    let mut host_config = HostConfig {
         mounts: (!mounts.is_empty()).then_some(mounts),
         port_bindings: (!bindings.is_empty()).then_some(bindings),
         network_mode,
@@ -185,12 +187,14 @@ pub(crate) fn create_body(spec: &InstanceSpec) -> Result<ContainerCreateBody, Ru
         privileged: Some(false),
         ..HostConfig::default()
     };
+    let user = crate::limits::apply(spec, &mut host_config)?;
     Ok(ContainerCreateBody {
         image: Some(image.to_owned()),
         entrypoint,
         cmd,
         env: (!env.is_empty()).then_some(env),
         working_dir: spec.working_dir.clone(),
+        user,
         labels: Some(
             spec.labels
                 .iter()

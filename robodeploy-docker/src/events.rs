@@ -13,6 +13,11 @@
 //! `stopped_manually` is true when a `kill` preceded the `die` and this runtime did not ask for
 //! it (a `docker stop` or `docker kill` by hand). `oom_killed` is true when an `oom` preceded it.
 //! The translator is pure: the pump feeds it messages and the restart counts it reads back.
+//!
+//! The count is read back after the `start` arrives, so a container that restarts quickly (or a
+//! pump running late) can already be one or more restarts further on. A restart after a `die`
+//! this translator saw therefore counts at most one more than the count before it: every policy
+//! restart is reported once, with its own number, however late the count was read.
 
 use std::collections::{HashMap, HashSet};
 
@@ -44,8 +49,10 @@ pub(crate) struct EventTranslator {
     pending_kill: HashMap<String, bool>,
     /// Containers with an `oom` seen and no `die` yet.
     pending_oom: HashSet<String>,
-    /// The restart count last read back per container.
+    /// The restart count last reported per container.
     restart_counts: HashMap<String, u32>,
+    /// Containers with a `die` seen since their last `start`.
+    exited_since_start: HashSet<String>,
     /// Newest engine timestamp seen (ns), and the events seen at exactly that instant: a
     /// reconnect replays from that instant, and these must not be reported twice.
     newest_nanos: i64,
@@ -92,6 +99,7 @@ impl EventTranslator {
                     .unwrap_or(-1);
                 let stopped_manually = self.pending_kill.remove(&id).unwrap_or(false);
                 let oom_killed = self.pending_oom.remove(&id);
+                self.exited_since_start.insert(id.clone());
                 Step::Emit(RuntimeEvent {
                     instance: InstanceId(id),
                     at,
@@ -111,6 +119,7 @@ impl EventTranslator {
                 self.pending_kill.remove(&id);
                 self.pending_oom.remove(&id);
                 self.restart_counts.remove(&id);
+                self.exited_since_start.remove(&id);
                 Step::Emit(RuntimeEvent {
                     instance: InstanceId(id),
                     at,
@@ -122,7 +131,8 @@ impl EventTranslator {
     }
 
     /// Completes a `start`: `restart_count` is what the engine reported for the container (none
-    /// when it could not be read, for example because it is already gone).
+    /// when it could not be read, for example because it is already gone). Call it for each
+    /// `start` before handling the next message.
     pub(crate) fn started(
         &mut self,
         id: String,
@@ -130,7 +140,14 @@ impl EventTranslator {
         restart_count: Option<u32>,
     ) -> Vec<RuntimeEvent> {
         let mut out = Vec::with_capacity(2);
-        if let Some(count) = restart_count {
+        let after_exit = self.exited_since_start.remove(&id);
+        if let Some(read) = restart_count {
+            let known = self.restart_counts.get(&id).copied();
+            // Read late, the count may already include restarts still to come in the stream.
+            let count = match known {
+                Some(before) if after_exit => read.min(before.saturating_add(1)),
+                _ => read,
+            };
             let before = self.restart_counts.insert(id.clone(), count).unwrap_or(0);
             if count > before {
                 out.push(RuntimeEvent {
@@ -270,6 +287,45 @@ mod tests {
         );
         // Unknown count: only the start.
         assert_eq!(t.started("c1".into(), at, None).len(), 1);
+    }
+
+    /// The kinds reported for one `die` then `start` of `id`, with `read` as the count read back.
+    fn restart(t: &mut EventTranslator, id: &str, nanos: i64, read: u32) -> Vec<RuntimeEventKind> {
+        let none = HashSet::new();
+        t.handle(&msg(id, "die", nanos, &[("exitCode", "1")]), &none);
+        let Step::Started { id, at } = t.handle(&msg(id, "start", nanos + 1, &[]), &none) else {
+            panic!("a start");
+        };
+        t.started(id, at, Some(read))
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
+    #[test]
+    fn a_count_read_after_the_next_restart_still_reports_each_restart_once() {
+        let mut t = EventTranslator::default();
+        let none = HashSet::new();
+        t.handle(&msg("c1", "start", 1, &[]), &none);
+        assert_eq!(
+            t.started("c1".into(), Time::from_millis(0), Some(0)).len(),
+            1
+        );
+        // The first restart's count is read when the container has already restarted again.
+        let restarted = |n| {
+            vec![
+                RuntimeEventKind::Restarted { restart_count: n },
+                RuntimeEventKind::Started,
+            ]
+        };
+        assert_eq!(restart(&mut t, "c1", 10, 2), restarted(1));
+        assert_eq!(restart(&mut t, "c1", 20, 2), restarted(2));
+        assert_eq!(restart(&mut t, "c1", 30, 3), restarted(3));
+        // A start by hand after an exit does not raise the engine's count: no restart.
+        assert_eq!(
+            restart(&mut t, "c1", 40, 3),
+            vec![RuntimeEventKind::Started]
+        );
     }
 
     #[test]

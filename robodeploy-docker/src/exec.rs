@@ -121,6 +121,18 @@ pub(crate) async fn exec(
     Ok(captured.into_output(exit_code))
 }
 
+/// A task container's labels: [`TASK_LABEL`], and its caller ([`OWNER_LABEL`]) where `/proc`
+/// tells who that is, so a task whose caller died can be stopped (see `task_sweep`).
+///
+/// [`OWNER_LABEL`]: crate::OWNER_LABEL
+fn task_labels() -> HashMap<String, String> {
+    let mut labels = HashMap::from([(TASK_LABEL.to_owned(), "true".to_owned())]);
+    if let Some(owner) = crate::task_owner::TaskOwner::current() {
+        labels.insert(crate::task_owner::OWNER_LABEL.to_owned(), owner.label());
+    }
+    labels
+}
+
 /// Runs `task` as a one-off container named `name`: create, attach, start, wait for its exit
 /// (killing it after the task's timeout) and collect its output. The container is created with
 /// auto-removal (`docker run --rm`), so the engine removes it when it exits even if this process
@@ -149,7 +161,7 @@ pub(crate) async fn run_task(
         }),
         env: Some(task.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         working_dir: task.working_dir.clone(),
-        labels: Some(HashMap::from([(TASK_LABEL.to_owned(), "true".to_owned())])),
+        labels: Some(task_labels()),
         host_config: Some(HostConfig {
             privileged: Some(false),
             auto_remove: Some(true),

@@ -45,10 +45,12 @@ mod event_pump;
 mod events;
 mod exec;
 mod image;
+mod limits;
 mod logs;
 mod resources;
 mod runtime;
 mod state;
+mod task_owner;
 mod task_sweep;
 #[cfg(feature = "test-image")]
 pub mod test_image;
@@ -60,3 +62,4 @@ pub use exec::{OUTPUT_LIMIT, TASK_LABEL};
 pub use image::PullProgress;
 pub use resources::CREATED_BY_LABEL;
 pub use runtime::DockerRuntime;
+pub use task_owner::OWNER_LABEL;

@@ -350,7 +350,7 @@ impl Runtime for DockerRuntime {
         selector: &BTreeMap<String, String>,
     ) -> Result<Vec<InstanceInfo>, RuntimeError> {
         let docker = self.client.get().await?;
-        task_sweep::sweep_abandoned_tasks(docker, self.config().abandoned_task_age).await;
+        task_sweep::sweep_tasks(docker, self.config().abandoned_task_age).await;
         let mut wanted = vec![format!("{}=true", labels::MANAGED)];
         wanted.extend(selector.iter().map(|(k, v)| format!("{k}={v}")));
         let options = ListContainersOptions {

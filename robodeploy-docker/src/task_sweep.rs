@@ -1,12 +1,20 @@
-//! Removing task containers an earlier process created and never started.
+//! Task containers an earlier process left: created and never started, or running for a caller
+//! that is gone.
 //!
 //! A task container is created with auto-removal, so Docker removes it when it exits, even if
-//! the process that ran it died first. The one thing Docker does not remove is a container that
-//! never ran: a process killed between creating a task container and starting it leaves it in
-//! the `created` state forever. A live runtime starts what it creates within milliseconds, so a
-//! task container still `created` after [`DockerConfig::abandoned_task_age`] is abandoned; the
-//! runtime removes such containers whenever it lists its instances (which an engine does when it
-//! attaches a runtime, in particular on recovery).
+//! the process that ran it died first. Two things Docker does not do:
+//!
+//! - remove a container that never ran: a process killed between creating a task container
+//!   and starting it leaves it in the `created` state forever. A live runtime starts what it
+//!   creates within milliseconds, so a task container still `created` after
+//!   [`DockerConfig::abandoned_task_age`] is abandoned, and removed;
+//! - stop a task whose caller died: a job's script would run on, and run a second time beside
+//!   itself when a restarted engine runs the step again. Every task container names its caller
+//!   ([`OWNER_LABEL`](crate::OWNER_LABEL), see `task_owner`); one that runs for a caller that
+//!   ran on this machine in this boot and is gone is killed (auto-removal then removes it).
+//!
+//! The runtime sweeps whenever it lists its instances (which an engine does when it attaches a
+//! runtime, in particular on recovery).
 //!
 //! [`DockerConfig::abandoned_task_age`]: crate::DockerConfig::abandoned_task_age
 
@@ -14,53 +22,80 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bollard::Docker;
-use bollard::query_parameters::ListContainersOptions;
+use bollard::models::ContainerSummaryStateEnum;
+use bollard::query_parameters::{KillContainerOptions, ListContainersOptions};
 
 use crate::error::status_of;
 use crate::exec::TASK_LABEL;
+use crate::task_owner::{OWNER_LABEL, TaskOwner};
 
-/// Removes the task containers created at least `age` ago and never started; returns how many
-/// were removed. Failures are logged and skipped: the next listing tries again.
-pub(crate) async fn sweep_abandoned_tasks(docker: &Docker, age: Duration) -> usize {
+/// Removes the task containers created at least `age` ago and never started, and kills the
+/// running ones whose caller is gone. Failures are logged and skipped: the next listing tries
+/// again.
+pub(crate) async fn sweep_tasks(docker: &Docker, age: Duration) {
     let options = ListContainersOptions {
         all: true,
-        filters: Some(HashMap::from([
-            ("label".to_owned(), vec![format!("{TASK_LABEL}=true")]),
-            ("status".to_owned(), vec!["created".to_owned()]),
-        ])),
+        filters: Some(HashMap::from([(
+            "label".to_owned(),
+            vec![format!("{TASK_LABEL}=true")],
+        )])),
         ..ListContainersOptions::default()
     };
     let found = match docker.list_containers(Some(options)).await {
         Ok(found) => found,
         Err(e) => {
             tracing::warn!(error = %e, "could not list task containers to sweep");
-            return 0;
+            return;
         }
     };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let mut removed = 0;
     for c in found {
-        let (Some(id), Some(created)) = (c.id, c.created) else {
-            continue;
-        };
-        if !is_abandoned(created, now, age) {
-            continue;
-        }
-        match crate::runtime::force_remove(docker, &id).await {
-            Ok(()) => {
-                tracing::info!(container = %id, "removed a task container that never started");
-                removed += 1;
+        let Some(id) = c.id else { continue };
+        match c.state {
+            Some(ContainerSummaryStateEnum::CREATED) => {
+                if !c.created.is_some_and(|t| is_abandoned(t, now, age)) {
+                    continue;
+                }
+                match crate::runtime::force_remove(docker, &id).await {
+                    Ok(()) => {
+                        tracing::info!(container = %id, "removed a task container that never started");
+                    }
+                    // Gone or being removed by someone else: as good.
+                    Err(e) if matches!(status_of(&e), Some(404 | 409)) => {}
+                    Err(e) => {
+                        tracing::warn!(container = %id, error = %e, "could not remove a task container")
+                    }
+                }
             }
-            // Gone or being removed by someone else: as good.
-            Err(e) if matches!(status_of(&e), Some(404 | 409)) => {}
-            Err(e) => {
-                tracing::warn!(container = %id, error = %e, "could not remove a task container")
+            Some(ContainerSummaryStateEnum::RUNNING) => {
+                let orphan = c
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(OWNER_LABEL))
+                    .and_then(|v| TaskOwner::parse(v))
+                    .is_some_and(|owner| owner.is_gone_here());
+                if !orphan {
+                    continue;
+                }
+                match docker
+                    .kill_container(&id, None::<KillContainerOptions>)
+                    .await
+                {
+                    Ok(()) => {
+                        tracing::info!(container = %id, "killed a task container whose caller is gone");
+                    }
+                    // Exited or removed meanwhile: as good.
+                    Err(e) if matches!(status_of(&e), Some(404 | 409)) => {}
+                    Err(e) => {
+                        tracing::warn!(container = %id, error = %e, "could not kill an orphan task container")
+                    }
+                }
             }
+            _ => {}
         }
     }
-    removed
 }
 
 /// Whether a container created at `created` (Unix seconds, as Docker lists it) is at least

@@ -442,6 +442,9 @@ rd_result rd_engine_add_docker_device(const rd_engine *engine,
  * `scriptTimeout` (a job script's limit, `"10m"`), `eventCapacity` (how far a subscriber may
  * fall behind before it misses events), `allowHostTakeoverMounts` (`false`: `rd_engine_add_package`
  * refuses a mount of `/` or of a container engine's socket with `RD_ERR_VALIDATION`),
+ * `allowPrivileged` (`false`: `rd_engine_add_package` refuses an executable with
+ * `limits.privileged: true` with `RD_ERR_VALIDATION`), `jobRetention` (how long a job is
+ * kept after its creation, `"90 days"`; an ended job past it leaves memory and the store),
  * `lifecycle` (restart supervision of every
  * deployment, an object with any of: `initialBackoff` (`"1s"`), `backoffFactor` (1..=16, 2),
  * `maxBackoff` (`"60s"`), `resetAfter` (`"60s"`, at least `minUptime`), `minUptime`
@@ -570,6 +573,22 @@ rd_result rd_engine_create_job(const rd_engine *engine,
  * `engine` is NULL or a live engine; `job_id` is NULL or a NUL-terminated string.
  */
 rd_result rd_engine_cancel_job(const rd_engine *engine, const char *job_id);
+
+/**
+ * Rolls a job back: a job still running stops as on `rd_engine_cancel_job`, then every robot
+ * the new version reached returns to the version it ran before the job (whether or not the
+ * job asked for automatic rollback); an ended job is rolled back the same way (InProgress
+ * again, then Canceled, or Failed if it had failed). The report's `rollback` object follows it.
+ *
+ * Returns `RD_OK` when a rollback started; `RD_ERR_CONFLICT` when the job rolled back already
+ * or none of its robots runs its version (nothing changes); `RD_ERR_NOT_FOUND`,
+ * `RD_ERR_INVALID_ARGUMENT` (not an id), `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`,
+ * `RD_ERR_INVALID_UTF8`.
+ *
+ * # Safety
+ * `engine` is NULL or a live engine; `job_id` is NULL or a NUL-terminated string.
+ */
+rd_result rd_engine_rollback_job(const rd_engine *engine, const char *job_id);
 
 /**
  * A job's report now, as JSON: `id`, `fleet`, `application`, `version`, `status`

@@ -10,7 +10,7 @@ use robodeploy_core::runtime::{MemoryRuntime, Runtime};
 use robodeploy_process::ProcessRuntime;
 
 use crate::boundary::{guard, handle_arg, json_arg, out_arg, str_arg, to_json, write_string};
-use crate::engine::rd_engine;
+use crate::engine::{act, rd_engine};
 use crate::error::FfiError;
 use crate::result::rd_result;
 
@@ -33,13 +33,15 @@ pub unsafe extern "C" fn rd_engine_add_package(
     engine: *const rd_engine,
     package_json: *const c_char,
 ) -> rd_result {
-    guard(|| {
-        // SAFETY: the caller's contract.
-        let e = unsafe { handle_arg(engine, "engine") }?;
-        // SAFETY: the caller's contract.
-        let package: Package = unsafe { json_arg(package_json, "package_json", "package") }?;
-        e.run(e.engine()?.add_package(package)).map(drop)
-    })
+    // SAFETY: the caller's contract (`engine` NULL or live, `package_json` NULL or
+    // NUL-terminated).
+    unsafe {
+        act(
+            engine,
+            || json_arg::<Package>(package_json, "package_json", "package"),
+            |en, p| async move { en.add_package(p).await },
+        )
+    }
 }
 
 fn add_device(e: &rd_engine, device: Device, runtime: Arc<dyn Runtime>) -> Result<(), FfiError> {
@@ -62,14 +64,18 @@ pub unsafe extern "C" fn rd_engine_add_memory_device(
     engine: *const rd_engine,
     device_json: *const c_char,
 ) -> rd_result {
-    guard(|| {
-        // SAFETY: the caller's contract.
-        let e = unsafe { handle_arg(engine, "engine") }?;
-        // SAFETY: the caller's contract.
-        let device: Device = unsafe { json_arg(device_json, "device_json", "device") }?;
-        let runtime = Arc::new(MemoryRuntime::new(format!("memory:{}", device.name)));
-        add_device(e, device, runtime)
-    })
+    // SAFETY: the caller's contract (`engine` NULL or live, `device_json` NULL or
+    // NUL-terminated).
+    unsafe {
+        act(
+            engine,
+            || json_arg::<Device>(device_json, "device_json", "device"),
+            |en, d| async move {
+                let runtime = Arc::new(MemoryRuntime::new(format!("memory:{}", d.name)));
+                en.add_device(d, runtime).await
+            },
+        )
+    }
 }
 
 /// Registers a device whose executables run as local OS processes (device runtime
@@ -173,13 +179,15 @@ pub unsafe extern "C" fn rd_engine_add_fleet(
     engine: *const rd_engine,
     fleet_json: *const c_char,
 ) -> rd_result {
-    guard(|| {
-        // SAFETY: the caller's contract.
-        let e = unsafe { handle_arg(engine, "engine") }?;
-        // SAFETY: the caller's contract.
-        let fleet: Fleet = unsafe { json_arg(fleet_json, "fleet_json", "fleet") }?;
-        e.run(e.engine()?.add_fleet(fleet))
-    })
+    // SAFETY: the caller's contract (`engine` NULL or live, `fleet_json` NULL or
+    // NUL-terminated).
+    unsafe {
+        act(
+            engine,
+            || json_arg::<Fleet>(fleet_json, "fleet_json", "fleet"),
+            |en, f| async move { en.add_fleet(f).await },
+        )
+    }
 }
 
 /// The registered devices a component of a package version can be deployed on, as a JSON array

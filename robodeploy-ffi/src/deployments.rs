@@ -6,7 +6,7 @@ use robodeploy_core::engine::Until;
 use robodeploy_core::model::{DeploymentId, DeploymentRequest, Phase, StatusKind};
 
 use crate::boundary::{guard, handle_arg, id_arg, json_arg, opt_str_arg, out_arg, write_string};
-use crate::engine::{by_id, rd_engine, timeout};
+use crate::engine::{act, by_id, rd_engine, timeout};
 use crate::error::FfiError;
 use crate::result::rd_result;
 
@@ -95,13 +95,15 @@ pub unsafe extern "C" fn rd_engine_deprovision(
     engine: *const rd_engine,
     deployment_id: *const c_char,
 ) -> rd_result {
-    guard(|| {
-        // SAFETY: the caller's contract.
-        let e = unsafe { handle_arg(engine, "engine") }?;
-        // SAFETY: the caller's contract.
-        let id: DeploymentId = unsafe { id_arg(deployment_id, "deployment_id") }?;
-        e.run(e.engine()?.deprovision(id))
-    })
+    // SAFETY: the caller's contract (`engine` NULL or live, `deployment_id` NULL or
+    // NUL-terminated).
+    unsafe {
+        act(
+            engine,
+            || id_arg::<DeploymentId>(deployment_id, "deployment_id"),
+            |en, id| async move { en.deprovision(id).await },
+        )
+    }
 }
 
 /// A deployment's status now (also after it was deprovisioned), as JSON: `id`, `name`,

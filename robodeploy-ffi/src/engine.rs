@@ -78,6 +78,29 @@ macro_rules! by_id {
 }
 pub(crate) use by_id;
 
+/// The body of an exported call that takes the engine and one more argument and answers only
+/// a result code, under [`guard`]: the engine is checked first, then `arg` reads the other
+/// argument, then `act` makes the engine's call (whatever it answers beyond success is
+/// dropped).
+///
+/// # Safety
+/// `engine` is NULL or a live engine; `arg` reads only pointers its caller's contract covers.
+pub(crate) unsafe fn act<A, T, F>(
+    engine: *const rd_engine,
+    arg: impl FnOnce() -> Result<A, FfiError>,
+    act: impl FnOnce(Engine, A) -> F,
+) -> rd_result
+where
+    F: Future<Output = Result<T, EngineError>>,
+{
+    guard(|| {
+        // SAFETY: this function's contract.
+        let e = unsafe { handle_arg(engine, "engine") }?;
+        let a = arg()?;
+        e.run(act(e.engine()?, a)).map(drop)
+    })
+}
+
 pub(crate) fn timeout(ms: u64) -> Duration {
     Duration::from_millis(ms).min(MAX_WAIT)
 }
@@ -248,6 +271,9 @@ fn build(options: EngineOptions) -> Result<rd_engine, FfiError> {
 /// `scriptTimeout` (a job script's limit, `"10m"`), `eventCapacity` (how far a subscriber may
 /// fall behind before it misses events), `allowHostTakeoverMounts` (`false`: `rd_engine_add_package`
 /// refuses a mount of `/` or of a container engine's socket with `RD_ERR_VALIDATION`),
+/// `allowPrivileged` (`false`: `rd_engine_add_package` refuses an executable with
+/// `limits.privileged: true` with `RD_ERR_VALIDATION`), `jobRetention` (how long a job is
+/// kept after its creation, `"90 days"`; an ended job past it leaves memory and the store),
 /// `lifecycle` (restart supervision of every
 /// deployment, an object with any of: `initialBackoff` (`"1s"`), `backoffFactor` (1..=16, 2),
 /// `maxBackoff` (`"60s"`), `resetAfter` (`"60s"`, at least `minUptime`), `minUptime`

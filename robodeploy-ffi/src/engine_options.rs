@@ -26,10 +26,15 @@ pub(crate) struct EngineOptions {
     #[serde(default, with = "robodeploy_core::time::duration::option")]
     script_timeout: Option<Duration>,
     event_capacity: Option<usize>,
+    /// How long a job is kept after its creation (default 90 days); positive.
+    #[serde(default, with = "robodeploy_core::time::duration::option")]
+    job_retention: Option<Duration>,
     /// Restart supervision (backoff, early exits, crash loops, stop grace) of every deployment.
     lifecycle: Option<LifecycleConfig>,
     /// Whether packages may mount `/` or a container engine's socket (default false).
     allow_host_takeover_mounts: Option<bool>,
+    /// Whether executables may run privileged (default false).
+    allow_privileged: Option<bool>,
     /// The Zenoh link remote robots' agents reach the engine through (an embedded router by
     /// default); none: no remote robots.
     pub(crate) remote: Option<robodeploy_zenoh::LinkConfig>,
@@ -74,6 +79,14 @@ fn check_lifecycle(c: &LifecycleConfig) -> Result<(), FfiError> {
     })
 }
 
+/// `d`, unless it is zero: then `RD_ERR_INVALID_CONFIG` naming `field`.
+fn positive(field: &str, d: Duration) -> Result<Duration, FfiError> {
+    if d.is_zero() {
+        return Err(FfiError::config(ARG, field, "0s", "must be positive"));
+    }
+    Ok(d)
+}
+
 impl EngineOptions {
     /// Checks every option and builds the settings.
     pub(crate) fn settings(&self) -> Result<Settings, FfiError> {
@@ -90,15 +103,7 @@ impl EngineOptions {
             config = config.with_lifecycle(lifecycle.clone());
         }
         if let Some(d) = self.health_interval {
-            if d.is_zero() {
-                return Err(FfiError::config(
-                    ARG,
-                    "healthInterval",
-                    "0s",
-                    "must be positive",
-                ));
-            }
-            config = config.with_health_interval(d);
+            config = config.with_health_interval(positive("healthInterval", d)?);
         }
         if let Some(d) = self.script_timeout {
             config.script_timeout = d;
@@ -114,8 +119,14 @@ impl EngineOptions {
             }
             config.event_capacity = n;
         }
+        if let Some(d) = self.job_retention {
+            config = config.with_job_retention(positive("jobRetention", d)?);
+        }
         if let Some(allow) = self.allow_host_takeover_mounts {
             config = config.with_host_takeover_mounts(allow);
+        }
+        if let Some(allow) = self.allow_privileged {
+            config = config.with_privileged(allow);
         }
         if let Some(link) = &self.remote {
             link.check().map_err(|e| match e {
@@ -157,6 +168,26 @@ mod tests {
         assert!(!parse("{}").unwrap().config.allow_host_takeover_mounts);
         let s = parse(r#"{"allowHostTakeoverMounts": true}"#).unwrap();
         assert!(s.config.allow_host_takeover_mounts);
+    }
+
+    #[test]
+    fn privileged_executables_are_refused_unless_allowed() {
+        assert!(!parse("{}").unwrap().config.allow_privileged);
+        let s = parse(r#"{"allowPrivileged": true}"#).unwrap();
+        assert!(s.config.allow_privileged);
+        assert!(!s.config.allow_host_takeover_mounts);
+    }
+
+    #[test]
+    fn job_retention_is_ninety_days_unless_set_and_must_be_positive() {
+        let day = Duration::from_secs(24 * 3600);
+        assert_eq!(parse("{}").unwrap().config.job_retention, 90 * day);
+        let s = parse(r#"{"jobRetention": "7 days"}"#).unwrap();
+        assert_eq!(s.config.job_retention, 7 * day);
+        let e = parse(r#"{"jobRetention": "0s"}"#).unwrap_err();
+        assert_eq!(e.code, rd_result::RD_ERR_INVALID_CONFIG);
+        assert!(e.message.contains("jobRetention"), "{}", e.message);
+        assert!(e.message.contains("must be positive"), "{}", e.message);
     }
 
     #[test]

@@ -116,7 +116,9 @@ impl From<EngineError> for FfiError {
             | EngineError::NoSuchJob(_)
             | EngineError::NoSuchComponent { .. }
             | EngineError::NoRuntime(_) => RD_ERR_NOT_FOUND,
-            EngineError::DuplicateName { .. } => RD_ERR_CONFLICT,
+            EngineError::DuplicateName { .. } | EngineError::NothingToRollBack(_) => {
+                RD_ERR_CONFLICT
+            }
             EngineError::NotRunning { .. } => RD_ERR_NOT_RUNNING,
             EngineError::Runtime(r) => runtime_code(r),
             EngineError::Store(_) => RD_ERR_STORE,

@@ -6,7 +6,7 @@ use std::ffi::c_char;
 use robodeploy_core::model::{DeploymentJobRequest, JobId};
 
 use crate::boundary::{guard, handle_arg, id_arg, json_arg, opt_str_arg, out_arg, write_string};
-use crate::engine::{by_id, rd_engine, timeout};
+use crate::engine::{act, by_id, rd_engine, timeout};
 use crate::result::rd_result;
 
 /// Creates a deployment job and starts it: rolls `applicationVersion` of `application` out to
@@ -62,13 +62,41 @@ pub unsafe extern "C" fn rd_engine_cancel_job(
     engine: *const rd_engine,
     job_id: *const c_char,
 ) -> rd_result {
-    guard(|| {
-        // SAFETY: the caller's contract.
-        let e = unsafe { handle_arg(engine, "engine") }?;
-        // SAFETY: the caller's contract.
-        let id: JobId = unsafe { id_arg(job_id, "job_id") }?;
-        e.run(e.engine()?.cancel_job(id))
-    })
+    // SAFETY: the caller's contract (`engine` NULL or live, `job_id` NULL or NUL-terminated).
+    unsafe {
+        act(
+            engine,
+            || id_arg::<JobId>(job_id, "job_id"),
+            |en, id| async move { en.cancel_job(id).await },
+        )
+    }
+}
+
+/// Rolls a job back: a job still running stops as on `rd_engine_cancel_job`, then every robot
+/// the new version reached returns to the version it ran before the job (whether or not the
+/// job asked for automatic rollback); an ended job is rolled back the same way (InProgress
+/// again, then Canceled, or Failed if it had failed). The report's `rollback` object follows it.
+///
+/// Returns `RD_OK` when a rollback started; `RD_ERR_CONFLICT` when the job rolled back already
+/// or none of its robots runs its version (nothing changes); `RD_ERR_NOT_FOUND`,
+/// `RD_ERR_INVALID_ARGUMENT` (not an id), `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`,
+/// `RD_ERR_INVALID_UTF8`.
+///
+/// # Safety
+/// `engine` is NULL or a live engine; `job_id` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rd_engine_rollback_job(
+    engine: *const rd_engine,
+    job_id: *const c_char,
+) -> rd_result {
+    // SAFETY: the caller's contract (`engine` NULL or live, `job_id` NULL or NUL-terminated).
+    unsafe {
+        act(
+            engine,
+            || id_arg::<JobId>(job_id, "job_id"),
+            |en, id| async move { en.rollback_job(id).await },
+        )
+    }
 }
 
 /// A job's report now, as JSON: `id`, `fleet`, `application`, `version`, `status`

@@ -39,7 +39,7 @@
 //! | catalog | `rd_engine_add_package`, `rd_engine_add_memory_device`, `rd_engine_add_process_device`, `rd_engine_add_docker_device`, `rd_engine_add_remote_device`, `rd_engine_add_fleet`, `rd_engine_eligible_devices` |
 //! | deployments | `rd_engine_deploy`, `rd_engine_deprovision`, `rd_engine_status`, `rd_engine_wait` |
 //! | logs | `rd_engine_logs`, `rd_engine_logs_follow`, `rd_log_stream_next`, `rd_log_stream_free` |
-//! | jobs | `rd_engine_create_job`, `rd_engine_cancel_job`, `rd_engine_job`, `rd_engine_wait_job`, `rd_engine_job_tags`, `rd_engine_tag_job`, `rd_engine_untag_job` |
+//! | jobs | `rd_engine_create_job`, `rd_engine_cancel_job`, `rd_engine_rollback_job`, `rd_engine_job`, `rd_engine_wait_job`, `rd_engine_job_tags`, `rd_engine_tag_job`, `rd_engine_untag_job` |
 //! | events | `rd_engine_set_event_callback`, `rd_engine_subscribe`, `rd_events_next`, `rd_events_free` |
 //!
 //! Called from Rust (as the benches do), every export is an `unsafe extern "C" fn`:
@@ -71,6 +71,9 @@ mod engine;
 mod engine_options;
 mod error;
 mod events;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod jobs;
 mod last_error;
 mod logs;
@@ -93,7 +96,7 @@ pub use engine::{rd_engine, rd_engine_free, rd_engine_new, rd_engine_shutdown};
 pub use events::{rd_engine_subscribe, rd_events, rd_events_free, rd_events_next};
 pub use jobs::{
     rd_engine_cancel_job, rd_engine_create_job, rd_engine_job, rd_engine_job_tags,
-    rd_engine_tag_job, rd_engine_untag_job, rd_engine_wait_job,
+    rd_engine_rollback_job, rd_engine_tag_job, rd_engine_untag_job, rd_engine_wait_job,
 };
 pub use last_error::{rd_last_error, rd_last_error_code, rd_last_error_details};
 pub use logs::{

@@ -69,6 +69,9 @@
 //! ```
 
 mod client;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod os;
 pub mod shim;
 mod supervisor;

@@ -75,10 +75,16 @@ pub const SUPERVISOR_LOG_LIMIT: u64 = 1024 * 1024;
 pub const SHIM_ARG: &str = "--robodeploy-process-supervisor";
 
 /// Runs the supervisor and exits the process if this program was started as one (its first
-/// argument is [`SHIM_ARG`]); returns without doing anything otherwise.
+/// argument is [`SHIM_ARG`]); returns without doing anything otherwise. The supervisor also
+/// runs its program again to start an executable under a memory limit: that mode, too, is
+/// handled here (it executes the executable and never returns).
 pub fn run_if_requested() {
     let mut args = std::env::args_os().skip(1);
-    if args.next().as_deref() != Some(OsStr::new(SHIM_ARG)) {
+    let first = args.next();
+    if first.as_deref() == Some(OsStr::new(crate::supervisor::LIMITED_EXEC_ARG)) {
+        crate::supervisor::limited_exec(args);
+    }
+    if first.as_deref() != Some(OsStr::new(SHIM_ARG)) {
         return;
     }
     let code = match args.next() {

@@ -129,16 +129,7 @@ async fn a_job_rolls_out_to_ten_process_robots_with_scripts() {
     );
     assert_eq!(sleepers(&m, 10).await, 10);
     for robot in robots(10) {
-        let text = std::fs::read_to_string(notes.join(&robot)).unwrap();
-        let mut lines: Vec<&str> = text.lines().collect();
-        // The pre-launch script finished before the application was created.
-        assert_eq!(lines.first(), Some(&"pre lab"), "{robot}: {text}");
-        lines.sort_unstable();
-        assert_eq!(
-            lines,
-            ["launched app lab", "post lab", "pre lab"],
-            "{robot}"
-        );
+        robodeploy_testkit::engine::assert_scripts_noted(&notes, &robot);
     }
     let devices = h.engine.devices().await.unwrap();
     assert!(

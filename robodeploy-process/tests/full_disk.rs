@@ -8,119 +8,46 @@
 
 mod common;
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{SHIM, eventually, next_event, next_exit, processes_with_argv, spec, unique};
+use common::{
+    SHIM, eventually, next_event, next_exit, processes_with_argv, processes_with_argv_ending, spec,
+    unique,
+};
 use robodeploy_core::model::ErrorCode;
 use robodeploy_core::runtime::{InstanceState, Runtime, RuntimeError, RuntimeEventKind};
 use robodeploy_process::shim::SHIM_ARG;
 use robodeploy_process::{ProcessRuntime, Shim};
+use robodeploy_testkit::tmpfs::{Tmpfs, fill};
 
-/// Whether a missing facility must fail the test rather than skip it.
-fn required() -> bool {
-    let set =
-        |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
-    set("CI") || set("ROBODEPLOY_REQUIRE_FS_FAULTS")
-}
+/// A small tmpfs holding a runtime root (`<mount>/root`); whatever still runs from that root
+/// (after a failed assertion) is killed before it is unmounted, or the unmount is refused.
+struct Disk(Tmpfs);
 
-/// A tmpfs mounted for one test, unmounted when dropped.
-struct Tmpfs {
-    dir: PathBuf,
-}
-
-impl Tmpfs {
-    /// Mounts a tmpfs of `size` on a fresh directory; `None` (after saying why) when mounting
-    /// is not permitted here and not required.
-    fn mount(size: &str) -> Option<Tmpfs> {
+impl Disk {
+    fn mount(size: &str) -> Option<Disk> {
         let dir = std::env::temp_dir().join(format!(
             "rd-process-full-{}-{}",
             std::process::id(),
             unique()
         ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(&dir)
-            .output();
-        let why = match out {
-            Ok(o) if o.status.success() => return Some(Tmpfs { dir }),
-            Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
-            Err(e) => format!("cannot run mount: {e}"),
-        };
-        let _ = std::fs::remove_dir(&dir);
-        assert!(
-            !required(),
-            "this test needs a small tmpfs of its own (mount -t tmpfs, as root) and cannot \
-             mount one: {why}"
-        );
-        eprintln!(
-            "!!!!!!!! SKIPPED: cannot mount a tmpfs here ({why}); run as root, or set \
-             ROBODEPLOY_REQUIRE_FS_FAULTS=1 to make this a failure. !!!!!!!!"
-        );
-        None
+        Tmpfs::mount(dir, size, "0700").map(Disk)
     }
 }
 
-impl Drop for Tmpfs {
+impl Drop for Disk {
     fn drop(&mut self) {
-        // Whatever still runs from the root (a failed test) goes first, or umount is refused.
-        for pid in supervisors(&self.dir.join("root")) {
+        for pid in supervisors(&self.0.path().join("root")) {
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-        }
-        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
-        let _ = std::fs::remove_dir(&self.dir);
-    }
-}
-
-/// Fills the file system holding `dir` with `filler` until a write fails with ENOSPC.
-fn fill(filler: &Path) {
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(filler)
-        .unwrap();
-    let chunk = vec![0u8; 4096];
-    loop {
-        match file.write_all(&chunk) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(28) => return,
-            Err(e) => panic!("filling: {e}"),
         }
     }
 }
 
 /// Pids of the supervisors serving `root`.
 fn supervisors(root: &Path) -> Vec<u32> {
-    let mut wanted = Vec::new();
-    for arg in [SHIM_ARG, root.to_str().unwrap()] {
-        wanted.extend_from_slice(arg.as_bytes());
-        wanted.push(0);
-    }
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let zombie = stat
-            .rfind(')')
-            .is_some_and(|i| stat[i + 1..].trim_start().starts_with('Z'));
-        if !zombie
-            && std::fs::read(entry.path().join("cmdline")).is_ok_and(|c| c.ends_with(&wanted))
-        {
-            found.push(pid);
-        }
-    }
-    found
+    processes_with_argv_ending(&[SHIM_ARG, root.to_str().unwrap()])
 }
 
 fn running_pid(state: &InstanceState) -> u32 {
@@ -132,9 +59,11 @@ fn running_pid(state: &InstanceState) -> u32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_stops_no_supervision_and_everything_recovers_once_space_is_back() {
-    let Some(fs) = Tmpfs::mount("2m") else { return };
-    let root = fs.dir.join("root");
-    let filler = fs.dir.join("filler");
+    let Some(disk) = Disk::mount("2m") else {
+        return;
+    };
+    let root = disk.0.path().join("root");
+    let filler = disk.0.path().join("filler");
     let rt = ProcessRuntime::builder(&root)
         .shim(Shim::Program(SHIM.into()))
         .build()

@@ -161,27 +161,7 @@ async fn starting_an_existing_name_is_refused_until_it_is_removed() {
 async fn unknown_instances_are_no_such_instance() {
     let (rt, _root) = runtime("unknown");
     for name in ["rd-nothing-here", "../../etc", ""] {
-        let id = InstanceId(name.into());
-        assert!(matches!(
-            rt.inspect(&id).await,
-            Err(RuntimeError::NoSuchInstance(_))
-        ));
-        assert!(matches!(
-            rt.stop(&id, Duration::ZERO).await,
-            Err(RuntimeError::NoSuchInstance(_))
-        ));
-        assert!(matches!(
-            rt.remove(&id).await,
-            Err(RuntimeError::NoSuchInstance(_))
-        ));
-        assert!(matches!(
-            rt.exec(&id, &["true".into()]).await,
-            Err(RuntimeError::NoSuchInstance(_))
-        ));
-        assert!(matches!(
-            rt.logs(&id, Default::default()).await,
-            Err(RuntimeError::NoSuchInstance(_))
-        ));
+        common::assert_no_such_instance(&rt, &InstanceId(name.into())).await;
     }
 }
 

@@ -9,34 +9,18 @@ mod engine_common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TempRoot, builder};
+use common::TempRoot;
 use engine_common::{
-    T, codes, exe, fast_lifecycle, marker, package, request, signal_sleeper, sleeper, sleepers,
+    T, codes, engine_with_r1, exe, marker, package, request, signal_sleeper, sleeper, sleepers,
 };
-use robodeploy_core::engine::{Engine, EngineConfig, Until};
+use robodeploy_core::engine::{Engine, Until};
 use robodeploy_core::model::*;
 use robodeploy_core::store::MemoryStore;
 use rustix::process::Signal;
 
 /// An engine on `store` with one process device `r1` on `root`.
 async fn engine_on(store: &Arc<MemoryStore>, root: &TempRoot) -> Engine {
-    let config = EngineConfig::default()
-        .with_lifecycle(fast_lifecycle())
-        .with_health_interval(Duration::from_millis(200));
-    let engine = Engine::builder()
-        .config(config)
-        .store(store.clone())
-        .try_start()
-        .unwrap();
-    let rt = Arc::new(builder(root).build().expect("runtime"));
-    engine
-        .add_device(
-            Device::new("r1", Architecture::Amd64, DeviceRuntime::Preinstalled),
-            rt,
-        )
-        .await
-        .expect("add device");
-    engine
+    engine_with_r1(store.clone(), root).await.0
 }
 
 #[tokio::test]

@@ -28,27 +28,7 @@ async fn names_and_paths_that_could_leave_the_root_are_refused() {
             );
             assert!(!err.to_string().contains('\0'), "{err}");
         }
-        let id = InstanceId(bad.to_owned());
-        assert!(matches!(
-            rt.inspect(&id).await,
-            Err(RuntimeError::NoSuchInstance(_))
-        ));
-        assert!(matches!(
-            rt.stop(&id, Duration::ZERO).await,
-            Err(RuntimeError::NoSuchInstance(_))
-        ));
-        assert!(matches!(
-            rt.remove(&id).await,
-            Err(RuntimeError::NoSuchInstance(_))
-        ));
-        assert!(matches!(
-            rt.logs(&id, Default::default()).await,
-            Err(RuntimeError::NoSuchInstance(_))
-        ));
-        assert!(matches!(
-            rt.exec(&id, &["true".to_owned()]).await,
-            Err(RuntimeError::NoSuchInstance(_))
-        ));
+        common::assert_no_such_instance(&rt, &InstanceId(bad.to_owned())).await;
     }
     assert!(
         outside.join("instance.json").exists(),

@@ -12,35 +12,9 @@ use robodeploy_core::runtime::{InstanceState, Runtime, RuntimeEventKind};
 use robodeploy_process::UNKNOWN_EXIT_CODE;
 use robodeploy_process::shim::SHIM_ARG;
 
-/// Pids of the supervisors serving `root`.
+/// Pids of the supervisors serving `root`: argv ends with the flag and the root.
 fn supervisors(root: &Path) -> Vec<u32> {
-    let mut wanted = Vec::new();
-    for arg in [SHIM_ARG, root.to_str().unwrap()] {
-        wanted.extend_from_slice(arg.as_bytes());
-        wanted.push(0);
-    }
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        // argv[0] is the program, then the flag and the root.
-        let state = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let zombie = state
-            .rfind(')')
-            .is_some_and(|i| state[i + 1..].trim_start().starts_with('Z'));
-        if cmdline.ends_with(&wanted) && !zombie {
-            found.push(pid);
-        }
-    }
-    found
+    common::processes_with_argv_ending(&[SHIM_ARG, root.to_str().unwrap()])
 }
 
 /// The supervisors serving `root` once there are `n` of them (waited for up to 5 s: a

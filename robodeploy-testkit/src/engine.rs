@@ -35,3 +35,22 @@ pub async fn memory_device(
         .expect("adding the device");
     rt
 }
+
+/// Asserts what a job's scripts and launch noted for `robot` in `notes/<robot>`, by the tests'
+/// convention (each appends `<what> $SITE`, the site being `lab`): the pre-launch script
+/// first, then the launch and the post-launch script, each exactly once.
+///
+/// # Panics
+/// When the notes say otherwise, or cannot be read.
+pub fn assert_scripts_noted(notes: &std::path::Path, robot: &str) {
+    let text = std::fs::read_to_string(notes.join(robot)).expect("the robot's notes");
+    let mut lines: Vec<&str> = text.lines().collect();
+    // The pre-launch script finished before the application was created.
+    assert_eq!(lines.first(), Some(&"pre lab"), "{robot}: {text}");
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        ["launched app lab", "post lab", "pre lab"],
+        "{robot}"
+    );
+}

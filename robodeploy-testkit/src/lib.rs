@@ -17,3 +17,6 @@ pub mod engine;
 pub mod kill;
 pub mod model;
 pub mod props;
+pub mod samples;
+pub mod skip;
+pub mod tmpfs;

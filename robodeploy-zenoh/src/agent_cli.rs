@@ -22,7 +22,8 @@
 //!
 //! It runs until SIGTERM or SIGINT, then withdraws its liveliness token and exits 0; what the
 //! runtime runs keeps running. Exit status 2 is a usage or configuration error (the message
-//! names the setting), 1 a failure to start serving.
+//! names the setting), 1 a failure to start serving. It logs on stderr; `ROBODEPLOY_LOG` sets
+//! what ([`LOG_VARIABLE`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,6 +35,15 @@ use serde::Deserialize;
 
 use crate::link::{LinkConfig, Mode, TlsFiles};
 use crate::{Agent, LinkError};
+
+/// Writes a line on stderr like `eprintln!`, but a stderr that cannot be written (a closed
+/// pipe) loses the line instead of panicking the agent.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 /// Which local runtime the agent serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -227,10 +237,14 @@ pub fn main() -> i32 {
     // The process runtime's supervisors are this same program.
     robodeploy_process::shim::run_if_requested();
     let args = Args::parse();
+    if let Err(e) = install_log() {
+        say!("robodeploy-agent: {e}");
+        return 2;
+    }
     let settings = match args.settle() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("robodeploy-agent: {e}");
+            say!("robodeploy-agent: {e}");
             return 2;
         }
     };
@@ -240,43 +254,66 @@ pub fn main() -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("robodeploy-agent: cannot start: {e}");
+            say!("robodeploy-agent: cannot start: {e}");
             return 1;
         }
     };
     rt.block_on(serve(settings))
 }
 
+/// The variable that filters the agent's log (`tracing-subscriber`'s syntax: `debug`,
+/// `warn,robodeploy_zenoh=trace`, …).
+pub const LOG_VARIABLE: &str = "ROBODEPLOY_LOG";
+
+/// Logs `tracing` events on stderr, without colour codes, filtered by [`LOG_VARIABLE`]; unset,
+/// robodeploy's crates from `info` and the others (zenoh's) from `warn`.
+fn install_log() -> Result<(), String> {
+    let filter = match std::env::var(LOG_VARIABLE) {
+        Ok(text) if !text.trim().is_empty() => tracing_subscriber::EnvFilter::try_new(&text)
+            .map_err(|e| format!("{LOG_VARIABLE}={text:?}: {e}"))?,
+        _ => tracing_subscriber::EnvFilter::new(
+            "warn,robodeploy_zenoh=info,robodeploy_process=info,robodeploy_docker=info",
+        ),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    Ok(())
+}
+
 async fn serve(settings: Settings) -> i32 {
     let runtime = match local_runtime(&settings) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("robodeploy-agent: runtime {:?}: {e}", settings.runtime);
+            say!("robodeploy-agent: runtime {:?}: {e}", settings.runtime);
             return 1;
         }
     };
     let session = match settings.link.open().await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("robodeploy-agent: {e}");
+            say!("robodeploy-agent: {e}");
             return 1;
         }
     };
     let agent = match Agent::serve(&session, &settings.robot, runtime).await {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("robodeploy-agent: {e}");
+            say!("robodeploy-agent: {e}");
             return 1;
         }
     };
-    eprintln!(
+    say!(
         "robodeploy-agent: serving robot {} ({:?} runtime) via {:?}",
-        settings.robot, settings.runtime, settings.link.connect
+        settings.robot,
+        settings.runtime,
+        settings.link.connect
     );
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("robodeploy-agent: cannot watch SIGTERM: {e}");
+            say!("robodeploy-agent: cannot watch SIGTERM: {e}");
             return 1;
         }
     };
@@ -286,6 +323,6 @@ async fn serve(settings: Settings) -> i32 {
     }
     agent.close().await;
     let _ = session.close().await;
-    eprintln!("robodeploy-agent: stopped; what runs keeps running");
+    say!("robodeploy-agent: stopped; what runs keeps running");
     0
 }

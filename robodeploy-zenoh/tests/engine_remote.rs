@@ -8,14 +8,13 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::agent_process::deploy_on_r1;
 use common::{agent, free_port, memory_agent, orchestrator, quick};
 use robodeploy_core::engine::{Engine, EngineConfig, Until};
-use robodeploy_core::model::{
-    DeviceRuntime, ErrorCode, ExecutableStatus, Reason, RestartPolicy, StatusKind,
-};
+use robodeploy_core::model::{DeviceRuntime, ErrorCode, ExecutableStatus, Reason, StatusKind};
 use robodeploy_core::runtime::Runtime;
 use robodeploy_core::store::RedbStore;
-use robodeploy_testkit::model::{device, fake_exe, package, request};
+use robodeploy_testkit::model::fake_exe;
 
 const T: Duration = Duration::from_secs(30);
 
@@ -30,25 +29,7 @@ async fn a_robot_whose_agent_stops_is_offline_and_its_return_adopts_what_runs() 
     let (first, _s, local) = memory_agent(port, "r1").await;
     let engine = Engine::builder().config(config()).start();
     let remote: Arc<dyn Runtime> = Arc::new(o.runtime("r1", DeviceRuntime::Preinstalled).unwrap());
-    engine
-        .add_device(device("r1", DeviceRuntime::Preinstalled), remote)
-        .await
-        .unwrap();
-    engine
-        .add_package(package(
-            "demo",
-            "1",
-            RestartPolicy::Always,
-            [fake_exe("node")],
-        ))
-        .await
-        .unwrap();
-    let id = engine
-        .deploy(request("d1", "demo", "1", "r1"), None)
-        .await
-        .unwrap();
-    let s = engine.wait_for(id, Until::Running, T).await.unwrap();
-    let instance = s.executables[0].instance.clone().unwrap();
+    let (id, instance) = deploy_on_r1(&engine, remote, fake_exe("node"), T).await;
     assert_eq!(local.running(), vec![instance.clone()]);
 
     // The agent stops: the token is withdrawn, the next health check (200 ms) says offline.
@@ -110,24 +91,7 @@ async fn an_orchestrator_restarted_from_its_store_adopts_what_its_robots_run() {
         let engine = Engine::builder().config(config()).store(store).start();
         let remote: Arc<dyn Runtime> =
             Arc::new(o.runtime("r1", DeviceRuntime::Preinstalled).unwrap());
-        engine
-            .add_device(device("r1", DeviceRuntime::Preinstalled), remote)
-            .await
-            .unwrap();
-        engine
-            .add_package(package(
-                "demo",
-                "1",
-                RestartPolicy::Always,
-                [fake_exe("node")],
-            ))
-            .await
-            .unwrap();
-        let id = engine
-            .deploy(request("d1", "demo", "1", "r1"), None)
-            .await
-            .unwrap();
-        engine.wait_for(id, Until::Running, T).await.unwrap();
+        deploy_on_r1(&engine, remote, fake_exe("node"), T).await;
         // The orchestrator goes away, leaving everything running.
         engine.detach().await.unwrap();
         drop(engine);

@@ -7,10 +7,11 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::agent_process::{self, Link};
 use common::{free_port, orchestrator, quick, until_up};
 use robodeploy_core::engine::{Engine, EngineConfig, Launcher};
 use robodeploy_core::model::*;
@@ -26,16 +27,15 @@ fn script(path: &Path, body: &str) -> String {
     path.display().to_string()
 }
 
-fn spawn_agent(port: u16, robot: &str, state: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_robodeploy-agent"))
-        .args(["--robot", robot, "--runtime", "process", "--state-dir"])
-        .arg(state.join(robot))
-        .args(["--connect", &format!("tcp/127.0.0.1:{port}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the agent starts")
+/// The agent of `robot` on the process runtime, its state under `dir`, linked to the router
+/// on loopback `port`.
+fn spawn_agent(port: u16, robot: &str, dir: &Path) -> Child {
+    agent_process::spawn_agent(
+        Command::new(agent_process::agent_binary()),
+        robot,
+        &dir.join(robot),
+        &Link::loopback(port),
+    )
 }
 
 /// How many processes run `sleep <marker>`.
@@ -114,40 +114,23 @@ async fn a_job_rolls_out_to_twenty_remote_robots_with_scripts_logs_and_exec() {
     };
     let pre = script(&dir.join("pre"), &note("pre"));
     let post = script(&dir.join("post"), &note("post"));
-    let job = DeploymentJobRequest {
-        fleet: "fleet".into(),
-        application: "app".into(),
-        application_version: Version::new("1"),
-        launch_config: LaunchConfig {
-            package_name: "app".into(),
-            launch_file: marker.clone(),
-            pre_launch_file: Some(pre),
-            post_launch_file: Some(post),
-            environment_variables: [("SITE".to_owned(), "lab".to_owned())].into(),
-        },
-        deployment_config: DeploymentConfig {
-            concurrent_deployment_percentage: 25,
-            failure_threshold_percentage: 10,
-            ..DeploymentConfig::default()
-        },
-        tags: Default::default(),
-    };
+    let mut job = robodeploy_testkit::model::job("fleet", "app", Some(pre), Some(post), 25, 10);
+    job.launch_config.launch_file = marker.clone();
+    job.launch_config.environment_variables = [("SITE".to_owned(), "lab".to_owned())].into();
     let id = engine.create_job(job, None).await.unwrap();
     let report = engine.wait_for_job(id, T).await.unwrap();
     assert_eq!(report.status, JobStatus::Succeeded, "{report:#?}");
     assert_eq!(report.in_flight_limit, 5);
     assert_eq!(report.count(RobotStatus::InSync), ROBOTS);
-    assert_eq!(sleepers(&marker), ROBOTS);
+    // Each launch is a shell that execs `sleep`: counted once every one has, with a deadline.
+    common::eventually(
+        Duration::from_secs(10),
+        "every robot runs its sleeper",
+        || async { sleepers(&marker) == ROBOTS },
+    )
+    .await;
     for robot in &names {
-        let text = std::fs::read_to_string(notes.join(robot)).unwrap();
-        let mut lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.first(), Some(&"pre lab"), "{robot}: {text}");
-        lines.sort_unstable();
-        assert_eq!(
-            lines,
-            ["launched app lab", "post lab", "pre lab"],
-            "{robot}"
-        );
+        robodeploy_testkit::engine::assert_scripts_noted(&notes, robot);
     }
 
     // Logs and exec reach through the agent of one robot.

@@ -6,17 +6,17 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::agent_process::{self, Link, assert_adopted, sleeper_on_r1};
 use common::netns::Netns;
 use common::pki::Ca;
 use common::{free_port, quick, until_up};
 use robodeploy_core::engine::{Engine, EngineConfig, Until};
 use robodeploy_core::model::{DeviceRuntime, ErrorCode, RestartPolicy, StatusKind};
-use robodeploy_core::runtime::{InstanceId, InstanceState, Runtime};
-use robodeploy_testkit::model::{device, exe, package, request};
+use robodeploy_testkit::model::{device, exe, package};
 use robodeploy_zenoh::{LinkConfig, Orchestrator};
 
 const T: Duration = Duration::from_secs(30);
@@ -26,64 +26,30 @@ const HEALTH: Duration = Duration::from_millis(250);
 /// keep-alive period (a quarter of it), and a loaded CI machine schedules late.
 const SLACK: Duration = Duration::from_secs(2);
 
-fn spawn_agent(ns: &Netns, port: u16, dir: &Path, tls: &robodeploy_zenoh::TlsFiles) -> Child {
-    agent_command(
-        ns.command(env!("CARGO_BIN_EXE_robodeploy-agent")),
-        "r1",
-        &ns.host_ip,
-        port,
-        dir,
-        tls,
-    )
-}
-
-/// The agent of `robot` linking to the router at `host:port` with `tls`, its state under `dir`.
+/// The agent of `robot` linking to the router at `host:port` with `tls` and a 2 s lease, its
+/// state under `dir`, started through `command`.
 fn agent_command(
-    mut command: std::process::Command,
+    command: std::process::Command,
     robot: &str,
     host: &str,
     port: u16,
     dir: &Path,
     tls: &robodeploy_zenoh::TlsFiles,
 ) -> Child {
-    command
-        .args(["--robot", robot, "--runtime", "process", "--state-dir"])
-        .arg(dir.join("state").join(robot))
-        .args(["--connect", &format!("tls/{host}:{port}")])
-        .arg("--tls-ca")
-        .arg(&tls.ca)
-        .arg("--tls-cert")
-        .arg(&tls.certificate)
-        .arg("--tls-key")
-        .arg(&tls.key)
-        .args(["--lease", "2s"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the agent starts")
+    let link = Link {
+        connect: format!("tls/{host}:{port}"),
+        tls: Some(tls),
+        lease: Some("2s"),
+    };
+    agent_process::spawn_agent(command, robot, &dir.join("state").join(robot), &link)
 }
 
-async fn pid_of(rt: &dyn Runtime, instance: &str) -> u32 {
-    match rt
-        .inspect(&InstanceId(instance.to_owned()))
-        .await
-        .unwrap()
-        .state
-    {
-        InstanceState::Running { pid: Some(pid), .. } => pid,
-        other => panic!("not running with a pid: {other:?}"),
-    }
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_cut_link_is_offline_within_the_lease_and_a_healed_one_adopts_what_runs() {
-    let Some(ns) = Netns::create(1) else { return };
-    let dir = std::env::temp_dir().join(format!("rd-partition-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// An orchestrator whose embedded router listens on this host's side of `ns`, over mutual
+/// TLS (certificates under `dir`) with the test's lease; its CA (to issue the robots') and
+/// port.
+async fn tls_orchestrator(ns: &Netns, dir: &Path) -> (Orchestrator, Ca, u16) {
     let ca = Ca::new("robodeploy test CA");
     let router_tls = ca.issue(&dir.join("pki"), "orchestrator", &[&ns.host_ip]);
-    let robot_tls = ca.issue(&dir.join("pki"), "r1", &["r1"]);
     let port = free_port();
     let link = LinkConfig {
         lease: LEASE,
@@ -92,32 +58,26 @@ async fn a_cut_link_is_offline_within_the_lease_and_a_healed_one_adopts_what_run
     let o = Orchestrator::attach(link.open().await.unwrap(), quick())
         .await
         .unwrap();
+    (o, ca, port)
+}
+
+/// The agent of r1 inside `ns`.
+fn spawn_agent(ns: &Netns, port: u16, dir: &Path, tls: &robodeploy_zenoh::TlsFiles) -> Child {
+    let command = ns.command(agent_process::agent_binary());
+    agent_command(command, "r1", &ns.host_ip, port, dir, tls)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cut_link_is_offline_within_the_lease_and_a_healed_one_adopts_what_runs() {
+    let Some(ns) = Netns::create(1) else { return };
+    let dir = std::env::temp_dir().join(format!("rd-partition-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (o, ca, port) = tls_orchestrator(&ns, &dir).await;
+    let robot_tls = ca.issue(&dir.join("pki"), "r1", &["r1"]);
     let mut agent = spawn_agent(&ns, port, &dir, &robot_tls);
     let remote = Arc::new(o.runtime("r1", DeviceRuntime::Preinstalled).unwrap());
     until_up(remote.as_ref()).await;
-    let engine = Engine::builder()
-        .config(EngineConfig::default().with_health_interval(HEALTH))
-        .start();
-    engine
-        .add_device(device("r1", DeviceRuntime::Preinstalled), remote.clone())
-        .await
-        .unwrap();
-    engine
-        .add_package(package(
-            "demo",
-            "1",
-            RestartPolicy::Always,
-            [exe("sleeper", ["/bin/sleep", "600"])],
-        ))
-        .await
-        .unwrap();
-    let id = engine
-        .deploy(request("d1", "demo", "1", "r1"), None)
-        .await
-        .unwrap();
-    let s = engine.wait_for(id, Until::Running, T).await.unwrap();
-    let instance = s.executables[0].instance.clone().unwrap();
-    let pid = pid_of(remote.as_ref(), &instance).await;
+    let (engine, id, instance, pid) = sleeper_on_r1(remote.clone(), HEALTH, T).await;
 
     let cut = tokio::time::Instant::now();
     ns.cut();
@@ -145,16 +105,7 @@ async fn a_cut_link_is_offline_within_the_lease_and_a_healed_one_adopts_what_run
         "running again (adopted) {:?} after the heal",
         healed.elapsed()
     );
-    assert_eq!(
-        s.executables[0].instance.as_deref(),
-        Some(instance.as_str())
-    );
-    assert_eq!(s.executables[0].restart_count, 0, "adopted, not restarted");
-    assert_eq!(
-        pid_of(remote.as_ref(), &instance).await,
-        pid,
-        "the same process"
-    );
+    assert_adopted(&s, remote.as_ref(), &instance, pid).await;
 
     engine.shutdown().await.unwrap();
     agent.kill().unwrap();
@@ -172,25 +123,16 @@ async fn a_robot_cut_off_mid_job_is_deferred_without_holding_a_slot_and_the_job_
     let dir = std::env::temp_dir().join(format!("rd-partition-job-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let ca = Ca::new("robodeploy test CA");
-    let router_tls = ca.issue(&dir.join("pki"), "orchestrator", &[&ns.host_ip]);
-    let port = free_port();
-    let link = LinkConfig {
-        lease: LEASE,
-        ..LinkConfig::router([format!("tls/{}:{port}", ns.host_ip)]).with_tls(router_tls)
-    };
-    let o = Orchestrator::attach(link.open().await.unwrap(), quick())
-        .await
-        .unwrap();
+    let (o, ca, port) = tls_orchestrator(&ns, &dir).await;
     // r1 on the other side of the link; r2 and r3 on this host.
     let names = ["r1", "r2", "r3"];
     let mut agents = Agents(Vec::new());
     for robot in names {
         let tls = ca.issue(&dir.join("pki"), robot, &[robot]);
         let command = if robot == "r1" {
-            ns.command(env!("CARGO_BIN_EXE_robodeploy-agent"))
+            ns.command(agent_process::agent_binary())
         } else {
-            std::process::Command::new(env!("CARGO_BIN_EXE_robodeploy-agent"))
+            std::process::Command::new(agent_process::agent_binary())
         };
         agents
             .0

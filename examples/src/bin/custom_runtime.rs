@@ -8,6 +8,7 @@
 //! 1..=N and exits 0; `fail CODE` exits with CODE; `echo TEXT…` prints once and exits. Anything
 //! else is not found (DEP_E161), which the second deployment shows.
 
+use robodeploy_examples::say;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -419,7 +420,7 @@ async fn follow(
         if let EngineEvent::Deployment(s) = event
             && s.id == id
         {
-            println!("  [{}] {}, {}", s.name, s.phase, s.status);
+            say!("  [{}] {}, {}", s.name, s.phase, s.status);
             if done(&s) {
                 return Ok(*s);
             }
@@ -447,7 +448,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // Every status change, as the engine publishes it.
     let mut events = engine.subscribe();
 
-    println!("deploying greeter on sim-1 (a {} runtime)", runtime.name());
+    say!("deploying greeter on sim-1 (a {} runtime)", runtime.name());
     let id = engine
         .deploy(request("greeter", "greeter", "greeter"), None)
         .await?;
@@ -459,27 +460,27 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut logs = engine.logs(id, "greeter", "talker", options).await?;
     while let Some(line) = logs.recv().await {
-        println!("greeter/talker says: {}", line.line);
+        say!("greeter/talker says: {}", line.line);
     }
     let out = engine
         .exec(id, "greeter", "talker", &["env".to_owned()])
         .await?;
-    println!("exec env in greeter/talker: {}", out.stdout.trim());
+    say!("exec env in greeter/talker: {}", out.stdout.trim());
 
-    println!("deploying warp, whose program this runtime does not have");
+    say!("deploying warp, whose program this runtime does not have");
     let warp = engine
         .deploy(request("warp", "warp", "engine"), None)
         .await?;
     let s = follow(&mut events, warp, |s| s.phase == Phase::FailedToStart).await?;
     for e in &s.errors {
-        println!("warp: {}: {}", e.code, e.detail.as_deref().unwrap_or(""));
+        say!("warp: {}: {}", e.code, e.detail.as_deref().unwrap_or(""));
     }
 
-    println!("deprovisioning greeter");
+    say!("deprovisioning greeter");
     engine.deprovision(id).await?;
     follow(&mut events, id, |s| s.phase.is_terminal()).await?;
     let left = runtime.list(&BTreeMap::new()).await?.len();
-    println!("the runtime holds {left} instances");
+    say!("the runtime holds {left} instances");
     engine.shutdown().await?;
     Ok(())
 }

@@ -9,6 +9,7 @@
 //!
 //! Run: `cargo run -p robodeploy-examples --bin docker`.
 
+use robodeploy_examples::say;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,9 +54,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .deploy(req.clone(), Some(&format!("docker-example-{name}")))
             .await?;
         let status = engine.wait_for(id, Until::Running, TIMEOUT).await?;
-        println!("{name}: {} / {}", status.phase, status.status);
+        say!("{name}: {} / {}", status.phase, status.status);
         for exe in &status.executables {
-            println!(
+            say!(
                 "  {}/{} on {}: {:?} (container {})",
                 exe.component,
                 exe.name,
@@ -74,16 +75,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             follow: false,
         };
         let mut logs = engine.logs(*listener, "listener", "listener", opts).await?;
-        println!("listener log:");
+        say!("listener log:");
         while let Some(line) = logs.recv().await {
-            println!("  {}", line.line);
+            say!("  {}", line.line);
         }
     }
 
     for (name, id) in ids.iter().rev() {
         engine.deprovision(*id).await?;
         let status = engine.wait_for(*id, Until::Stopped, TIMEOUT).await?;
-        println!("{name}: {}", status.phase);
+        say!("{name}: {}", status.phase);
     }
     engine.shutdown().await?;
     Ok(())
@@ -95,10 +96,10 @@ async fn import_busybox(runtime: &DockerRuntime) -> Result<(), Box<dyn std::erro
     use robodeploy_docker::test_image::{DEFAULT_BUSYBOX, ensure_busybox_image, ensure_image};
     let busybox = Path::new(DEFAULT_BUSYBOX);
     if busybox.exists() {
-        println!("importing busybox:latest from {DEFAULT_BUSYBOX} (no registry needed)");
+        say!("importing busybox:latest from {DEFAULT_BUSYBOX} (no registry needed)");
         ensure_busybox_image(runtime, "busybox", "latest", busybox).await?;
     } else {
-        println!("importing busybox:latest from the host's own commands (no registry needed)");
+        say!("importing busybox:latest from the host's own commands (no registry needed)");
         ensure_image(runtime, "busybox", "latest").await?;
     }
     Ok(())

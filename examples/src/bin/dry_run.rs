@@ -8,6 +8,7 @@
 //! cargo run -p robodeploy-examples --bin dry_run -- --json       # the full report and timeline
 //! ```
 
+use robodeploy_examples::say;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
@@ -95,7 +96,7 @@ fn my_fleet() -> Fleet {
 
 fn summarise(out: &SimReport, wall: std::time::Duration, heap: usize) {
     let r = &out.report;
-    println!(
+    say!(
         "job {:?}{} after {:.1} min of virtual time ({} robots, {} at once, halt at {} failed)",
         r.status,
         r.failure_code
@@ -110,7 +111,7 @@ fn summarise(out: &SimReport, wall: std::time::Duration, heap: usize) {
     let count =
         |f: &dyn Fn(&RobotOutcome) -> bool| r.robots.iter().filter(|x| f(&x.outcome)).count();
     let c = r.counts;
-    println!(
+    say!(
         "robots: {} deployed, {} failed, {} not deployed; now {} rolled back, {} rollback failed",
         count(&|o| *o == RobotOutcome::InSync),
         count(&|o| matches!(o, RobotOutcome::Failed { .. })),
@@ -119,7 +120,7 @@ fn summarise(out: &SimReport, wall: std::time::Duration, heap: usize) {
         c.rollback_failed
     );
     for (i, w) in r.waves.iter().enumerate() {
-        println!(
+        say!(
             "wave {i}: robots {}..{} ({}), failed {}, {}",
             w.plan.start,
             w.plan.end,
@@ -133,12 +134,12 @@ fn summarise(out: &SimReport, wall: std::time::Duration, heap: usize) {
         );
     }
     if let Some(rb) = r.rollback {
-        println!("rollback of {} robots ({:?})", rb.robots, rb.reason);
+        say!("rollback of {} robots ({:?})", rb.robots, rb.reason);
     }
     for entry in out.timeline.iter().take(12) {
-        println!("  {}  {:?}", entry.at, entry.what);
+        say!("  {}  {:?}", entry.at, entry.what);
     }
-    println!(
+    say!(
         "simulated {} events in {:.3} s wall time; simulator heap {:.1} bytes/robot",
         out.stats.events,
         wall.as_secs_f64(),
@@ -194,7 +195,7 @@ fn main() -> ExitCode {
     let wall = started.elapsed();
     if args.json {
         match serde_json::to_string_pretty(&out) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => say!("{json}"),
             Err(e) => {
                 eprintln!("dry_run: {e}");
                 return ExitCode::FAILURE;

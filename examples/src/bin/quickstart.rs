@@ -13,6 +13,7 @@
 //! Run: `cargo run -p robodeploy-examples --bin quickstart` (add `-- --robots N` for another
 //! fleet size).
 
+use robodeploy_examples::say;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -118,7 +119,7 @@ async fn rollout(
         eprintln!("note: this machine is {arch}; the sample package and fleet are amd64");
     }
 
-    println!(
+    say!(
         "robodeploy quickstart: {} {} to {robots} local robots ({} % at once, halt at {} % failed)",
         job.application,
         job.application_version,
@@ -150,7 +151,7 @@ async fn rollout(
         }
     };
     draw_progress(&report, started.elapsed());
-    println!();
+    say!();
     print_summary(&report, started.elapsed());
     engine.shutdown().await?;
     Ok(report)
@@ -183,7 +184,9 @@ fn draw_progress(report: &JobReport, elapsed: Duration) {
             steps.push_str(&format!(" {step}:{n}"));
         }
     }
-    print!(
+    // A reader that went away only loses the bar (no panic, as with `say!`).
+    let _ = write!(
+        std::io::stdout(),
         "\r[{bar}] {done}/{total} {:>5.1}s  in sync {}  failed {}{steps}          ",
         elapsed.as_secs_f64(),
         report.count(RobotStatus::InSync),
@@ -193,14 +196,14 @@ fn draw_progress(report: &JobReport, elapsed: Duration) {
 }
 
 fn print_summary(report: &JobReport, elapsed: Duration) {
-    println!("\nrobot      status       step                  detail");
+    say!("\nrobot      status       step                  detail");
     for r in &report.robots {
         let detail = match (&r.failure, &r.failure_detail) {
             (Some(code), Some(d)) => format!("{code}: {d}"),
             (Some(code), None) => code.to_string(),
             _ => String::new(),
         };
-        println!(
+        say!(
             "{:<10} {:<12} {:<21} {detail}",
             r.robot,
             format!("{:?}", r.status),
@@ -213,7 +216,7 @@ fn print_summary(report: &JobReport, elapsed: Duration) {
         JobStatus::Canceled => "Canceled",
         _ => "unfinished",
     };
-    println!(
+    say!(
         "\njob {}: {verdict}{} in {:.1}s: {} in sync, {} failed, {} not deployed",
         report.id,
         report

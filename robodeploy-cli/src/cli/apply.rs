@@ -15,6 +15,7 @@ use super::args::{ApplyArgs, DeleteArgs, Format};
 use super::config::Settings;
 use super::error::{CliError, Outcome};
 use super::output::{self, count, line, printable};
+use super::progress::JobProgress;
 use super::wait::{self, Settled};
 use crate::api::{ApplyReport, ApplyRequest, Change};
 
@@ -205,17 +206,27 @@ pub(crate) async fn apply(args: &ApplyArgs, settings: &Settings) -> Outcome {
     let mut reports = Vec::new();
     for j in &report.jobs {
         let Some(id) = j.id else { continue };
-        let mut last = None;
-        let report = wait::job(&client, id, deadline, |r| {
-            let now = progress(r);
-            if table && last.as_ref() != Some(&now) {
-                line(&now);
-                last = Some(now);
-            }
-        })
-        .await?;
+        let mut shown = JobProgress::new(table);
+        let report = wait::job(&client, id, deadline, |r| shown.update(r)).await?;
+        shown.finish(&report);
         ok &= report.status == JobStatus::Succeeded;
         if report.status == JobStatus::Succeeded {
+            // A job succeeds with failed robots while they stay under its threshold; those
+            // robots do not run what the file asked, so the apply did not succeed.
+            if report
+                .robots
+                .iter()
+                .any(|r| r.status == RobotStatus::Failed)
+            {
+                ok = false;
+                if table {
+                    line(format!(
+                        "  job {} succeeded within its failure threshold, but:",
+                        report.id
+                    ));
+                    print_job_failures(&report);
+                }
+            }
             for robot in &report.robots {
                 let Some(dep) = robot.deployment else {
                     continue;
@@ -254,22 +265,8 @@ pub(crate) async fn apply(args: &ApplyArgs, settings: &Settings) -> Outcome {
     Ok(ok)
 }
 
-/// One line of a job's progress.
-fn progress(r: &JobReport) -> String {
-    let failed = r.count(RobotStatus::Failed);
-    format!(
-        "job {}: {:?}, {} of {} in sync, {} failed (halts at {}), {} in flight",
-        r.id,
-        r.status,
-        r.count(RobotStatus::InSync),
-        count(r.robots.len(), "robot", "robots"),
-        failed,
-        r.failure_threshold,
-        r.count(RobotStatus::Deploying)
-    )
-}
-
-fn print_job_failures(r: &JobReport) {
+/// The job's failure code and every failed robot with its code and detail, one line each.
+pub(crate) fn print_job_failures(r: &JobReport) {
     if let Some(code) = &r.failure {
         line(format!("  job failed: {code}"));
     }

@@ -11,7 +11,8 @@ pub(crate) const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  failed: a manifest does not parse or validate, a deployment did not stay up, a job did not
-     succeed, the server refused the request (nothing of that name, a conflict)
+     succeed (for apply, also: a robot of a job failed, even within the job's failure
+     threshold), the server refused the request (nothing of that name, a conflict)
   2  usage: unknown command or flag, a missing or malformed argument
   3  the server could not be reached or failed, a file could not be read
 
@@ -79,6 +80,10 @@ pub(crate) enum Format {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the server: the engine, its store and the API, until SIGTERM.
+    ///
+    /// The server logs on stderr; ROBODEPLOY_LOG sets what (a tracing filter: `debug`,
+    /// `warn,robodeploy_core=trace`, …; default: robodeploy's crates from info, others from
+    /// warn). Environment values never appear in it.
     Serve(ServeArgs),
     /// Check manifests against every rule (offline).
     Validate(ValidateArgs),
@@ -129,6 +134,10 @@ pub(crate) struct ServeArgs {
     /// tls, robots; see the robodeploy-zenoh crate).
     #[arg(long, value_name = "FILE")]
     pub(crate) remote: Option<PathBuf>,
+    /// How long a job is kept after its creation ("90d", "7 days", "12h"); an ended job past it
+    /// is deleted, report and journal, from memory and the store.
+    #[arg(long, value_name = "SPAN", default_value = "90d", value_parser = retention)]
+    pub(crate) job_retention: Duration,
 }
 
 /// `validate`.
@@ -163,6 +172,10 @@ pub(crate) struct PlanArgs {
     /// The whole fleet model (step durations and rates) as JSON; the flags above override it.
     #[arg(long, value_name = "FILE")]
     pub(crate) model: Option<PathBuf>,
+    /// Also draw each job's planned timeline (robots × time) as SVG into FILE; with several
+    /// jobs, the second and later go to FILE's name with -2, -3, … before the extension.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) svg: Option<PathBuf>,
 }
 
 /// `apply`.
@@ -283,6 +296,19 @@ pub(crate) enum JobAction {
         /// The job's id.
         id: String,
     },
+    /// Roll a job back: a running job stops (as on cancel), then every robot it updated returns
+    /// to the version it ran before; an ended job is rolled back the same way. It then ends
+    /// Canceled (Failed if it had failed). Exit 1 when nothing is left to roll back.
+    Rollback {
+        /// The job's id.
+        id: String,
+        /// Wait until the rollback ends; exit 1 unless every robot it covered went back.
+        #[arg(long)]
+        wait: bool,
+        /// How long to wait with --wait (90s, 5m, 1h).
+        #[arg(long, default_value = "30m", value_parser = duration)]
+        timeout: Duration,
+    },
 }
 
 /// `logs`.
@@ -375,6 +401,14 @@ fn speed(v: &str) -> Result<(u64, u64), String> {
         ));
     }
     Ok((min, max))
+}
+
+/// A positive span as manifests write them (`90d`, `7 days`, `PT12H`).
+fn retention(v: &str) -> Result<Duration, String> {
+    match robodeploy_core::time::duration::parse(v)? {
+        d if d.is_zero() => Err(format!("{v:?}: a retention must be positive")),
+        d => Ok(d),
+    }
 }
 
 /// `90s`, `5m`, `1h`, `250ms`, or plain seconds.

@@ -9,9 +9,11 @@ mod events;
 mod exec;
 mod get;
 mod jobs;
+mod logging;
 mod logs;
 mod output;
 mod plan;
+mod progress;
 mod validate;
 mod wait;
 
@@ -110,6 +112,7 @@ async fn run(cli: Cli) -> Outcome {
 
 /// `serve`: runs until SIGTERM or SIGINT.
 async fn serve(args: &args::ServeArgs, settings: &Settings) -> Outcome {
+    logging::install()?;
     let remote = match &args.remote {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
@@ -127,6 +130,7 @@ async fn serve(args: &args::ServeArgs, settings: &Settings) -> Outcome {
     let mut config = crate::server::ServeConfig::new(&settings.state_dir);
     config.listen = args.listen;
     config.remote = remote;
+    config.engine = config.engine.with_job_retention(args.job_retention);
     config.tls = match (&args.tls_cert, &args.tls_key) {
         (Some(certificate), Some(key)) => Some(crate::server::ServerTls {
             certificate: certificate.clone(),

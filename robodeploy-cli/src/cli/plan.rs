@@ -2,7 +2,7 @@
 //! deterministic simulator: the real rollout scheduler on a virtual clock.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use robodeploy_core::model::{DeploymentJobRequest, Fleet};
 use robodeploy_core::rollout::RobotOutcome;
@@ -13,6 +13,7 @@ use super::args::{Format, PlanArgs as PlanFlags};
 use super::error::{CliError, Outcome};
 use super::output::{self, line};
 use super::validate::load_valid;
+use crate::timeline::{Chart, svg};
 
 /// One job's plan as `--json` prints it.
 #[derive(Serialize)]
@@ -42,7 +43,12 @@ pub(crate) fn plan(file: &Path, flags: &PlanFlags, format: Format) -> Outcome {
             .ok_or_else(|| CliError::Failed(format!("no fleet {:?} in the file", job.fleet)))?;
         let options = SimOptions {
             seed: flags.seed,
-            timeline: TimelineDetail::Job,
+            // The picture needs every robot's steps.
+            timeline: if flags.svg.is_some() {
+                TimelineDetail::Full
+            } else {
+                TimelineDetail::Job
+            },
             ..SimOptions::default()
         };
         let sim = Simulation::for_fleet(job, fleet, model.clone(), options)
@@ -50,6 +56,22 @@ pub(crate) fn plan(file: &Path, flags: &PlanFlags, format: Format) -> Outcome {
         let out = sim.run();
         if !json {
             summarise(job, fleet, &out, flags);
+        }
+        if let Some(path) = &flags.svg {
+            let path = numbered(path, plans.len());
+            let names: Vec<&str> = fleet.robots.iter().map(|r| r.name.as_str()).collect();
+            let title = format!(
+                "plan: {} {} to fleet {} (seed {})",
+                job.application, job.application_version, fleet.name, flags.seed
+            );
+            let chart = Chart::from_sim(title, &names, &out);
+            std::fs::write(&path, svg(&chart)).map_err(|source| CliError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            if !json {
+                line(format!("timeline: {}", path.display()));
+            }
         }
         plans.push(PlanView {
             fleet: &fleet.name,
@@ -69,6 +91,21 @@ pub(crate) fn plan(file: &Path, flags: &PlanFlags, format: Format) -> Outcome {
         output::value(format, &plans)?;
     }
     Ok(true)
+}
+
+/// `path` for the first job, `path` with `-N` before its extension for the N-th (N ≥ 2).
+fn numbered(path: &Path, index: usize) -> PathBuf {
+    if index == 0 {
+        return path.to_path_buf();
+    }
+    let stem = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{}.{}", index + 1, ext.to_string_lossy()),
+        None => format!("{stem}-{}", index + 1),
+    };
+    path.with_file_name(name)
 }
 
 /// The default fleet model, or the one in `--model`, with the flags' overrides.

@@ -152,6 +152,14 @@ fn read(request: &ApplyRequest, remote: bool) -> Result<Wanted, Refusal> {
     })
 }
 
+/// What `POST /v1/apply` decides of a request before it asks the engine anything: the
+/// manifest parsed and validated, the paths and robots checked (a server without a remote
+/// link). For the fuzz targets.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn check(request: &ApplyRequest) -> Result<(), Refusal> {
+    read(request, false).map(drop)
+}
+
 /// The SHA-256 of a job request's JSON, hex.
 fn digest_of(job: &DeploymentJobRequest) -> String {
     let bytes = serde_json::to_vec(job).unwrap_or_default();

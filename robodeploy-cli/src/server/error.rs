@@ -150,6 +150,7 @@ impl From<EngineError> for Refusal {
             | EngineError::Catalog(CatalogError::NotFound { .. })
             | EngineError::Device(DeviceError::NotFound(_)) => ErrorKind::NotFound,
             EngineError::DuplicateName { .. }
+            | EngineError::NothingToRollBack(_)
             | EngineError::Catalog(_)
             | EngineError::Device(_)
             | EngineError::Rollout(_) => ErrorKind::Conflict,

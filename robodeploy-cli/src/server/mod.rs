@@ -25,7 +25,11 @@
 
 mod apply;
 mod auth;
+mod dashboard;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod logs;
 mod routes;
 mod runtimes;
@@ -45,6 +49,8 @@ use tokio::sync::{Mutex, watch};
 pub use error::ServeError;
 use runtimes::Runtimes;
 use state_dir::StateDir;
+
+use crate::timeline::Recorder;
 pub use tls::ServerTls;
 
 /// The default address of the API.
@@ -91,6 +97,8 @@ pub(crate) struct Ctx {
     pub(crate) apply_lock: Mutex<()>,
     /// Becomes true when the server stops: open streams end.
     pub(crate) stopping: watch::Receiver<bool>,
+    /// Each job's robot steps as the server saw them, for its timeline picture.
+    pub(crate) timeline: Arc<Recorder>,
 }
 
 /// Returns once the server stops (or its stop handle is gone).
@@ -103,6 +111,31 @@ pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
             return;
         }
     }
+}
+
+/// Feeds `recorder` every engine event until the server stops; once a minute it forgets the
+/// jobs the engine no longer has (deleted at the end of their retention).
+fn record_timelines(engine: &Engine, recorder: Arc<Recorder>, mut stopping: watch::Receiver<bool>) {
+    let mut events = engine.subscribe();
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        let mut prune = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                () = stopped(&mut stopping) => return,
+                _ = prune.tick() => {
+                    if let Ok(jobs) = engine.jobs().await {
+                        recorder.retain(&jobs.iter().map(|j| j.id).collect());
+                    }
+                }
+                next = events.recv() => match next {
+                    Ok(event) => recorder.record(&event, robodeploy_core::time::Time::now()),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+            }
+        }
+    });
 }
 
 /// A running server: its address, and how to stop it.
@@ -164,6 +197,8 @@ impl Server {
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         state.write_endpoint(&format!("{scheme}://{addr}"))?;
         let (stop, stopping) = watch::channel(false);
+        let timeline = Arc::new(Recorder::default());
+        record_timelines(&engine, Arc::clone(&timeline), stopping.clone());
         let ctx = Arc::new(Ctx {
             engine,
             runtimes,
@@ -171,6 +206,7 @@ impl Server {
             token,
             apply_lock: Mutex::new(()),
             stopping: stopping.clone(),
+            timeline,
         });
         let app = routes::router(Arc::clone(&ctx));
         let task = tokio::spawn(async move {

@@ -15,7 +15,7 @@ use robodeploy_core::model::{DeploymentId, JobId};
 use serde::de::DeserializeOwned;
 
 use super::error::Refusal;
-use super::{Ctx, apply, auth, logs, streams};
+use super::{Ctx, apply, auth, dashboard, logs, streams};
 use crate::api::{API_VERSION, ApplyRequest, ErrorKind, ExecRequest, LogQuery, ServerInfo};
 use crate::openapi;
 
@@ -42,7 +42,9 @@ pub(crate) fn router(ctx: Arc<Ctx>) -> Router {
         .route("/v1/jobs/{id}", get(get_job))
         .route("/v1/jobs/{id}/cancel", post(cancel_job))
         .route("/v1/jobs/{id}/resume", post(resume_job))
+        .route("/v1/jobs/{id}/rollback", post(rollback_job))
         .route("/v1/jobs/{id}/logs", get(job_logs))
+        .route("/v1/jobs/{id}/timeline.svg", get(job_timeline))
         .route("/v1/devices", get(list_devices))
         .route("/v1/devices/{name}", delete(remove_device))
         .route("/v1/fleets", get(list_fleets))
@@ -55,6 +57,7 @@ pub(crate) fn router(ctx: Arc<Ctx>) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/openapi.json", get(openapi_document))
+        .merge(dashboard::routes())
         .merge(api)
         .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -71,13 +74,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| Refusal::invalid("body", e.body_text()))?;
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de).map(Body).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." { "body".to_owned() } else { path };
-            Refusal::invalid(field.clone(), format!("{field}: {}", e.inner()))
-        })
+        decode_body(&bytes).map(Body)
     }
+}
+
+/// A JSON request body decoded, or refused naming the field path of the first error.
+pub(crate) fn decode_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Refusal> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        // The body itself (a syntax error where no path is known, or a key with no name:
+        // `{"": 1}`) is "body".
+        let field = if path == "." || path == "?" || path.is_empty() {
+            "body".to_owned()
+        } else {
+            path
+        };
+        Refusal::invalid(field.clone(), format!("{field}: {}", e.inner()))
+    })
 }
 
 fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, Refusal> {
@@ -85,7 +99,7 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, Refusal> {
         .map_err(|e| Refusal::invalid("query", e.body_text()))
 }
 
-fn job_id(text: &str) -> Result<JobId, Refusal> {
+pub(crate) fn job_id(text: &str) -> Result<JobId, Refusal> {
     text.parse()
         .map_err(|_| Refusal::invalid("id", format!("{text:?} is not a job id (a UUID)")))
 }
@@ -241,6 +255,15 @@ async fn cancel_job(
     Ok(Json(ctx.engine.job(id).await?))
 }
 
+async fn rollback_job(
+    State(ctx): State<Arc<Ctx>>,
+    Path(id): Path<String>,
+) -> Result<Json<JobReport>, Refusal> {
+    let id = job_id(&id)?;
+    ctx.engine.rollback_job(id).await?;
+    Ok(Json(ctx.engine.job(id).await?))
+}
+
 async fn resume_job(
     State(ctx): State<Arc<Ctx>>,
     Path(id): Path<String>,
@@ -277,6 +300,13 @@ async fn job_logs(
     logs::stream(ctx, statuses, q)
 }
 
+async fn job_timeline(
+    State(ctx): State<Arc<Ctx>>,
+    Path(id): Path<String>,
+) -> Result<Response, Refusal> {
+    dashboard::timeline_svg(&ctx, &id).await
+}
+
 async fn list_devices(
     State(ctx): State<Arc<Ctx>>,
 ) -> Result<Json<Vec<robodeploy_core::model::Device>>, Refusal> {
@@ -309,4 +339,26 @@ async fn list_packages(
 
 async fn events(State(ctx): State<Arc<Ctx>>) -> Response {
     streams::events(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `http_body` fuzz target: an unknown key with no name was refused naming
+    /// the field "" (nothing).
+    #[test]
+    fn a_refusal_at_the_root_of_a_body_names_the_body() {
+        for body in [&br#"{"": 1}"#[..], b"{", b"[]", b""] {
+            let Err(Refusal(e)) = decode_body::<ApplyRequest>(body) else {
+                panic!("{body:?} was accepted");
+            };
+            assert_eq!(e.field.as_deref(), Some("body"), "{e:?}");
+            assert!(e.message.starts_with("body: "), "{e:?}");
+        }
+        let Err(Refusal(e)) = decode_body::<ApplyRequest>(br#"{"manifest": 7}"#) else {
+            panic!("accepted");
+        };
+        assert_eq!(e.field.as_deref(), Some("manifest"), "{e:?}");
+    }
 }

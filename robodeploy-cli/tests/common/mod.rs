@@ -9,6 +9,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub(crate) mod manifest;
+
+/// `plan` options for a seeded run in which 30 % of the robots fail, answered as JSON.
+pub(crate) const FAILING_PLAN: [&str; 6] = ["-o", "json", "--failure-rate", "0.3", "--seed", "4"];
+
 /// The binary under test.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_robodeploy");
 
@@ -125,6 +130,12 @@ impl Server {
 
     /// Starts the server process (again), with more arguments for `serve`.
     pub(crate) fn spawn_with(&mut self, extra: &[&str]) {
+        self.spawn_with_env(extra, &[]);
+    }
+
+    /// Starts the server process (again), with more arguments for `serve` and more
+    /// environment variables.
+    pub(crate) fn spawn_with_env(&mut self, extra: &[&str], env: &[(&str, &str)]) {
         let endpoint = self.state().join("endpoint");
         let _ = std::fs::remove_file(&endpoint);
         let log = std::fs::File::create(self.dir.path().join("serve.log")).expect("log file");
@@ -141,6 +152,7 @@ impl Server {
             .args(extra)
             .env_remove("ROBODEPLOY_CONFIG")
             .env("XDG_CONFIG_HOME", self.dir.path())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)

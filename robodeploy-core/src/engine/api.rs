@@ -204,6 +204,10 @@ impl Driver {
                 let r = self.state.job_input(id, crate::rollout::Input::Cancel);
                 self.answer(reply, r);
             }
+            Request::RollbackJob(id, reply) => {
+                let r = self.state.rollback_job(id);
+                self.answer(reply, r);
+            }
             Request::ResumeJob(id, reply) => {
                 let r = self.state.job_input(id, crate::rollout::Input::Resume);
                 self.answer(reply, r);

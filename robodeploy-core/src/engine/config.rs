@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::lifecycle::LifecycleConfig;
+use crate::model::DEFAULT_RETENTION;
 
 use super::Launcher;
 
@@ -28,6 +29,17 @@ pub struct EngineConfig {
     /// (`ValidationError::HostTakeoverMountRefused`, naming the mount's field); the validator
     /// warns of them either way.
     pub allow_host_takeover_mounts: bool,
+    /// Whether executables may run privileged (`limits.privileged: true`): a privileged
+    /// container has every device and capability of its host. Default `false`: `add_package`
+    /// refuses them (`ValidationError::PrivilegedRefused`, naming the field); the validator
+    /// warns of them either way.
+    pub allow_privileged: bool,
+    /// How long a job is kept after its creation (default 90 days, RoboMaker's,
+    /// [`DEFAULT_RETENTION`]). A job past it that has ended is deleted, its report and journal
+    /// from memory and from the store, at the next health check (or job listing); a job still
+    /// running is kept until it ends. A shorter retention bounds what a server that runs a job
+    /// every few minutes holds.
+    pub job_retention: Duration,
 }
 
 impl Default for EngineConfig {
@@ -39,6 +51,8 @@ impl Default for EngineConfig {
             script_timeout: Duration::from_secs(600),
             event_capacity: 4096,
             allow_host_takeover_mounts: false,
+            allow_privileged: false,
+            job_retention: DEFAULT_RETENTION,
         }
     }
 }
@@ -60,6 +74,19 @@ impl EngineConfig {
     /// ([`EngineConfig::allow_host_takeover_mounts`]).
     pub fn with_host_takeover_mounts(mut self, allow: bool) -> Self {
         self.allow_host_takeover_mounts = allow;
+        self
+    }
+
+    /// The same, allowing (or not) privileged executables
+    /// ([`EngineConfig::allow_privileged`]).
+    pub fn with_privileged(mut self, allow: bool) -> Self {
+        self.allow_privileged = allow;
+        self
+    }
+
+    /// The same with another job retention ([`EngineConfig::job_retention`]).
+    pub fn with_job_retention(mut self, retention: Duration) -> Self {
+        self.job_retention = retention;
         self
     }
 

@@ -116,6 +116,13 @@ impl DeviceRegistry {
         }
     }
 
+    /// Forgets that `application` is installed on device `name` (rolled back to nothing).
+    pub(crate) fn remove_installed(&mut self, name: &str, application: &str) {
+        if let Some(d) = self.devices.get_mut(name) {
+            d.installed.remove(application);
+        }
+    }
+
     /// The devices a component may be deployed on: online, with the component's architecture and
     /// device runtime (the seed's pre-filtered list), and the component's ROS distro when it is
     /// a ROS component (a mismatch is refused as DEP_E162). Cloud components have none.

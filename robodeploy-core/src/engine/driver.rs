@@ -180,6 +180,9 @@ impl Driver {
         if Instant::now() >= self.next_health {
             self.next_health = Instant::now() + self.state.config.health_interval;
             self.state.check_health();
+            // Jobs past their retention leave memory and the store without waiting for a
+            // listing.
+            self.state.drop_expired_jobs();
         }
     }
 

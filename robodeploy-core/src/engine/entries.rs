@@ -7,12 +7,12 @@ use crate::model::{
     DeploymentId, DeploymentJobRequest, DeploymentRequest, FailureCode, JobId, JobStatus, Package,
     Phase, ProgressStep, RobotStatus, StatusKind,
 };
-use crate::rollout::{Pipeline, PipelinePlan, RobotIndex};
+use crate::rollout::{HaltReason, Pipeline, PipelinePlan, RobotIndex};
 use crate::runtime::{InstanceId, InstanceSpec};
 
 use super::journal::Journaled;
 use super::message::RuntimeKey;
-use super::{DeploymentStatus, ExecutableReport, JobReport, RobotReport};
+use super::{DeploymentStatus, ExecutableReport, JobReport, JobRollback, RobotReport};
 
 /// A live deployment.
 pub(crate) struct DeploymentEntry {
@@ -167,6 +167,16 @@ impl JobEntry {
             tags: self.request.tags.clone(),
             created_at: r.created_at(),
             expires_at: r.expires_at(),
+            rollback: r.rollback().map(|record| {
+                let counts = r.counts();
+                JobRollback {
+                    requested: record.reason == HaltReason::RollbackRequested,
+                    robots: record.robots,
+                    rolled_back: counts.rolled_back,
+                    failed: counts.rollback_failed,
+                    ended_at: record.ended_at,
+                }
+            }),
         }
     }
 

@@ -46,6 +46,13 @@ pub enum EngineError {
     /// No such job.
     #[error("no deployment job {0}")]
     NoSuchJob(JobId),
+    /// A rollback was asked of a job with nothing to roll back: it rolled back already, or none
+    /// of its robots runs its version.
+    #[error(
+        "job {0} has nothing to roll back: it rolled back already, or none of its robots runs \
+         its version"
+    )]
+    NothingToRollBack(JobId),
     /// A deployment with this name is live already.
     #[error("a deployment named {name:?} already exists ({id})")]
     DuplicateName {

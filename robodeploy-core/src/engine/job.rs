@@ -24,7 +24,7 @@ use super::entries::{JobEntry, RobotRun};
 use super::journal::Journaled;
 use super::message::{Internal, RobotUpdate, RuntimeKey};
 use super::persist::{self, StoredJob};
-use super::state::{Ready, State};
+use super::state::{Ready, State, TokenTarget};
 use super::{DeploymentStatus, EngineError, EngineEvent};
 use crate::store::{Table, WriteBatch};
 
@@ -64,7 +64,8 @@ impl State {
             }),
             now,
         )
-        .map_err(EngineError::Rollout)?;
+        .map_err(EngineError::Rollout)?
+        .with_retention(self.config.job_retention);
         let id = JobId::new_random();
         // Write-ahead: the job is stored before any robot is touched.
         let stored = StoredJob {
@@ -380,38 +381,55 @@ impl State {
                 run.pipeline = None;
                 let new = run.deployment;
                 job.rollout.apply(now, report.input(robot), None);
-                self.robot_installed(id, i, new, true);
+                self.robot_installed(id, i, new, false);
             }
         }
     }
 
-    /// The robot now runs `new` (the job's version, or the previous one after a rollback): the
-    /// deployment it replaces is stopped, and the device records the job's version.
+    /// The robot now runs `new`: the job's version, or after a rollback (`rolled_back`) the
+    /// version it ran before the job (`new` is then `None` when it ran none: the application is
+    /// gone). The deployment it replaces is stopped, and the device records the version.
     fn robot_installed(
         &mut self,
         id: JobId,
         i: usize,
         new: Option<DeploymentId>,
-        job_version: bool,
+        rolled_back: bool,
     ) {
         let Some(job) = self.jobs.get(&id) else {
             return;
         };
         let robot_name = job.robots[i].clone();
         let app = job.request.application.clone();
-        let version = job.request.application_version.clone();
-        if let Some(new) = new
-            && let Some(old) = self
-                .installed
-                .insert((robot_name.clone(), app.clone()), new)
-            && old != new
-        {
-            let _ = self.deprovision(old);
+        let version = if rolled_back {
+            job.rollout
+                .rollout
+                .previous_version(RobotIndex(i as u32))
+                .ok()
+                .flatten()
+                .cloned()
+        } else {
+            Some(job.request.application_version.clone())
+        };
+        let key = (robot_name.clone(), app.clone());
+        match new {
+            Some(new) => {
+                if let Some(old) = self.installed.insert(key, new)
+                    && old != new
+                {
+                    let _ = self.deprovision(old);
+                }
+            }
+            None if rolled_back => {
+                self.installed.remove(&key);
+            }
+            None => {}
         }
-        if job_version {
-            self.devices.set_installed(&robot_name, &app, version);
-            self.persist_device(&robot_name);
+        match version {
+            Some(version) => self.devices.set_installed(&robot_name, &app, version),
+            None => self.devices.remove_installed(&robot_name, &app),
         }
+        self.persist_device(&robot_name);
     }
 
     /// A robot's task reported.
@@ -452,7 +470,7 @@ impl State {
                         let new = run.deployment;
                         job.rollout
                             .apply(now, Input::RobotSucceeded { robot: r }, None);
-                        self.robot_installed(id, i, new, false);
+                        self.robot_installed(id, i, new, true);
                     }
                     Err(detail) => {
                         run.detail = Some(detail);
@@ -610,6 +628,7 @@ impl State {
                 job.rollout
                     .apply(now, Input::RobotSucceeded { robot }, None);
                 self.dirty_jobs.insert(id);
+                self.robot_installed(id, i, None, true);
             }
             Some(v) => match self.catalog.get(&app, &v).cloned() {
                 Some(pkg) => self.launch_robot(id, robot, Some(pkg)),
@@ -663,6 +682,20 @@ impl State {
         Ok(())
     }
 
+    /// Feeds a job [`Input::Rollback`]; refused when it starts no rollback.
+    pub(crate) fn rollback_job(&mut self, id: JobId) -> Result<(), EngineError> {
+        let job = self.jobs.get(&id).ok_or(EngineError::NoSuchJob(id))?;
+        if job.rollout.rollout.rollback_requested() {
+            return Err(EngineError::NothingToRollBack(id));
+        }
+        self.job_input(id, Input::Rollback)?;
+        let job = self.jobs.get(&id).ok_or(EngineError::NoSuchJob(id))?;
+        if !job.rollout.rollout.rollback_requested() {
+            return Err(EngineError::NothingToRollBack(id));
+        }
+        Ok(())
+    }
+
     /// Drops jobs past their retention, and their records (the retention rule).
     pub(crate) fn drop_expired_jobs(&mut self) {
         let now = self.now();
@@ -679,11 +712,22 @@ impl State {
         }
     }
 
-    /// Deletes a job and its journal from the store (written with the turn).
+    /// Deletes a job and its journal from the store (written with the turn), and the request
+    /// tokens that named it: the same token creates a new job afterwards.
     pub(crate) fn forget_job(&mut self, id: JobId) {
         let mut b = WriteBatch::default();
         b.delete(Table::Jobs, persist::job_key(id));
         b.delete_prefix(Table::Jobs, format!("{id}/"));
+        let tokens: Vec<String> = self
+            .tokens
+            .iter()
+            .filter(|(_, target)| matches!(target, TokenTarget::Job(j) if *j == id))
+            .map(|(token, _)| token.clone())
+            .collect();
+        for token in tokens {
+            self.tokens.remove(&token);
+            b.delete(Table::Tokens, token);
+        }
         self.persist(b);
     }
 }

@@ -52,6 +52,7 @@ pub(crate) enum Request {
     ),
     CreateJob(Box<DeploymentJobRequest>, Option<String>, Reply<JobId>),
     CancelJob(JobId, Reply<()>),
+    RollbackJob(JobId, Reply<()>),
     ResumeJob(JobId, Reply<()>),
     JobReport(JobId, Reply<JobReport>),
     JobTags(JobId, Reply<BTreeMap<String, String>>),

@@ -82,6 +82,19 @@
 //!    be. A robot is never deployed twice: a start that was under way adopts the instance of
 //!    the same name.
 //!
+//! A lost store is not a licence to run things twice. Every store has an id
+//! ([`store_id`](crate::store::store_id), generated when it is first opened), and every instance
+//! carries the id of the store that started it and its deployment's name
+//! ([`labels::STORE`](crate::runtime::labels::STORE),
+//! [`labels::DEPLOYMENT_NAME`](crate::runtime::labels::DEPLOYMENT_NAME)). When the store file was
+//! deleted or replaced while executables kept running, a deployment of the same name on the new
+//! store finds them on the device before it starts anything: the executable is not started and
+//! the deployment reports `DEP_E410` naming the running instance and both stores. It is
+//! refused rather than adopted because the new store knows nothing of how the old instance was
+//! started (its command, environment, restart history): the operator stops and removes the old
+//! instance (or brings back the store that started it) and deploys again. Instances started
+//! before robodeploy labelled them with their store, and shared components, are not looked for.
+//!
 //! Every reconciliation is published as an [`EngineEvent::Recovery`]. Restart counts are
 //! exact across restarts; backoff delays start again from the initial delay. A store that
 //! fails while the engine runs is logged and its batch written again with the next one; the
@@ -135,7 +148,8 @@ pub use error::EngineError;
 pub use factory::RuntimeFactory;
 pub use launcher::Launcher;
 pub use status::{
-    DeploymentStatus, EngineEvent, ExecutableReport, JobReport, RecoveryAction, RobotReport,
+    DeploymentStatus, EngineEvent, ExecutableReport, JobReport, JobRollback, RecoveryAction,
+    RobotReport,
 };
 
 use crate::model::{
@@ -604,6 +618,18 @@ impl Engine {
     /// Cancels a job: no new robots; robots in flight are aborted (RobotDeploymentAborted).
     pub async fn cancel_job(&self, id: JobId) -> Result<(), EngineError> {
         self.call(|r| Request::CancelJob(id, r)).await
+    }
+
+    /// Rolls a job back by hand ([`Input::Rollback`](crate::rollout::Input::Rollback)): a job
+    /// still running stops as on [`cancel_job`](Engine::cancel_job), then every robot the new
+    /// version reached returns to the version it ran before; an ended job is rolled back the
+    /// same way (InProgress again, then Canceled, or Failed if it had failed).
+    ///
+    /// # Errors
+    /// [`EngineError::NothingToRollBack`] when the job has rolled back already or none of its
+    /// robots runs its version (nothing changes); [`EngineError::NoSuchJob`].
+    pub async fn rollback_job(&self, id: JobId) -> Result<(), EngineError> {
+        self.call(|r| Request::RollbackJob(id, r)).await
     }
 
     /// Resumes a job waiting for a manual resume between waves.

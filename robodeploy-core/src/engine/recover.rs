@@ -50,6 +50,7 @@ impl State {
         store: &dyn Store,
         factory: Option<&dyn super::RuntimeFactory>,
     ) -> Result<(), StoreError> {
+        self.store_id = crate::store::store_id(store)?;
         let decoded = decode::load(store)?;
         for (_, p) in decoded.packages {
             let _ = self.catalog.add(p);
@@ -187,10 +188,12 @@ impl State {
                 }),
                 job.created_at,
             );
-            let Ok(mut rollout) = rollout else {
+            let Ok(rollout) = rollout else {
                 warn!(job = %id, "the stored job no longer builds; not recovered");
                 continue;
             };
+            // The retention the engine runs with now, also for jobs created under another.
+            let mut rollout = rollout.with_retention(self.config.job_retention);
             let replayed = replay(
                 &mut rollout,
                 logs.remove(&id).unwrap_or_default(),

@@ -33,7 +33,11 @@ impl State {
         &self,
         package: &Package,
     ) -> Result<Option<WriteBatch>, EngineError> {
-        validate::check_package(package, self.config.allow_host_takeover_mounts)?;
+        validate::check_package(
+            package,
+            self.config.allow_host_takeover_mounts,
+            self.config.allow_privileged,
+        )?;
         if !self.catalog.check_add(package)? {
             return Ok(None);
         }

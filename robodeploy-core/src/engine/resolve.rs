@@ -138,10 +138,26 @@ impl State {
                     });
                 }
                 spec.ports = exe.ports.clone();
-                spec.network = req.routed_network.as_ref().map(|n| n.name.clone());
+                // An executable on the host's network reaches the routed network's members
+                // through the host; Docker cannot join both.
+                spec.host_network = exe.limits.host_network;
+                spec.network = req
+                    .routed_network
+                    .as_ref()
+                    .filter(|_| !spec.host_network)
+                    .map(|n| n.name.clone());
+                spec.limits = exe.limits.clone();
                 spec.restart_policy = es.effective_policy();
                 spec.labels
                     .insert(labels::DEPLOYMENT.to_owned(), id.to_string());
+                if !self.store_id.is_empty() {
+                    spec.labels
+                        .insert(labels::STORE.to_owned(), self.store_id.clone());
+                    if !component.shared {
+                        spec.labels
+                            .insert(labels::DEPLOYMENT_NAME.to_owned(), req.name.clone());
+                    }
+                }
                 executables.push(es);
                 instances.push(spec);
                 keys.push(key.clone());

@@ -81,6 +81,8 @@ pub(crate) struct State {
     /// What the turn decided to write: the turn's one store transaction, carried out before
     /// any of its effects.
     pub(crate) writes: WriteBatch,
+    /// The id of the engine's store, put on every instance it starts; empty until loaded.
+    pub(crate) store_id: String,
 }
 
 impl State {
@@ -108,6 +110,7 @@ impl State {
             shutting_down: false,
             effects: Vec::new(),
             writes: WriteBatch::default(),
+            store_id: String::new(),
         }
     }
 

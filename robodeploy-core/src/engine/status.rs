@@ -137,6 +137,28 @@ pub struct JobReport {
     pub created_at: Time,
     /// Expires (is dropped) at.
     pub expires_at: Time,
+    /// Its rollback, once one started (on its own, or asked for by a user: `rollback_job`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<JobRollback>,
+}
+
+/// A job's rollback: robots returning to the version they ran before the job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct JobRollback {
+    /// A user asked for it (else the job rolled back on its own: threshold or cancel with
+    /// `autoRollback`).
+    pub requested: bool,
+    /// Robots it covers.
+    pub robots: u32,
+    /// Robots back on their previous version.
+    pub rolled_back: u32,
+    /// Robots whose rollback failed or that stayed offline during it.
+    pub failed: u32,
+    /// When it ended, once it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Time>,
 }
 
 impl JobReport {

@@ -380,11 +380,63 @@ async fn start_or_adopt(
     (started, replaced)
 }
 
+/// The `detail` of [`Failure::Engine`] (`DEP_E410`) when an executable is not started because
+/// an instance of it that another store started still runs.
+pub(crate) const FOREIGN_STORE: u8 = 10;
+
+/// Refuses to start `spec` when the runtime runs an instance of the same deployment name,
+/// component and executable that an engine on another store started (the store file was
+/// deleted or replaced while its executables kept running): starting it would run the
+/// executable twice. Instances without the labels (shared components, or instances started
+/// before robodeploy labelled them with their store) are not looked for.
+async fn refuse_foreign(rt: &dyn Runtime, spec: &InstanceSpec) -> Result<(), Failure> {
+    let (Some(ours), Some(name)) = (
+        spec.labels.get(labels::STORE),
+        spec.labels.get(labels::DEPLOYMENT_NAME),
+    ) else {
+        return Ok(());
+    };
+    let mut selector = BTreeMap::from([
+        (labels::MANAGED.to_owned(), "true".to_owned()),
+        (labels::DEPLOYMENT_NAME.to_owned(), name.clone()),
+    ]);
+    for k in [labels::COMPONENT, labels::EXECUTABLE] {
+        if let Some(v) = spec.labels.get(k) {
+            selector.insert(k.to_owned(), v.clone());
+        }
+    }
+    let listed = rt
+        .list(&selector)
+        .await
+        .map_err(|e| failure_of(&e, spec, internal::START_FAILED))?;
+    let foreign = listed.into_iter().find(|i| {
+        matches!(i.state, InstanceState::Running { .. })
+            && i.labels.get(labels::STORE).is_some_and(|s| s != ours)
+    });
+    match foreign {
+        None => Ok(()),
+        Some(info) => Err(Failure::Engine {
+            detail: FOREIGN_STORE,
+            message: format!(
+                "not started: instance {} of deployment {name:?} ({}/{}) still runs here, \
+                 started by another store ({}; this engine's store is {ours}), probably before \
+                 the store file was deleted or replaced; stop and remove that instance, or run \
+                 the engine on the store that started it, then deploy again",
+                info.id,
+                spec.component,
+                spec.executable,
+                info.labels.get(labels::STORE).map_or("?", String::as_str),
+            ),
+        }),
+    }
+}
+
 /// [`start_or_adopt`] once nothing of the executable's is left to replace.
 async fn start_or_adopt_fresh(
     rt: &dyn Runtime,
     spec: &InstanceSpec,
 ) -> Result<InstanceId, Failure> {
+    refuse_foreign(rt, spec).await?;
     match rt.start(spec).await {
         Ok(id) => Ok(id),
         Err(RuntimeError::AlreadyExists(_)) => {

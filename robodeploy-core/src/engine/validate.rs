@@ -5,7 +5,7 @@
 //!
 //! | request | checked by |
 //! |---|---|
-//! | `add_package` | [`validate_package`]; a host-takeover mount (`/`, a container engine's socket), a warning there, is refused unless the engine's configuration allows it |
+//! | `add_package` | [`validate_package`]; a host-takeover mount (`/`, a container engine's socket), a warning there, is refused unless the engine's configuration allows it; so is a privileged executable (`allow_privileged`) |
 //! | `add_device`, `add_devices` (each entry) | [`validate_device`] |
 //! | `add_fleet` | [`validate_fleet`] |
 //! | `deploy` | [`ValidationContext::validate_deployment`] against the catalog, the registry and the live deployments; then the deployments it needs running at creation: its routed network (a live deployment of that name, phase Succeeded and status Running: [`RoutedNetworkNotFound`](ValidationError::RoutedNetworkNotFound), [`RoutedNetworkNotRunning`](ValidationError::RoutedNetworkNotRunning)) and each volume's deployment ([`VolumeDeploymentNotRunning`](ValidationError::VolumeDeploymentNotRunning)) |
@@ -41,26 +41,36 @@ fn refuse_errors(report: Report) -> Result<(), EngineError> {
 
 /// A package entering the catalog. A mount that takes over the host (its root filesystem, a
 /// container engine's socket), which the validator only warns of, is refused unless
-/// `allow_host_takeover` ([`EngineConfig::allow_host_takeover_mounts`](super::EngineConfig)).
+/// `allow_host_takeover` ([`EngineConfig::allow_host_takeover_mounts`](super::EngineConfig));
+/// a privileged executable, likewise only a warning there, unless `allow_privileged`
+/// ([`EngineConfig::allow_privileged`](super::EngineConfig)).
 pub(crate) fn check_package(
     package: &Package,
     allow_host_takeover: bool,
+    allow_privileged: bool,
 ) -> Result<(), EngineError> {
     let mut report = validate_package(package);
-    if !allow_host_takeover {
-        for w in &report.warnings {
-            if let ValidationWarning::HostTakeoverMount { path, mount, what } = &w.problem {
-                report.errors.push(Issue {
-                    document: w.document.clone(),
-                    problem: ValidationError::HostTakeoverMountRefused {
-                        path: path.clone(),
-                        mount: mount.clone(),
-                        what,
-                    },
-                });
+    let mut refused = Vec::new();
+    for w in &report.warnings {
+        let problem = match &w.problem {
+            ValidationWarning::HostTakeoverMount { path, mount, what } if !allow_host_takeover => {
+                ValidationError::HostTakeoverMountRefused {
+                    path: path.clone(),
+                    mount: mount.clone(),
+                    what,
+                }
             }
-        }
+            ValidationWarning::Privileged { path } if !allow_privileged => {
+                ValidationError::PrivilegedRefused { path: path.clone() }
+            }
+            _ => continue,
+        };
+        refused.push(Issue {
+            document: w.document.clone(),
+            problem,
+        });
     }
+    report.errors.extend(refused);
     refuse_errors(report)
 }
 

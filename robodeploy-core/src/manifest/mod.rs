@@ -100,6 +100,7 @@
 mod document;
 mod error;
 mod json_keys;
+mod limits;
 #[cfg(feature = "schema")]
 mod schema;
 mod wording;
@@ -133,10 +134,13 @@ impl Manifest {
         Manifest { documents }
     }
 
-    /// Reads YAML: one or more documents separated by `---`.
+    /// Reads YAML: one or more documents separated by `---`. The reader's budgets grow with
+    /// the text (a fleet of a million robots loads) while what aliases can multiply stays
+    /// bounded (see the module docs of `limits` in the source).
     pub fn parse_yaml(text: &str) -> Result<Manifest, ManifestError> {
         let documents: Vec<Document> =
-            serde_saphyr::from_multiple(text).map_err(ManifestError::from_yaml)?;
+            serde_saphyr::from_multiple_with_options(text, limits::yaml_options(text.len()))
+                .map_err(ManifestError::from_yaml)?;
         Self::non_empty(documents, Format::Yaml)
     }
 

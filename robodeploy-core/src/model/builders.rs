@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{
-    Architecture, Component, DeploymentRequest, DeviceRuntime, Executable, Package, Placement,
-    RestartPolicy, Ros, RosDistro, Version, Wave, WaveSize,
+    Architecture, Component, DeploymentRequest, DeviceRuntime, Executable, Limits, Package,
+    Placement, RestartPolicy, Ros, RosDistro, Version, Wave, WaveSize,
 };
 
 impl Placement {
@@ -46,7 +46,15 @@ impl Executable {
             env: BTreeMap::new(),
             ports: Vec::new(),
             mounts: Vec::new(),
+            limits: Limits::default(),
         }
+    }
+
+    /// With these limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// With this argv.

@@ -80,8 +80,8 @@ pub struct Wave {
 pub enum WaveSize {
     /// This many robots.
     Robots(u32),
-    /// This percentage (1..=100) of the fleet, rounded up.
-    Percent(u8),
+    /// This percentage (1 to 100) of the fleet, rounded up.
+    Percent(#[serde(deserialize_with = "super::percent::deserialize")] u8),
 }
 
 /// How the job rolls out.
@@ -89,9 +89,13 @@ pub enum WaveSize {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeploymentConfig {
-    /// Share of the fleet deployed at once, 1..=100 (200 robots at 10 % → 20 at once).
+    /// Share of the fleet deployed at once, 1 to 100 percent (200 robots at 10 % → 20 at once).
+    #[serde(deserialize_with = "super::percent::deserialize")]
+    #[cfg_attr(feature = "schema", schemars(range(max = 100)))]
     pub concurrent_deployment_percentage: u8,
-    /// Share of the fleet whose failure halts the job, 1..=100.
+    /// Share of the fleet whose failure halts the job, 1 to 100 percent.
+    #[serde(deserialize_with = "super::percent::deserialize")]
+    #[cfg_attr(feature = "schema", schemars(range(max = 100)))]
     pub failure_threshold_percentage: u8,
     /// Per-robot timeout, 1 minute ..= 7 days; 5 hours by default.
     #[serde(default = "default_robot_timeout", with = "crate::time::duration")]

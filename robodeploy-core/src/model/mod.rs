@@ -11,7 +11,9 @@ mod error_code;
 mod ids;
 mod job;
 mod job_status;
+mod limits;
 mod package;
+mod percent;
 mod restart;
 mod status;
 
@@ -24,6 +26,10 @@ pub use job::{
     DownloadCondition, LaunchConfig, MAX_ROBOT_TIMEOUT, MIN_ROBOT_TIMEOUT, Wave, WaveSize,
 };
 pub use job_status::{FailureCode, JobStatus, ProgressStep, RobotStatus};
+pub use limits::{
+    CAPABILITIES, CPU_RULE, DeviceMapping, Limits, MAX_CPU_MILLIS, MAX_MEMORY_BYTES, MEMORY_RULE,
+    MIN_MEMORY_BYTES, Quantity, USER_RULE, UserSpec, capability_name,
+};
 pub use package::{
     Architecture, Component, DeviceRuntime, Executable, LATEST, Mount, Package, Placement, Port,
     Ros, RosDistro, Version,

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::RestartPolicy;
+use super::{Limits, RestartPolicy};
 
 /// The version string that means "whatever is newest"; refused wherever a deployment or job needs
 /// a fixed version, as RoboMaker refuses it for deployment jobs.
@@ -233,6 +233,10 @@ pub struct Executable {
     /// Volumes mounted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mounts: Vec<Mount>,
+    /// CPU and memory limits, devices, host network, user, read-only root, capabilities,
+    /// privileged ([`Limits`]); nothing set by default.
+    #[serde(default, skip_serializing_if = "Limits::is_empty")]
+    pub limits: Limits,
 }
 
 /// A part of a package that runs in one place (the cloud or one device).

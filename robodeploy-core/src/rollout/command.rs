@@ -47,6 +47,8 @@ pub enum HaltReason {
     Canceled,
     /// Preparing the job failed.
     PrepareFailed,
+    /// A user asked for the job to be rolled back ([`Input::Rollback`](super::Input::Rollback)).
+    RollbackRequested,
 }
 
 /// A decision the rollout made on its own, for observers (the engine's event stream, the

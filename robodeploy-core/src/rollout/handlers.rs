@@ -36,6 +36,7 @@ impl Rollout {
             Input::RobotOffline { robot } => self.on_robot_offline(robot, now),
             Input::RobotOnline { robot } => self.on_robot_online(robot, now),
             Input::Cancel => self.on_cancel(now),
+            Input::Rollback => self.on_rollback(now),
             Input::Resume => self.on_resume(now),
             Input::Timeout => self.on_timeout(now),
         }
@@ -162,6 +163,33 @@ impl Rollout {
         if let Some(ready) = ready {
             self.set_phase(r, ready);
             self.ready.push_back(r);
+        }
+        self.settle();
+    }
+
+    fn on_rollback(&mut self, now: Time) {
+        match self.stage {
+            RolloutPhase::RollingBack => {
+                self.advance(now);
+            }
+            RolloutPhase::Done => {
+                self.advance(now);
+                if self.rollback.is_none() {
+                    let halt = self.halt;
+                    // A job that had succeeded ends Canceled once rolled back.
+                    self.halt = halt.or(Some(HaltReason::Canceled));
+                    if self.start_rollback(HaltReason::RollbackRequested) {
+                        self.ended = None;
+                        self.set_status(JobStatus::InProgress);
+                    } else {
+                        self.halt = halt;
+                    }
+                }
+            }
+            _ => {
+                self.rollback_requested = true;
+                return self.on_cancel(now);
+            }
         }
         self.settle();
     }

@@ -70,6 +70,14 @@ pub enum Input {
     /// Ignored once the job ended or while it rolls back (an interrupted rollback would leave
     /// the fleet mixed).
     Cancel,
+    /// Roll the job back by hand, whether or not it asked for automatic rollback: a job still
+    /// running stops as on [`Cancel`](Input::Cancel) and, once nothing is in flight, every robot
+    /// the new version reached returns to the version it ran before the job. A job that has
+    /// ended is rolled back the same way: it is InProgress again while its robots return, then
+    /// ends Canceled (Failed if it had failed). The rollback's reason is
+    /// [`RollbackRequested`](super::HaltReason::RollbackRequested). Ignored while the job rolls
+    /// back, once it has rolled back, and when no robot needs it.
+    Rollback,
     /// Resume a job waiting for a manual resume between waves. Ignored otherwise (a resume is
     /// not remembered for a wave that has not completed yet).
     Resume,
@@ -90,6 +98,7 @@ impl Input {
             | Input::Prepared
             | Input::PrepareFailed { .. }
             | Input::Cancel
+            | Input::Rollback
             | Input::Resume
             | Input::Timeout => None,
         }

@@ -137,6 +137,9 @@ pub struct Rollout {
     pub(super) offline: DeadlineQueue,
     pub(super) soak_until: Option<Time>,
     pub(super) resume_requested: bool,
+    /// A user asked for a rollback ([`Input::Rollback`](super::Input::Rollback)) while the job
+    /// ran: it rolls back once drained, whatever the plan says.
+    pub(super) rollback_requested: bool,
     pub(super) rollback: Option<RollbackRecord>,
     pub(super) rollback_cursor: u32,
     pub(super) commands: VecDeque<Command>,
@@ -216,6 +219,7 @@ impl Rollout {
             offline: DeadlineQueue::default(),
             soak_until: None,
             resume_requested: false,
+            rollback_requested: false,
             rollback: None,
             rollback_cursor: 0,
             commands: VecDeque::with_capacity(slots.min(n) + 1),
@@ -324,6 +328,15 @@ impl Rollout {
     /// The wave being deployed (or last deployed).
     pub fn current_wave(&self) -> u32 {
         self.wave
+    }
+
+    /// Whether a user asked for a rollback ([`Input::Rollback`](super::Input::Rollback)) that
+    /// has not started yet (the job is still draining) or has started.
+    pub fn rollback_requested(&self) -> bool {
+        self.rollback_requested
+            || self
+                .rollback
+                .is_some_and(|r| r.reason == HaltReason::RollbackRequested)
     }
 
     /// The rollback, once one started.

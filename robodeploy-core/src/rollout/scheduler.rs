@@ -196,9 +196,12 @@ impl Rollout {
                     if self.in_flight() > 0 {
                         break;
                     }
-                    let reason = self.halt.unwrap_or(HaltReason::Canceled);
-                    let wants_rollback =
-                        self.plan.auto_rollback && reason != HaltReason::PrepareFailed;
+                    let mut reason = self.halt.unwrap_or(HaltReason::Canceled);
+                    if self.rollback_requested {
+                        reason = HaltReason::RollbackRequested;
+                    }
+                    let wants_rollback = (self.plan.auto_rollback || self.rollback_requested)
+                        && reason != HaltReason::PrepareFailed;
                     if !(wants_rollback && self.start_rollback(reason)) {
                         self.finish();
                     }

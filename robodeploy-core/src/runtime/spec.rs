@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{DeploymentId, Mount, Port, RestartPolicy};
+use crate::model::{DeploymentId, Limits, Mount, Port, RestartPolicy};
 
 /// Label keys robodeploy puts on every instance, so a runtime can list what it holds after the
 /// engine restarts (containers carry them as Docker labels, processes in their state file).
@@ -23,6 +23,12 @@ pub mod labels {
     pub const VERSION: &str = "io.robodeploy.version";
     /// Marks every instance robodeploy created (value `"true"`).
     pub const MANAGED: &str = "io.robodeploy.managed";
+    /// The id of the store of the engine that started the instance
+    /// ([`store_id`](crate::store::store_id)); set by the engine.
+    pub const STORE: &str = "io.robodeploy.store";
+    /// The name of the deployment (not set on a shared component's instance, which serves
+    /// several); set by the engine.
+    pub const DEPLOYMENT_NAME: &str = "io.robodeploy.deployment-name";
 }
 
 /// A runtime's handle for one instance (a container id, a process runtime's instance name).
@@ -80,6 +86,12 @@ pub struct InstanceSpec {
     pub restart_policy: RestartPolicy,
     /// Labels (always including the [`labels`] keys).
     pub labels: BTreeMap<String, String>,
+    /// The executable's limits as the manifest gives them (validated): CPU, memory, devices,
+    /// user, read-only root, capabilities, privileged. A runtime applies them or refuses the
+    /// instance with [`RuntimeError::InvalidSpec`](super::RuntimeError::InvalidSpec) naming the
+    /// field it cannot apply. `limits.host_network` is also in [`InstanceSpec::host_network`].
+    #[serde(default, skip_serializing_if = "Limits::is_empty")]
+    pub limits: Limits,
 }
 
 impl InstanceSpec {
@@ -114,6 +126,7 @@ impl InstanceSpec {
             host_network: false,
             restart_policy: RestartPolicy::Never,
             labels: l,
+            limits: Limits::default(),
         }
     }
 }

@@ -16,6 +16,7 @@
 
 #[cfg(test)]
 mod conformance;
+mod identity;
 mod memory;
 mod migrate;
 mod redb_errors;
@@ -25,6 +26,7 @@ mod retention;
 use std::fmt;
 use std::path::PathBuf;
 
+pub use identity::{STORE_ID_KEY, store_id};
 pub use memory::MemoryStore;
 pub use migrate::SCHEMA_VERSION;
 pub use redb_store::RedbStore;
@@ -46,7 +48,7 @@ pub enum Table {
     Jobs,
     /// Client request tokens, keyed by token, valued by the id they created.
     Tokens,
-    /// Store metadata (schema version).
+    /// Store metadata (schema version, the store's id).
     Meta,
 }
 

@@ -186,6 +186,7 @@ pub fn any_executable() -> impl Strategy<Value = Executable> {
                 env,
                 ports,
                 mounts,
+                limits: Default::default(),
             },
         )
 }
@@ -357,7 +358,8 @@ pub fn any_download_condition() -> impl Strategy<Value = DownloadCondition> {
 pub fn any_wave_size() -> impl Strategy<Value = WaveSize> {
     prop_oneof![
         any::<u32>().prop_map(WaveSize::Robots),
-        any::<u8>().prop_map(WaveSize::Percent),
+        // A percentage reads as 0..=100 (validation refuses 0).
+        (0u8..=100).prop_map(WaveSize::Percent),
     ]
 }
 
@@ -372,11 +374,11 @@ pub fn any_wave() -> impl Strategy<Value = Wave> {
     )
 }
 
-/// Any deployment config.
+/// Any deployment config (percentages as any that reads: 0..=100, 0 refused by validation).
 pub fn any_deployment_config() -> impl Strategy<Value = DeploymentConfig> {
     (
-        any::<u8>(),
-        any::<u8>(),
+        0u8..=100,
+        0u8..=100,
         any_duration(),
         option::of(any_download_condition()),
         option::of(any_duration()),

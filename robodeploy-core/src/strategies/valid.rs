@@ -128,6 +128,7 @@ pub fn valid_executable(placement: Placement, name: String) -> impl Strategy<Val
                     env,
                     ports,
                     mounts,
+                    limits: Default::default(),
                 }
             },
         )

@@ -1,7 +1,7 @@
 //! The validation context: what is known besides the document being checked (packages, fleets and
 //! devices, existing deployments), and the checks that span documents.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{
     DocumentRef, FieldPath, Findings, Report, ValidationError as E, deployment, fleet, graph, job,
@@ -261,48 +261,63 @@ impl ValidationContext {
 /// Names and ids that must be unique across the documents: packages (name and version), fleets,
 /// deployments, and robots (by name and by id) across all fleets.
 fn unique_across(docs: &[(Option<DocumentRef>, &Document)], findings: &mut [Findings]) {
+    const PACKAGE: usize = 0;
+    const FLEET: usize = 1;
+    const ROBOT_NAME: usize = 2;
+    const ROBOT_ID: usize = 3;
+    const DEPLOYMENT: usize = 4;
     let spec = FieldPath::spec();
-    let mut seen: BTreeMap<(u8, String), String> = BTreeMap::new();
-    let mut check =
-        |findings: &mut [Findings], i: usize, class: u8, value: String, path: FieldPath| {
-            let here = match &docs[i].0 {
-                Some(d) => format!("{d}: {path}"),
-                None => path.to_string(),
-            };
-            match seen.get(&(class, value.clone())) {
-                Some(first) => findings[i].error(E::Duplicate {
-                    path,
-                    value,
-                    first: first.clone(),
-                }),
-                None => {
-                    seen.insert((class, value), here);
-                }
+    // The field of a value of `class`, `r` the robot's index in its fleet.
+    let path_of = |class: usize, r: usize| match class {
+        ROBOT_NAME => spec.field("robots").index(r).field("name"),
+        ROBOT_ID => spec.field("robots").index(r).field("id"),
+        _ => spec.field("name"),
+    };
+    // Where each value was first seen: its document and robot index. Paths and their text are
+    // made only for a repeat.
+    let mut seen: [HashMap<String, (usize, usize)>; 5] = Default::default();
+    let mut check = |findings: &mut [Findings], i: usize, class: usize, value: &str, r: usize| {
+        match seen[class].get(value) {
+            Some(&(first_doc, first_r)) => {
+                let at = path_of(class, first_r);
+                let first = match &docs[first_doc].0 {
+                    Some(d) => format!("{d}: {at}"),
+                    None => at.to_string(),
+                };
+                findings[i].error(E::Duplicate {
+                    path: path_of(class, r),
+                    value: value.to_owned(),
+                    first,
+                });
             }
-        };
+            None => {
+                seen[class].insert(value.to_owned(), (i, r));
+            }
+        }
+    };
     for (i, (_, doc)) in docs.iter().enumerate() {
         match doc {
             Document::Package(p) => {
                 let value = format!("{}@{}", p.name, p.version);
-                check(findings, i, 0, value, spec.field("name"));
+                check(findings, i, PACKAGE, &value, 0);
             }
             Document::Fleet(f) => {
-                check(findings, i, 1, f.name.clone(), spec.field("name"));
+                check(findings, i, FLEET, &f.name, 0);
                 // Within one fleet the fleet rules already report repeats; only the first of
                 // each name and id here is compared with other fleets.
-                let mut local = std::collections::BTreeSet::new();
+                let mut names = HashSet::with_capacity(f.robots.len());
+                let mut ids = HashSet::with_capacity(f.robots.len());
                 for (r, robot) in f.robots.iter().enumerate() {
-                    let at = spec.field("robots").index(r);
-                    if local.insert((2, robot.name.clone())) {
-                        check(findings, i, 2, robot.name.clone(), at.field("name"));
+                    if names.insert(robot.name.as_str()) {
+                        check(findings, i, ROBOT_NAME, &robot.name, r);
                     }
-                    if local.insert((3, robot.id.to_string())) {
-                        check(findings, i, 3, robot.id.to_string(), at.field("id"));
+                    if ids.insert(robot.id) {
+                        check(findings, i, ROBOT_ID, &robot.id.to_string(), r);
                     }
                 }
             }
             Document::Deployment(d) => {
-                check(findings, i, 4, d.name.clone(), spec.field("name"));
+                check(findings, i, DEPLOYMENT, &d.name, 0);
             }
             Document::DeploymentJob(_) => {}
         }

@@ -35,13 +35,9 @@ pub(super) fn check_deployment(f: &mut Findings, d: &DeploymentRequest, ctx: &Va
 
 fn check_dependencies(f: &mut Findings, d: &DeploymentRequest, ctx: &ValidationContext) {
     let deps = FieldPath::spec().field("dependsOn");
-    fields::unique(
-        f,
-        d.depends_on
-            .iter()
-            .enumerate()
-            .map(|(i, dep)| (deps.index(i), dep.as_str())),
-    );
+    fields::unique(f, d.depends_on.iter().map(String::as_str), |i| {
+        deps.index(i)
+    });
     let volumes = FieldPath::spec().field("volumes");
     let referenced = d
         .depends_on

@@ -169,7 +169,7 @@ pub enum ValidationError {
         value: String,
     },
     /// A percentage outside 1..=100.
-    #[error("{path}: {value} % is outside 1..=100")]
+    #[error("{path}: {value} % is not a percentage from 1 to 100")]
     PercentageOutOfRange {
         /// Where.
         path: FieldPath,
@@ -177,7 +177,7 @@ pub enum ValidationError {
         value: u8,
     },
     /// A duration outside its range.
-    #[error("{path}: {} is outside {}..={}", Span(*value), Span(*min), Span(*max))]
+    #[error("{path}: {} is not between {} and {}", Span(*value), Span(*min), Span(*max))]
     DurationOutOfRange {
         /// Where.
         path: FieldPath,
@@ -245,6 +245,78 @@ pub enum ValidationError {
         /// What it is: "the host's root filesystem" or "a container engine's socket".
         what: &'static str,
     },
+    /// A CPU limit that is not a positive number of CPUs or millicores within bounds.
+    #[error("{path}: CPU limit {value:?} must be {rule}")]
+    InvalidCpuLimit {
+        /// Where (`limits.cpu`).
+        path: FieldPath,
+        /// The value as written.
+        value: String,
+        /// The rule ([`CPU_RULE`](crate::model::CPU_RULE)).
+        rule: &'static str,
+    },
+    /// A memory limit that is not a whole number of bytes within bounds.
+    #[error("{path}: memory limit {value:?} must be {rule}")]
+    InvalidMemoryLimit {
+        /// Where (`limits.memory`).
+        path: FieldPath,
+        /// The value as written.
+        value: String,
+        /// The rule ([`MEMORY_RULE`](crate::model::MEMORY_RULE)).
+        rule: &'static str,
+    },
+    /// A device mapping whose host path is not a device under `/dev` (or whose container path
+    /// is not absolute).
+    #[error("{path}: device path {value:?} must be {rule}")]
+    InvalidDevicePath {
+        /// Where (`limits.devices[i]`, `.host` or `.container`).
+        path: FieldPath,
+        /// The path as written.
+        value: String,
+        /// The rule.
+        rule: &'static str,
+    },
+    /// A capability that is not a Linux capability name.
+    #[error(
+        "{path}: capability {value:?} is not a Linux capability name (upper case, e.g. SYS_NICE or CAP_NET_ADMIN; for every capability use privileged)"
+    )]
+    UnknownCapability {
+        /// Where (`limits.capabilities[i]`).
+        path: FieldPath,
+        /// The name as written.
+        value: String,
+    },
+    /// A user that is not a name, a uid or uid:gid.
+    #[error("{path}: user {value:?} must be {rule}")]
+    InvalidUser {
+        /// Where (`limits.user`).
+        path: FieldPath,
+        /// The value as written.
+        value: String,
+        /// The rule ([`USER_RULE`](crate::model::USER_RULE)).
+        rule: &'static str,
+    },
+    /// A setting only a container can apply, on an executable of a preinstalled component (a
+    /// process): device mappings, capabilities, a read-only root filesystem, privileged.
+    #[error(
+        "{path}: {field} cannot be applied to a process (an executable of a preinstalled component); only containers (docker and cloud components) apply it"
+    )]
+    ContainerOnlyLimit {
+        /// Where (`limits.<field>`).
+        path: FieldPath,
+        /// The field's manifest name.
+        field: &'static str,
+    },
+    /// A privileged executable, refused by an engine whose configuration does not allow
+    /// privileged containers (the validator alone only warns:
+    /// [`ValidationWarning::Privileged`](super::ValidationWarning)).
+    #[error(
+        "{path}: privileged: true is refused: a privileged container has every device and capability of its host, and this engine's configuration does not allow privileged executables (allow_privileged)"
+    )]
+    PrivilegedRefused {
+        /// Where (`limits.privileged`).
+        path: FieldPath,
+    },
     /// An executable of a preinstalled component with an image.
     #[error(
         "{path}: image {image:?} given for an executable of a preinstalled component, which runs a command"
@@ -280,7 +352,7 @@ pub enum ValidationError {
         first: String,
     },
     /// A deployment names a package version nobody knows.
-    #[error("{path}: package {package:?} version {version:?} is not known")]
+    #[error("{path}: package {package:?} version {version} is not known")]
     UnknownPackage {
         /// Where.
         path: FieldPath,
@@ -494,6 +566,13 @@ impl ValidationError {
             | MissingImage { path, .. }
             | ImageOnPreinstalled { path, .. }
             | HostTakeoverMountRefused { path, .. }
+            | InvalidCpuLimit { path, .. }
+            | InvalidMemoryLimit { path, .. }
+            | InvalidDevicePath { path, .. }
+            | UnknownCapability { path, .. }
+            | InvalidUser { path, .. }
+            | ContainerOnlyLimit { path, .. }
+            | PrivilegedRefused { path }
             | MissingCommand { path }
             | InvalidPort { path }
             | Duplicate { path, .. }

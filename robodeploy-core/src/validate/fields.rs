@@ -1,6 +1,8 @@
 //! Rules on single fields: names, labels, tags, environment, versions, paths, percentages.
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::time::Duration;
 
 use super::limits::*;
@@ -285,18 +287,24 @@ pub(super) fn image(f: &mut Findings, path: FieldPath, value: &str) {
     }
 }
 
-/// Reports every repeat of a value among `items`, pointing at the first occurrence.
-pub(super) fn unique<'a>(f: &mut Findings, items: impl IntoIterator<Item = (FieldPath, &'a str)>) {
-    let mut first: BTreeMap<&str, FieldPath> = BTreeMap::new();
-    for (path, value) in items {
-        match first.get(value) {
-            Some(at) => f.error(E::Duplicate {
-                path,
+/// Reports every repeat of a value among `values` (the `i`-th at `path_of(i)`), pointing at
+/// the first occurrence. Paths are built only for repeats: a fleet of a million robots checks
+/// its names without a million paths.
+pub(super) fn unique<'a>(
+    f: &mut Findings,
+    values: impl IntoIterator<Item = &'a str>,
+    path_of: impl Fn(usize) -> FieldPath,
+) {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    for (i, value) in values.into_iter().enumerate() {
+        match first.entry(value) {
+            Entry::Occupied(at) => f.error(E::Duplicate {
+                path: path_of(i),
                 value: value.to_owned(),
-                first: at.to_string(),
+                first: path_of(*at.get()).to_string(),
             }),
-            None => {
-                first.insert(value, path);
+            Entry::Vacant(slot) => {
+                slot.insert(i);
             }
         }
     }

@@ -10,21 +10,13 @@ pub(super) fn check_fleet(f: &mut Findings, fleet: &Fleet) {
     fields::name(f, spec.field("name"), &fleet.name);
     fields::labels(f, spec.field("labels"), &fleet.labels);
     let robots = spec.field("robots");
-    fields::unique(
-        f,
-        fleet
-            .robots
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (robots.index(i).field("name"), d.name.as_str())),
-    );
+    fields::unique(f, fleet.robots.iter().map(|d| d.name.as_str()), |i| {
+        robots.index(i).field("name")
+    });
     let ids: Vec<String> = fleet.robots.iter().map(|d| d.id.to_string()).collect();
-    fields::unique(
-        f,
-        ids.iter()
-            .enumerate()
-            .map(|(i, id)| (robots.index(i).field("id"), id.as_str())),
-    );
+    fields::unique(f, ids.iter().map(String::as_str), |i| {
+        robots.index(i).field("id")
+    });
     for (i, d) in fleet.robots.iter().enumerate() {
         check_device(f, &robots.index(i), d);
     }

@@ -59,6 +59,7 @@
 mod context;
 mod deployment;
 mod error;
+mod exec_limits;
 mod fields;
 mod fleet;
 mod graph;

@@ -1,6 +1,8 @@
 //! Rules of packages, components and executables.
 
-use super::{FieldPath, Findings, ValidationError as E, ValidationWarning as W, fields};
+use super::{
+    FieldPath, Findings, ValidationError as E, ValidationWarning as W, exec_limits, fields,
+};
 use crate::model::{Component, DeviceRuntime, Executable, Package, Placement};
 
 /// Checks one package on its own.
@@ -15,13 +17,9 @@ pub(super) fn check_package(f: &mut Findings, p: &Package) {
             path: components.clone(),
         });
     }
-    fields::unique(
-        f,
-        p.components
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (components.index(i).field("name"), c.name.as_str())),
-    );
+    fields::unique(f, p.components.iter().map(|c| c.name.as_str()), |i| {
+        components.index(i).field("name")
+    });
     for (i, c) in p.components.iter().enumerate() {
         check_component(f, &components.index(i), c);
     }
@@ -38,13 +36,9 @@ fn check_component(f: &mut Findings, path: &FieldPath, c: &Component) {
             path: executables.clone(),
         });
     }
-    fields::unique(
-        f,
-        c.executables
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (executables.index(i).field("name"), e.name.as_str())),
-    );
+    fields::unique(f, c.executables.iter().map(|e| e.name.as_str()), |i| {
+        executables.index(i).field("name")
+    });
     for (i, e) in c.executables.iter().enumerate() {
         check_executable(f, &executables.index(i), c.placement, e);
     }
@@ -114,4 +108,5 @@ fn check_executable(f: &mut Findings, path: &FieldPath, placement: Placement, e:
             });
         }
     }
+    exec_limits::limits(f, path.field("limits"), &e.limits, runtime.is_some());
 }

@@ -44,6 +44,15 @@ pub enum ValidationWarning {
         /// What it is: "the host's root filesystem" or "a container engine's socket".
         what: &'static str,
     },
+    /// A privileged executable: it has every device and capability of its host. Engines refuse
+    /// it unless their configuration allows it (`EngineConfig::allow_privileged`).
+    #[error(
+        "{path}: privileged: true gives the container every device and capability of its host; an engine refuses it unless its configuration allows privileged executables"
+    )]
+    Privileged {
+        /// Where (`limits.privileged`).
+        path: FieldPath,
+    },
     /// The chosen device is offline now: the deployment fails with DEP_E151 unless it comes back.
     #[error("{path}: device {device:?} is offline")]
     DeviceOffline {
@@ -60,6 +69,7 @@ impl ValidationWarning {
         match self {
             ValidationWarning::ThresholdBelowConcurrency { path, .. }
             | ValidationWarning::HostTakeoverMount { path, .. }
+            | ValidationWarning::Privileged { path }
             | ValidationWarning::DeviceOffline { path, .. } => path,
         }
     }

@@ -10,6 +10,7 @@ mod support;
 mod deploy;
 mod endpoint_cut;
 mod images;
+mod limits;
 mod logs_exec;
 mod proxy;
 mod restart;

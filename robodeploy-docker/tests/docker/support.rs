@@ -2,6 +2,7 @@
 //! image, specs with unique deployment ids, event waits, and a guard that removes whatever a
 //! failed test left behind.
 
+use robodeploy_testkit::skip::docker_or_skip;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -26,25 +27,11 @@ pub fn image() -> String {
     format!("{IMAGE_REPO}:{IMAGE_TAG}")
 }
 
-fn docker_required() -> bool {
-    std::env::var("ROBODEPLOY_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
-}
-
 /// A runtime on the local engine with the test image present, or `None` (after a loud message)
 /// when no engine answers. With `ROBODEPLOY_REQUIRE_DOCKER=1` a missing engine fails the test.
 pub async fn local_runtime(placement: Placement) -> Option<DockerRuntime> {
-    let rt = DockerRuntime::local(placement).expect("local Docker client");
-    if let Err(e) = rt.health().await {
-        assert!(
-            !docker_required(),
-            "ROBODEPLOY_REQUIRE_DOCKER=1 but no Docker engine answers: {e}"
-        );
-        eprintln!(
-            "\n!!!!!!!! SKIPPED: no Docker engine reachable ({e}). \
-             Set ROBODEPLOY_REQUIRE_DOCKER=1 to make this a failure. !!!!!!!!\n"
-        );
-        return None;
-    }
+    let rt = docker_or_skip(DockerRuntime::local(placement))?;
+    docker_or_skip(rt.health().await)?;
     IMAGE_READY
         .get_or_try_init(|| async { ensure_image(&rt, IMAGE_REPO, IMAGE_TAG).await.map(|_| ()) })
         .await

@@ -83,6 +83,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "rd_log_stream_free": ([P], None),
         "rd_engine_create_job": ([P, S, S, ctypes.POINTER(P)], R),
         "rd_engine_cancel_job": ([P, S], R),
+        "rd_engine_rollback_job": ([P, S], R),
         "rd_engine_job": ([P, S, ctypes.POINTER(P)], R),
         "rd_engine_wait_job": ([P, S, U64, ctypes.POINTER(P)], R),
         "rd_engine_job_tags": ([P, S, ctypes.POINTER(P)], R),

@@ -35,8 +35,12 @@ class Engine:
             memory.
         worker_threads: threads of the engine's runtime (default 2).
         health_interval: how often runtimes are checked, e.g. ``"2s"``.
+        job_retention: how long a job is kept after its creation (default ``"90 days"``); an
+            ended job past it is deleted from memory and the store.
         allow_host_takeover_mounts: let packages mount ``/`` or a container engine's socket
             (default ``False``: :meth:`add_package` raises ``ValidationError`` for them).
+        allow_privileged: let executables run privileged (``limits.privileged``; default
+            ``False``: :meth:`add_package` raises ``ValidationError`` for them).
         lifecycle: restart supervision of every deployment, any of ``initialBackoff``
             (``"1s"``), ``backoffFactor`` (2), ``maxBackoff`` (``"60s"``), ``resetAfter``
             (``"60s"``), ``minUptime`` (``"10s"``), ``crashLoopExits`` (5),
@@ -60,8 +64,10 @@ class Engine:
         *,
         worker_threads: Optional[int] = None,
         health_interval: Optional[str] = None,
+        job_retention: Optional[str] = None,
         lifecycle: Optional[Mapping[str, Any]] = None,
         allow_host_takeover_mounts: Optional[bool] = None,
+        allow_privileged: Optional[bool] = None,
         remote: Optional[Mapping[str, Any]] = None,
     ) -> None:
         self._lib = _lib.load()
@@ -72,10 +78,14 @@ class Engine:
             options["workerThreads"] = worker_threads
         if health_interval is not None:
             options["healthInterval"] = health_interval
+        if job_retention is not None:
+            options["jobRetention"] = job_retention
         if lifecycle is not None:
             options["lifecycle"] = dict(lifecycle)
         if allow_host_takeover_mounts is not None:
             options["allowHostTakeoverMounts"] = bool(allow_host_takeover_mounts)
+        if allow_privileged is not None:
+            options["allowPrivileged"] = bool(allow_privileged)
         if remote is not None:
             options["remote"] = dict(remote)
         handle = ctypes.c_void_p()
@@ -389,6 +399,13 @@ class Job:
         """Cancels the job: no new robots; robots in flight are aborted."""
         e = self.engine
         _lib.check(e._lib.rd_engine_cancel_job(e.handle, _lib.encode(self.id)))
+
+    def rollback(self) -> None:
+        """Rolls the job back: a running job stops as on :meth:`cancel`, then every robot the
+        new version reached returns to the version it ran before; an ended job is rolled back
+        the same way. Raises ``ConflictError`` when nothing is left to roll back."""
+        e = self.engine
+        _lib.check(e._lib.rd_engine_rollback_job(e.handle, _lib.encode(self.id)))
 
 
 class _Stream:

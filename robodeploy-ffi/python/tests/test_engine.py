@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
+from datetime import datetime, timedelta
 
 import pytest
 
 import robodeploy
 from robodeploy.errors import (
-    ConflictError, InvalidArgumentError, InvalidJsonError, NotFoundError, NotRunningError,
-    ShutDownError, TimeoutError, ValidationError,
+    ConflictError, InvalidArgumentError, InvalidConfigError, InvalidJsonError, NotFoundError,
+    NotRunningError, ShutDownError, TimeoutError, ValidationError,
 )
 
 from conftest import ROBOT, package, request
@@ -75,6 +77,25 @@ def test_jobs_succeed_and_cancel(engine: robodeploy.Engine) -> None:
     assert job.report()["fleet"] == "two"
 
 
+def test_a_job_rolled_back_returns_its_robots_and_a_second_rollback_is_a_conflict(
+    engine: robodeploy.Engine,
+) -> None:
+    engine.add_package(package("demo", ["/usr/bin/demo"]))
+    engine.add_package(dict(package("demo", ["/usr/bin/demo", "--v2"]), version="2"))
+    engine.add_fleet(FLEET)
+    assert engine.create_job(JOB).wait(timeout=20)["status"] == "Succeeded"
+    second = engine.create_job(dict(JOB, applicationVersion="2"))
+    assert second.wait(timeout=20)["status"] == "Succeeded"
+    second.rollback()
+    report = second.wait(timeout=20)
+    assert report["status"] == "Canceled"
+    assert report["rollback"]["requested"] is True
+    assert (report["rollback"]["robots"], report["rollback"]["rolledBack"]) == (1, 1)
+    with pytest.raises(ConflictError) as err:
+        second.rollback()
+    assert "nothing to roll back" in str(err.value)
+
+
 def test_error_paths(engine: robodeploy.Engine) -> None:
     engine.add_package(package("demo", ["/usr/bin/demo"]))
     with pytest.raises(ValidationError) as err:
@@ -133,3 +154,30 @@ def test_a_process_deployment_runs_logs_and_stops(process_engine: robodeploy.Eng
     assert [line["line"] for line in dep.logs("main", "main")] == ["talker: hello"]
     dep.deprovision()
     assert dep.wait("stopped", timeout=30)["phase"] == "DeploymentStopped"
+
+
+def test_a_job_past_the_engines_retention_is_deleted() -> None:
+    with pytest.raises(InvalidConfigError) as err:
+        robodeploy.Engine(job_retention="0s")
+    assert err.value.message == "argument `options_json`: jobRetention = 0s: must be positive"
+    with robodeploy.Engine(health_interval="200ms", job_retention="2s") as e:
+        e.add_memory_device(ROBOT)
+        e.add_package(package("demo", ["/usr/bin/demo"]))
+        e.add_fleet(FLEET)
+        job = e.create_job(JOB)
+        report = job.wait(timeout=20)
+        assert report["status"] == "Succeeded"
+
+        def at(text: str) -> datetime:
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+        assert at(report["expiresAt"]) - at(report["createdAt"]) == timedelta(seconds=2)
+        # Past it, the next health check deletes it: no report any more.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                job.report()
+            except NotFoundError:
+                break
+            assert time.monotonic() < deadline, "the job outlived its retention"
+            time.sleep(0.1)

@@ -180,3 +180,46 @@ def test_host_takeover_mounts_are_refused_unless_allowed(engine: robodeploy.Engi
         "spec.components[0].executables[0].mounts[0].source", "HostTakeoverMountRefused")
     with robodeploy.Engine(allow_host_takeover_mounts=True) as allowing:
         allowing.add_package(mounting(source))
+
+
+def limited(runtime: str, limits: Dict[str, Any]) -> Dict[str, Any]:
+    p = copy.deepcopy(PACKAGE)
+    p["name"] = "camera"
+    p["components"][0]["placement"]["runtime"] = runtime
+    exe = p["components"][0]["executables"][0]
+    if runtime == "docker":
+        exe.pop("command")
+        exe["image"] = "robot/cam:1"
+    exe["limits"] = limits
+    return p
+
+
+LIMITS = "spec.components[0].executables[0].limits"
+
+
+@pytest.mark.parametrize(
+    "runtime, limits, path, rule",
+    [
+        ("docker", {"memory": "0"}, LIMITS + ".memory", "InvalidMemoryLimit"),
+        ("docker", {"cpu": -1}, LIMITS + ".cpu", "InvalidCpuLimit"),
+        ("docker", {"devices": ["/etc/passwd"]}, LIMITS + ".devices[0]", "InvalidDevicePath"),
+        ("docker", {"capabilities": ["FLY"]}, LIMITS + ".capabilities[0]", "UnknownCapability"),
+        ("preinstalled", {"user": "Robot"}, LIMITS + ".user", "InvalidUser"),
+        ("preinstalled", {"devices": ["/dev/video0"]}, LIMITS + ".devices", "ContainerOnlyLimit"),
+    ],
+)
+def test_bad_limits_name_field_and_rule(engine: robodeploy.Engine, runtime, limits, path, rule) -> None:
+    with pytest.raises(ValidationError) as caught:
+        engine.add_package(limited(runtime, limits))
+    e = only_error(caught.value)
+    assert (e["path"], e["rule"]) == (path, rule)
+
+
+def test_privileged_is_refused_unless_allowed(engine: robodeploy.Engine) -> None:
+    with pytest.raises(ValidationError) as caught:
+        engine.add_package(limited("docker", {"privileged": True}))
+    e = only_error(caught.value)
+    assert (e["path"], e["rule"]) == (LIMITS + ".privileged", "PrivilegedRefused")
+    engine.add_package(limited("docker", {"cpu": "500m", "memory": "512Mi", "hostNetwork": True}))
+    with robodeploy.Engine(allow_privileged=True) as allowing:
+        allowing.add_package(limited("docker", {"privileged": True}))

@@ -692,12 +692,16 @@ static void test_docker_engine(void) {
              " \"command\": [\"sh\", \"-c\", \"echo hello-from-docker; exec sleep 60\"]}]}]}",
              image);
     CHECK_CODE(rd_engine_add_package(engine, package), RD_OK);
+    /* The deployment's name is this process's own: the suite runs against the static and the
+     * shared library at once on one Docker engine, and an engine refuses (DEP_E410) to start a
+     * deployment whose namesake another store started there and still runs. */
+    char deployment[128];
+    snprintf(deployment, sizeof deployment,
+             "{\"name\": \"boxed-%ld\", \"package\": \"boxed\", \"version\": \"1\","
+             " \"devices\": {\"main\": \"dock-1\"}}",
+             (long)getpid());
     char *id = NULL;
-    CHECK_CODE(rd_engine_deploy(engine,
-                                "{\"name\": \"boxed\", \"package\": \"boxed\", \"version\": \"1\","
-                                " \"devices\": {\"main\": \"dock-1\"}}",
-                                NULL, &id),
-               RD_OK);
+    CHECK_CODE(rd_engine_deploy(engine, deployment, NULL, &id), RD_OK);
     char *status = NULL;
     CHECK_CODE(rd_engine_wait(engine, id, RD_UNTIL_RUNNING, WAIT_MS, &status), RD_OK);
     CHECK_CONTAINS(status, "\"status\":\"Running\"");

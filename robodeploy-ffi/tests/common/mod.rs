@@ -16,12 +16,6 @@ pub(crate) fn ci() -> bool {
 /// [`docker_image`] when a Docker engine answers.
 pub(crate) const DOCKER_IMAGE_ENV: &str = "ROBODEPLOY_TEST_DOCKER_IMAGE";
 
-/// Whether a missing Docker engine fails the Docker tests (`ROBODEPLOY_REQUIRE_DOCKER=1`, as
-/// CI sets) instead of skipping them.
-pub(crate) fn docker_required() -> bool {
-    std::env::var("ROBODEPLOY_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
-}
-
 /// The test image on the local Docker engine (made from the host's own commands when missing,
 /// as robodeploy-docker's own tests do), or `None` after a loud message when no engine
 /// answers. With `ROBODEPLOY_REQUIRE_DOCKER=1` a missing engine panics: the test fails.
@@ -49,14 +43,7 @@ pub(crate) fn docker_image() -> Option<String> {
         let docker = match reached {
             Ok(docker) => docker,
             Err(e) => {
-                assert!(
-                    !docker_required(),
-                    "ROBODEPLOY_REQUIRE_DOCKER=1 but no Docker engine answers: {e}"
-                );
-                eprintln!(
-                    "\n!!!!!!!! SKIPPED the Docker tests: no Docker engine reachable ({e}). \
-                     Set ROBODEPLOY_REQUIRE_DOCKER=1 to make this a failure. !!!!!!!!\n"
-                );
+                robodeploy_testkit::skip::skip_without_docker(&e);
                 return None;
             }
         };

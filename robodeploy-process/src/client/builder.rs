@@ -155,6 +155,10 @@ impl ProcessRuntimeBuilder {
                 path: instances.clone(),
                 source,
             })?;
+        // Tasks and execs a dead engine left running on this root go before anything runs.
+        super::strays::sweep(&self.root);
+        // So do the name claims of starts killed half-way.
+        super::supervise::sweep_claims(&self.root);
         let base_env = base_env(self.inherit_env);
         Ok(ProcessRuntime::create(self, shim, base_env))
     }

@@ -2,10 +2,12 @@
 //!
 //! Each runs in its own process group. It is over when its main process exits: whatever it left
 //! in its group is killed then, and when the caller gives up on it (drops the future) the whole
-//! group is killed too. Standard output and standard error are each captured up to
+//! group is killed too. While it runs it is recorded under the root, so that if the caller dies
+//! with no chance to kill it, the next runtime on the root does (see [`strays`]). Standard output and standard error are each captured up to
 //! [`CAPTURE_LIMIT`] bytes; what comes beyond is read and dropped, and the text notes it.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -15,6 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use crate::client::inspect::load_instance;
 use crate::client::launch::{Launch, Request, plan};
 use crate::client::runtime::Inner;
+use crate::client::strays;
 use crate::os::signal::{KILL, exit_code, exit_code_for_signal, signal_group};
 
 /// How much of each output stream is kept, in bytes.
@@ -38,7 +41,7 @@ pub(crate) async fn exec(
         // The instance's own environment, as recorded when it started.
         &record.env,
     )?;
-    run(launch, None).await
+    run(launch, None, &inner.root).await
 }
 
 pub(crate) async fn run_task(inner: &Inner, task: &TaskSpec) -> Result<ExecOutput, RuntimeError> {
@@ -52,7 +55,7 @@ pub(crate) async fn run_task(inner: &Inner, task: &TaskSpec) -> Result<ExecOutpu
         },
         &inner.base_env,
     )?;
-    run(launch, Some(task.timeout)).await
+    run(launch, Some(task.timeout), &inner.root).await
 }
 
 /// Kills a process group when dropped, unless disarmed: a dropped future leaves nothing behind.
@@ -66,7 +69,11 @@ impl Drop for GroupGuard {
     }
 }
 
-async fn run(launch: Launch, timeout: Option<Duration>) -> Result<ExecOutput, RuntimeError> {
+async fn run(
+    launch: Launch,
+    timeout: Option<Duration>,
+    root: &Path,
+) -> Result<ExecOutput, RuntimeError> {
     let Some((arg0, args)) = launch.argv.split_first() else {
         return Err(RuntimeError::InvalidSpec {
             field: "command",
@@ -95,6 +102,9 @@ async fn run(launch: Launch, timeout: Option<Duration>) -> Result<ExecOutput, Ru
         .id()
         .ok_or_else(|| RuntimeError::internal("the command exited before it was seen"))?;
     let mut guard = GroupGuard(Some(pgid));
+    // Recorded under the root until it ends, so that a runtime built after this process died
+    // kills what it left running (see `strays`).
+    let _recorded = strays::record(root, pgid);
     let stdout = tokio::spawn(capture(child.stdout.take()));
     let stderr = tokio::spawn(capture(child.stderr.take()));
     let waited = match timeout {

@@ -69,17 +69,7 @@ async fn read_requests(shared: Arc<Shared>, id: u64, read: OwnedReadHalf) {
                 break;
             }
         };
-        let request = match line {
-            Line::Text(text) => Request::parse(text),
-            Line::TooLong(len) => Err(format!(
-                "request line of {len} bytes or more is longer than {MAX_REQUEST_LINE}"
-            )),
-            Line::NotUtf8(bytes) => Err(format!(
-                "request is not UTF-8: {}",
-                excerpt(&String::from_utf8_lossy(bytes))
-            )),
-        };
-        match request {
+        match request_of(line) {
             Ok(Request::Start(name)) => instance::start(&shared, id, &name),
             Ok(Request::Watch(name, pid)) => {
                 let mut state = shared.state();
@@ -107,6 +97,55 @@ async fn read_requests(shared: Arc<Shared>, id: u64, read: OwnedReadHalf) {
         held.watchers.retain(|&w| w != id);
     }
     shared.check_idle(&state);
+}
+
+/// The request a line holds, or why it holds none (the text of the `error` reply).
+fn request_of(line: Line<'_>) -> Result<Request, String> {
+    match line {
+        Line::Text(text) => Request::parse(text),
+        Line::TooLong(len) => Err(format!(
+            "request line of {len} bytes or more is longer than {MAX_REQUEST_LINE}"
+        )),
+        Line::NotUtf8(bytes) => Err(format!(
+            "request is not UTF-8: {}",
+            excerpt(&String::from_utf8_lossy(bytes))
+        )),
+    }
+}
+
+/// What a connection that sends `bytes` and closes is answered, line by line, as the
+/// connection decides it: each line's request, or the text of its `error` reply; and the
+/// longest line it kept in memory. For the fuzz targets (`fuzz/`): no socket, no task.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn decode_stream(bytes: &[u8]) -> (Vec<Result<Request, String>>, usize) {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let mut reader = bytes;
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    let mut longest = 0;
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        // Reading from a slice never waits: one poll gives the line.
+        let next = {
+            let future = std::pin::pin!(next_line(&mut reader, &mut buf));
+            match future.poll(&mut cx) {
+                Poll::Ready(r) => r,
+                Poll::Pending => break,
+            }
+        };
+        let line = match next {
+            Ok(Some(line)) => line,
+            Ok(None) | Err(_) => break,
+        };
+        longest = longest.max(match &line {
+            Line::Text(t) => t.len(),
+            Line::NotUtf8(b) => b.len(),
+            Line::TooLong(_) => 0,
+        });
+        out.push(request_of(line));
+    }
+    (out, longest)
 }
 
 /// One line read from a client.

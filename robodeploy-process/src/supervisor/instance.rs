@@ -123,10 +123,18 @@ fn spawn(
             "instance.json has an empty argv".to_owned(),
         ));
     };
-    let mut command = Command::new(&record.program);
+    let mut command = match record.memory_bytes {
+        Some(bytes) => super::limited::command(&record.program, &record.argv, bytes),
+        None => {
+            let mut c = Command::new(&record.program);
+            c.arg0(arg0).args(args);
+            c
+        }
+    };
+    if let Some((uid, gid)) = record.user {
+        command.uid(uid).gid(gid);
+    }
     command
-        .arg0(arg0)
-        .args(args)
         .env_clear()
         .envs(&record.env)
         .stdin(Stdio::null())
@@ -140,6 +148,24 @@ fn spawn(
         Ok(child) => child,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err((FailKind::NotFound, e.to_string()));
+        }
+        // Most often a user the runtime switches to cannot enter the working directory (by
+        // default the engine's own) or run the program: say so, with both.
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            let user = record
+                .user
+                .map_or(String::new(), |(u, g)| format!(" as user {u}:{g}"));
+            let wd = record.working_dir.as_ref().map_or_else(
+                || "the supervisor's".to_owned(),
+                |w| w.display().to_string(),
+            );
+            return Err(other(
+                &format!(
+                    "spawning {}{user} in working directory {wd}",
+                    record.program.display()
+                ),
+                &e,
+            ));
         }
         Err(e) => return Err(other("spawning", &e)),
     };

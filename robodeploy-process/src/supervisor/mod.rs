@@ -17,10 +17,15 @@
 //!    removes its socket before exiting, so a runtime arriving later starts a new one.
 
 mod conn;
+#[cfg(feature = "fuzzing")]
+pub(crate) use conn::decode_stream;
 pub(crate) mod diag;
 mod instance;
+mod limited;
 mod reaper;
 pub(crate) mod relay;
+
+pub(crate) use limited::{LIMITED_EXEC_ARG, run as limited_exec};
 
 use std::collections::HashMap;
 use std::fs;

@@ -6,6 +6,8 @@
 //!   supervisor.lock   held (flock) by the root's one supervisor while it runs
 //!   supervisor.sock   the supervisor's Unix socket; removed when it exits
 //!   supervisor.log    the supervisor's own diagnostics
+//!   tasks/<pgid>.json a task or exec running for a caller (its group, the caller's identity);
+//!                     removed when it ends, swept by the next runtime if the caller died
 //!   instances/<name>/
 //!     instance.json   what to run (program, argv, env, working dir, labels); written by the runtime
 //!     process.json    pid and start time of the executable and of its supervisor; written by the

@@ -32,6 +32,13 @@ pub(crate) struct InstanceRecord {
     pub(crate) working_dir: Option<PathBuf>,
     /// Size at which `output.log` rotates, in bytes.
     pub(crate) log_limit: u64,
+    /// The uid and gid to run as (`limits.user`, resolved by the runtime); none: the
+    /// supervisor's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) user: Option<(u32, u32)>,
+    /// The address-space limit (`RLIMIT_AS`) in bytes (`limits.memory`); none: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) memory_bytes: Option<u64>,
     pub(crate) created_at: Time,
 }
 

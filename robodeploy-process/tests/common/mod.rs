@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use robodeploy_core::model::DeploymentId;
 use robodeploy_core::runtime::{
-    EventReceiver, InstanceId, InstanceSpec, RuntimeEvent, RuntimeEventKind,
+    EventReceiver, InstanceId, InstanceSpec, Runtime, RuntimeEvent, RuntimeEventKind,
 };
 use robodeploy_process::{ProcessRuntime, ProcessRuntimeBuilder, Shim};
 
@@ -106,13 +106,19 @@ pub async fn next_exit(rx: &mut EventReceiver, id: &InstanceId) -> (i32, bool) {
     }
 }
 
-/// Pids of live (non-zombie) processes whose argv is exactly `argv`.
-pub fn processes_with_argv(argv: &[&str]) -> Vec<u32> {
-    let mut wanted = Vec::new();
-    for arg in argv {
-        wanted.extend_from_slice(arg.as_bytes());
-        wanted.push(0);
+/// `args` as `/proc/<pid>/cmdline` holds them: each followed by a NUL.
+fn cmdline_of(args: &[&str]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for arg in args {
+        bytes.extend_from_slice(arg.as_bytes());
+        bytes.push(0);
     }
+    bytes
+}
+
+/// Pids of processes whose command line (NUL-separated argv) satisfies `matches`. A zombie's
+/// command line is empty, so a test of a non-empty one sees live processes only.
+fn processes_where(matches: impl Fn(&[u8]) -> bool) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Some(pid) = entry
@@ -122,11 +128,55 @@ pub fn processes_with_argv(argv: &[&str]) -> Vec<u32> {
         else {
             continue;
         };
-        if std::fs::read(entry.path().join("cmdline")).is_ok_and(|c| c == wanted) {
+        if std::fs::read(entry.path().join("cmdline")).is_ok_and(|c| matches(&c)) {
             found.push(pid);
         }
     }
     found
+}
+
+/// Pids of live processes whose argv is exactly `argv`.
+pub fn processes_with_argv(argv: &[&str]) -> Vec<u32> {
+    let wanted = cmdline_of(argv);
+    processes_where(|c| c == wanted)
+}
+
+/// Pids of live processes whose argv ends with `tail` (whatever the program).
+pub fn processes_with_argv_ending(tail: &[&str]) -> Vec<u32> {
+    let wanted = cmdline_of(tail);
+    processes_where(|c| c.ends_with(&wanted))
+}
+
+/// Asserts that every call naming `id` on `rt` answers `NoSuchInstance`.
+pub async fn assert_no_such_instance(rt: &ProcessRuntime, id: &InstanceId) {
+    use robodeploy_core::runtime::RuntimeError::NoSuchInstance;
+    let name = &id.0;
+    assert!(
+        matches!(rt.inspect(id).await, Err(NoSuchInstance(_))),
+        "inspect {name:?}"
+    );
+    assert!(
+        matches!(rt.stop(id, Duration::ZERO).await, Err(NoSuchInstance(_))),
+        "stop {name:?}"
+    );
+    assert!(
+        matches!(rt.remove(id).await, Err(NoSuchInstance(_))),
+        "remove {name:?}"
+    );
+    assert!(
+        matches!(
+            rt.exec(id, &["true".to_owned()]).await,
+            Err(NoSuchInstance(_))
+        ),
+        "exec {name:?}"
+    );
+    assert!(
+        matches!(
+            rt.logs(id, Default::default()).await,
+            Err(NoSuchInstance(_))
+        ),
+        "logs {name:?}"
+    );
 }
 
 /// The process group of a live process.

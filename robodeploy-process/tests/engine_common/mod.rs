@@ -17,6 +17,31 @@ use tokio::sync::broadcast;
 
 use crate::common::{TempRoot, builder, processes_with_argv, unique};
 
+/// An engine on `store` with [`fast_lifecycle`] and 200 ms health checks, and one process
+/// device `r1` on `root`; the device's runtime too.
+pub async fn engine_with_r1(
+    store: Arc<dyn robodeploy_core::store::Store>,
+    root: &TempRoot,
+) -> (Engine, Arc<ProcessRuntime>) {
+    let config = EngineConfig::default()
+        .with_lifecycle(fast_lifecycle())
+        .with_health_interval(Duration::from_millis(200));
+    let engine = Engine::builder()
+        .config(config)
+        .store(store)
+        .try_start()
+        .expect("the engine starts");
+    let rt = Arc::new(builder(root).build().expect("runtime"));
+    engine
+        .add_device(
+            Device::new("r1", Architecture::Amd64, DeviceRuntime::Preinstalled),
+            rt.clone(),
+        )
+        .await
+        .expect("add device");
+    (engine, rt)
+}
+
 /// How long any single wait in these tests may take before the test fails.
 pub const T: Duration = Duration::from_secs(15);
 

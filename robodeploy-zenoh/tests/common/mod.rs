@@ -72,6 +72,7 @@ where
     }
 }
 
+pub mod agent_process;
 pub mod netns;
 pub mod pki;
 
