@@ -85,7 +85,12 @@ class Soak:
         out = open(os.path.join(self.work, "serve.log"), "ab")
         self.server = subprocess.Popen(
             [self.bin, "serve", "--listen", "127.0.0.1:0"]
-            + (["--job-retention", self.args.job_retention] if self.args.job_retention else []),
+            + (["--job-retention", self.args.job_retention] if self.args.job_retention else [])
+            + (
+                ["--deployment-retention", self.args.deployment_retention]
+                if self.args.deployment_retention
+                else []
+            ),
             env=self.env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -431,6 +436,10 @@ def main():
     p.add_argument("--job-every", type=int, default=180)
     p.add_argument("--churn-every", type=int, default=60)
     p.add_argument("--job-retention", help="the server's --job-retention (default: its own, 90 days)")
+    p.add_argument(
+        "--deployment-retention",
+        help="the server's --deployment-retention (default: its own, 90 days)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     p.add_argument("--no-build", action="store_true")
     args = p.parse_args()

@@ -626,3 +626,49 @@ fn a_job_past_the_servers_retention_is_deleted_and_what_it_deployed_runs_on() {
         .count();
     assert_eq!(running, 3, "{live}");
 }
+
+#[test]
+fn a_deleted_deployment_is_shown_until_the_servers_retention_then_forgotten() {
+    let dir = common::TempDir::new("dep-retention-bad");
+    let out = common::robodeploy(dir.path(), &["serve", "--deployment-retention", "0s"]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(
+        common::stderr(&out).contains("a retention must be positive"),
+        "{}",
+        explain(&out)
+    );
+
+    let mut server = Server::unstarted("dep-retention");
+    server.spawn_with(&["--deployment-retention", "8s"]);
+    let text = manifest("dret", 1, "always", "exec sleep 600") + &deployment("dret");
+    let file = write(&server, "dret.yaml", &text);
+    server.apply_up(&file);
+    let id = status(&server, "dret")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let out = server.cli(&["delete", "-f", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+
+    // Within the retention its last status is shown by id...
+    let shown = |server: &Server| server.cli(&["get", "deployments", &id, "-o", "json"]);
+    let out = shown(&server);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert_eq!(
+        json(&out)[0]["phase"],
+        "DeploymentStopped",
+        "{}",
+        explain(&out)
+    );
+    // ...and past it, at a health check, it is gone: by id, and after a restart.
+    assert!(
+        eventually(Duration::from_secs(30), || shown(&server).status.code()
+            == Some(1)),
+        "the deployment outlived its retention: {}",
+        explain(&shown(&server))
+    );
+    server.terminate();
+    server.spawn_with(&["--deployment-retention", "8s"]);
+    let out = shown(&server);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+}

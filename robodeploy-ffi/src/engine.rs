@@ -274,6 +274,9 @@ fn build(options: EngineOptions) -> Result<rd_engine, FfiError> {
 /// `allowPrivileged` (`false`: `rd_engine_add_package` refuses an executable with
 /// `limits.privileged: true` with `RD_ERR_VALIDATION`), `jobRetention` (how long a job is
 /// kept after its creation, `"90 days"`; an ended job past it leaves memory and the store),
+/// `deploymentRetention` (how long the last status of a deployment that ended is kept after
+/// its end, `"90 days"`; past it the status and the request token that named the deployment
+/// leave the store, and `rd_engine_status` answers `RD_ERR_NOT_FOUND`),
 /// `lifecycle` (restart supervision of every
 /// deployment, an object with any of: `initialBackoff` (`"1s"`), `backoffFactor` (1..=16, 2),
 /// `maxBackoff` (`"60s"`), `resetAfter` (`"60s"`, at least `minUptime`), `minUptime`

@@ -29,6 +29,9 @@ pub(crate) struct EngineOptions {
     /// How long a job is kept after its creation (default 90 days); positive.
     #[serde(default, with = "robodeploy_core::time::duration::option")]
     job_retention: Option<Duration>,
+    /// How long the last status of a deployment that ended is kept (default 90 days); positive.
+    #[serde(default, with = "robodeploy_core::time::duration::option")]
+    deployment_retention: Option<Duration>,
     /// Restart supervision (backoff, early exits, crash loops, stop grace) of every deployment.
     lifecycle: Option<LifecycleConfig>,
     /// Whether packages may mount `/` or a container engine's socket (default false).
@@ -122,6 +125,9 @@ impl EngineOptions {
         if let Some(d) = self.job_retention {
             config = config.with_job_retention(positive("jobRetention", d)?);
         }
+        if let Some(d) = self.deployment_retention {
+            config = config.with_deployment_retention(positive("deploymentRetention", d)?);
+        }
         if let Some(allow) = self.allow_host_takeover_mounts {
             config = config.with_host_takeover_mounts(allow);
         }
@@ -188,6 +194,21 @@ mod tests {
         assert_eq!(e.code, rd_result::RD_ERR_INVALID_CONFIG);
         assert!(e.message.contains("jobRetention"), "{}", e.message);
         assert!(e.message.contains("must be positive"), "{}", e.message);
+    }
+
+    #[test]
+    fn deployment_retention_is_ninety_days_unless_set_and_must_be_positive() {
+        let day = Duration::from_secs(24 * 3600);
+        assert_eq!(parse("{}").unwrap().config.deployment_retention, 90 * day);
+        let s = parse(r#"{"deploymentRetention": "2 days"}"#).unwrap();
+        assert_eq!(s.config.deployment_retention, 2 * day);
+        assert_eq!(s.config.job_retention, 90 * day);
+        let e = parse(r#"{"deploymentRetention": "0ms"}"#).unwrap_err();
+        assert_eq!(e.code, rd_result::RD_ERR_INVALID_CONFIG);
+        assert_eq!(
+            e.message,
+            "argument `options_json`: deploymentRetention = 0s: must be positive"
+        );
     }
 
     #[test]

@@ -138,6 +138,11 @@ pub(crate) struct ServeArgs {
     /// is deleted, report and journal, from memory and the store.
     #[arg(long, value_name = "SPAN", default_value = "90d", value_parser = retention)]
     pub(crate) job_retention: Duration,
+    /// How long the last status of a deployment that ended is kept after its end ("90d",
+    /// "12h"); past it the status and the request token that named the deployment are deleted
+    /// from the store.
+    #[arg(long, value_name = "SPAN", default_value = "90d", value_parser = retention)]
+    pub(crate) deployment_retention: Duration,
 }
 
 /// `validate`.

@@ -130,7 +130,10 @@ async fn serve(args: &args::ServeArgs, settings: &Settings) -> Outcome {
     let mut config = crate::server::ServeConfig::new(&settings.state_dir);
     config.listen = args.listen;
     config.remote = remote;
-    config.engine = config.engine.with_job_retention(args.job_retention);
+    config.engine = config
+        .engine
+        .with_job_retention(args.job_retention)
+        .with_deployment_retention(args.deployment_retention);
     config.tls = match (&args.tls_cert, &args.tls_key) {
         (Some(certificate), Some(key)) => Some(crate::server::ServerTls {
             certificate: certificate.clone(),

@@ -119,6 +119,7 @@ impl Driver {
                 self.answer(reply, answer);
             }
             Request::Status(id, reply) => {
+                self.state.drop_expired_deployments();
                 let r = self
                     .state
                     .deployments

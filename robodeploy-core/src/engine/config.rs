@@ -40,6 +40,14 @@ pub struct EngineConfig {
     /// running is kept until it ends. A shorter retention bounds what a server that runs a job
     /// every few minutes holds.
     pub job_retention: Duration,
+    /// How long the last status of a deployment that ended (deprovisioned, or failed to
+    /// deprovision) is kept after it ended (default 90 days, the same as jobs,
+    /// [`DEFAULT_RETENTION`]). Past it the status is deleted from the store at the next health
+    /// check, with the request tokens that named the deployment: a status query then answers
+    /// `NoSuchDeployment`, and the token creates a new deployment. A live deployment is never
+    /// deleted. A shorter retention bounds the store of a server whose jobs and applies replace
+    /// deployments all day.
+    pub deployment_retention: Duration,
 }
 
 impl Default for EngineConfig {
@@ -53,6 +61,7 @@ impl Default for EngineConfig {
             allow_host_takeover_mounts: false,
             allow_privileged: false,
             job_retention: DEFAULT_RETENTION,
+            deployment_retention: DEFAULT_RETENTION,
         }
     }
 }
@@ -87,6 +96,13 @@ impl EngineConfig {
     /// The same with another job retention ([`EngineConfig::job_retention`]).
     pub fn with_job_retention(mut self, retention: Duration) -> Self {
         self.job_retention = retention;
+        self
+    }
+
+    /// The same with another retention for ended deployments
+    /// ([`EngineConfig::deployment_retention`]).
+    pub fn with_deployment_retention(mut self, retention: Duration) -> Self {
+        self.deployment_retention = retention;
         self
     }
 

@@ -37,6 +37,8 @@ pub(crate) enum DeploymentRow {
     Exe(ExecutableRecord),
     /// `id/final`: it was deprovisioned.
     Final,
+    /// `id/ended`: when it ended.
+    Ended(crate::time::Time),
 }
 
 /// One row of the jobs table that recovery reads.
@@ -144,6 +146,10 @@ fn deployment_row(
         (Some("machine"), None) => DeploymentRow::Header(decode(t, key, value)?),
         (Some("exe"), Some(_)) => DeploymentRow::Exe(decode(t, key, value)?),
         (Some("final"), None) => DeploymentRow::Final,
+        // Milliseconds in ASCII decimal: a JSON number.
+        (Some("ended"), None) => {
+            DeploymentRow::Ended(crate::time::Time::from_millis(decode(t, key, value)?))
+        }
         _ => return Ok(None),
     };
     Ok(Some((id, row)))

@@ -247,6 +247,7 @@ impl State {
                 persist::final_key(id),
                 persist::to_json(&status),
             );
+            self.record_ended(id, now);
         }
         if changed_dep {
             self.propagate_dependency(&name, dep_state);

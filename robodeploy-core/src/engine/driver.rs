@@ -181,8 +181,9 @@ impl Driver {
             self.next_health = Instant::now() + self.state.config.health_interval;
             self.state.check_health();
             // Jobs past their retention leave memory and the store without waiting for a
-            // listing.
+            // listing; so do the last statuses of deployments that ended.
             self.state.drop_expired_jobs();
+            self.state.drop_expired_deployments();
         }
     }
 

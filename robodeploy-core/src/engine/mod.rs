@@ -117,6 +117,7 @@ mod devices;
 mod digest;
 mod driver;
 mod effect;
+mod ended;
 mod entries;
 mod error;
 mod factory;

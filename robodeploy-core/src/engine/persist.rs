@@ -9,6 +9,7 @@
 //! | deployments | `id/machine` | [`MachineHeader`]: phase, deployed, deprovisioning |
 //! | deployments | `id/exe/NNNN` | the [`ExecutableRecord`](crate::lifecycle::ExecutableRecord) of executable `NNNN` |
 //! | deployments | `id/final` | the last [`DeploymentStatus`](super::DeploymentStatus) of a deprovisioned deployment |
+//! | deployments | `id/ended` | when it ended: milliseconds since the epoch, ASCII decimal (its retention counts from then) |
 //! | jobs | `id` | [`StoredJob`]: the request and the fleet as the job saw it |
 //! | jobs | `id/log/NNNNNNNNNN` | a chunk of the job's journal (`(time, input)` entries, in order; see `journal.rs`) |
 //! | tokens | the token | `deployment/ID` or `job/ID` |
@@ -103,6 +104,15 @@ pub(crate) fn exe_key(id: DeploymentId, exe: usize) -> String {
 
 pub(crate) fn final_key(id: DeploymentId) -> String {
     format!("{id}/final")
+}
+
+pub(crate) fn ended_key(id: DeploymentId) -> String {
+    format!("{id}/ended")
+}
+
+/// The value of an `id/ended` row.
+pub(crate) fn ended_value(at: Time) -> Vec<u8> {
+    at.as_millis().to_string().into_bytes()
 }
 
 pub(crate) fn job_key(id: JobId) -> String {

@@ -30,6 +30,7 @@ use crate::rollout::{RobotIndex, RobotInit, Rollout};
 
 use crate::runtime::{InstanceInfo, InstanceState, labels};
 use crate::store::{Store, StoreError};
+use crate::time::Time;
 
 use super::decode::{self, DeploymentRow, JobRow};
 use super::effect::{Call, Effect};
@@ -122,6 +123,7 @@ impl State {
         let mut created: BTreeMap<DeploymentId, StoredDeployment> = BTreeMap::new();
         let mut headers: HashMap<DeploymentId, MachineHeader> = HashMap::new();
         let mut exes: HashMap<DeploymentId, Vec<ExecutableRecord>> = HashMap::new();
+        let mut ended: HashMap<DeploymentId, Time> = HashMap::new();
         for (id, row) in rows {
             match row {
                 DeploymentRow::Created(stored) => {
@@ -135,8 +137,27 @@ impl State {
                 DeploymentRow::Final => {
                     self.recovery.retired.insert(id);
                 }
+                DeploymentRow::Ended(at) => {
+                    ended.insert(id, at);
+                }
             }
         }
+        // A status kept without its end (written before ends were): its retention counts from
+        // now, and that is written, so that a later start does not count again.
+        let now = self.now();
+        let mut unended: Vec<DeploymentId> = self
+            .recovery
+            .retired
+            .iter()
+            .filter(|id| !ended.contains_key(id))
+            .copied()
+            .collect();
+        unended.sort_unstable();
+        for id in unended {
+            self.record_ended(id, now);
+        }
+        self.ended
+            .extend(ended.into_iter().map(|(id, at)| (at, id)));
         for (id, stored) in created {
             if self.recovery.retired.contains(&id) {
                 continue;

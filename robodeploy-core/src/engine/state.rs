@@ -69,6 +69,8 @@ pub(crate) struct State {
     /// The deployment of each application on each robot, as jobs left it.
     pub(crate) installed: HashMap<(String, String), DeploymentId>,
     pub(crate) tokens: HashMap<String, TokenTarget>,
+    /// When each deployment whose last status the store keeps ended, oldest first.
+    pub(crate) ended: BTreeSet<(Time, DeploymentId)>,
     pub(crate) dirty: BTreeSet<DeploymentId>,
     pub(crate) dirty_jobs: BTreeSet<JobId>,
     /// Commands decided in this turn, carried out once the machines are settled.
@@ -103,6 +105,7 @@ impl State {
             jobs: BTreeMap::new(),
             installed: HashMap::new(),
             tokens: HashMap::new(),
+            ended: BTreeSet::new(),
             dirty: BTreeSet::new(),
             dirty_jobs: BTreeSet::new(),
             ready: Vec::new(),

@@ -37,6 +37,10 @@ class Engine:
         health_interval: how often runtimes are checked, e.g. ``"2s"``.
         job_retention: how long a job is kept after its creation (default ``"90 days"``); an
             ended job past it is deleted from memory and the store.
+        deployment_retention: how long the last status of a deployment that ended is kept
+            after its end (default ``"90 days"``); past it the status and the request token
+            that named the deployment are deleted, and :meth:`Deployment.status` raises
+            ``NotFoundError``.
         allow_host_takeover_mounts: let packages mount ``/`` or a container engine's socket
             (default ``False``: :meth:`add_package` raises ``ValidationError`` for them).
         allow_privileged: let executables run privileged (``limits.privileged``; default
@@ -65,6 +69,7 @@ class Engine:
         worker_threads: Optional[int] = None,
         health_interval: Optional[str] = None,
         job_retention: Optional[str] = None,
+        deployment_retention: Optional[str] = None,
         lifecycle: Optional[Mapping[str, Any]] = None,
         allow_host_takeover_mounts: Optional[bool] = None,
         allow_privileged: Optional[bool] = None,
@@ -80,6 +85,8 @@ class Engine:
             options["healthInterval"] = health_interval
         if job_retention is not None:
             options["jobRetention"] = job_retention
+        if deployment_retention is not None:
+            options["deploymentRetention"] = deployment_retention
         if lifecycle is not None:
             options["lifecycle"] = dict(lifecycle)
         if allow_host_takeover_mounts is not None:

@@ -181,3 +181,31 @@ def test_a_job_past_the_engines_retention_is_deleted() -> None:
                 break
             assert time.monotonic() < deadline, "the job outlived its retention"
             time.sleep(0.1)
+
+
+def test_an_ended_deployment_past_the_engines_retention_is_deleted() -> None:
+    with pytest.raises(InvalidConfigError) as err:
+        robodeploy.Engine(deployment_retention="0s")
+    assert err.value.message == (
+        "argument `options_json`: deploymentRetention = 0s: must be positive"
+    )
+    with robodeploy.Engine(health_interval="200ms", deployment_retention="2s") as e:
+        e.add_memory_device(ROBOT)
+        e.add_package(package("demo", ["/usr/bin/demo"]))
+        dep = e.deploy(request("d1", "demo"), token="tok-1")
+        dep.wait("running", timeout=20)
+        dep.deprovision()
+        assert dep.wait("stopped", timeout=20)["phase"] == "DeploymentStopped"
+        # Its last status is answered within the retention...
+        assert dep.status()["phase"] == "DeploymentStopped"
+        # ...and past it the next health check deletes it, and its token.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                dep.status()
+            except NotFoundError:
+                break
+            assert time.monotonic() < deadline, "the deployment outlived its retention"
+            time.sleep(0.1)
+        again = e.deploy(request("d1", "demo"), token="tok-1")
+        assert again.id != dep.id
