@@ -164,3 +164,197 @@ fn a_robot_behind_its_agent_is_registered_from_a_manifest() {
         explain(&out)
     );
 }
+
+/// Starts robot `robot`'s agent (process runtime, state under `dir`) as a client of the
+/// router on `port`.
+fn spawn_agent(robot: &str, dir: &std::path::Path, port: u16) -> Agent {
+    Agent(
+        Command::new(agent_binary())
+            .args(["--robot", robot, "--runtime", "process", "--state-dir"])
+            .arg(dir.join(robot))
+            .args(["--connect", &format!("tcp/127.0.0.1:{port}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the agent starts"),
+    )
+}
+
+/// The kill points of a run: SIGKILL the server once `first` robots run the application, and
+/// again once `second` do. From `ROBODEPLOY_TEST_SEED` (printed, to replay a run), else 7.
+fn kill_points(robots: usize) -> (u64, usize, usize) {
+    let seed = std::env::var("ROBODEPLOY_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7u64);
+    // A small mix (splitmix64's finalizer) so neighbouring seeds kill at different points.
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    let first = 1 + (z % (robots as u64 / 2)) as usize;
+    let second = first + 1 + ((z >> 16) % (robots - first - 1) as u64) as usize;
+    (seed, first, second)
+}
+
+#[test]
+fn a_server_and_its_router_killed_mid_job_twice_finish_the_job_over_remote_robots_starting_nothing_twice()
+ {
+    const ROBOTS: usize = 6;
+    let (seed, first, second) = kill_points(ROBOTS);
+    eprintln!("ROBODEPLOY_TEST_SEED={seed}: killed at {first} then {second} robots running");
+    let port = free_port();
+    let mut server = Server::unstarted("remote-kill");
+    let link = server.dir.path().join("link.yaml");
+    std::fs::write(
+        &link,
+        format!("mode: router\nlisten: [\"tcp/127.0.0.1:{port}\"]\nlease: 2s\n"),
+    )
+    .expect("link file");
+    let serve_args = ["--remote", link.to_str().expect("utf-8")];
+    server.spawn_with(&serve_args);
+
+    let robots: Vec<String> = (1..=ROBOTS).map(|i| format!("kill-r{i}")).collect();
+    let agents_dir = server.dir.path().join("robots");
+    let _agents: Vec<Agent> = robots
+        .iter()
+        .map(|r| spawn_agent(r, &agents_dir, port))
+        .collect();
+    let remote: Vec<String> = robots.iter().map(|r| doc::remote_robot(r)).collect();
+    let fleet = doc::fleet("kill-fleet", &[], &remote);
+    let fleet_file = server.dir.path().join("fleet.yaml");
+    std::fs::write(&fleet_file, &fleet).expect("write");
+    let out = server.cli(&[
+        "apply",
+        "-f",
+        fleet_file.to_str().expect("utf-8"),
+        "--no-wait",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let online = |server: &Server| {
+        json(&server.cli(&["get", "devices", "-o", "json"]))
+            .as_array()
+            .map_or(0, |d| d.iter().filter(|d| d["online"] == true).count())
+    };
+    // Past the first health check (which marks robots whose agent has not answered offline),
+    // every robot online.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        eventually(Duration::from_secs(60), || online(&server) == ROBOTS),
+        "the robots did not come online: {}",
+        server.log()
+    );
+
+    // A job one robot at a time; each robot's pre-launch script notes that it ran, and takes
+    // two seconds, so each kill falls inside the next robot's script.
+    let marker = format!("rd-cli-remote-kill-{}", std::process::id());
+    let runs = server.dir.path().join("pre-runs");
+    std::fs::create_dir_all(&runs).expect("runs dir");
+    let pre = server.dir.path().join("pre.sh");
+    std::fs::write(
+        &pre,
+        format!(
+            "#!/bin/sh\necho ran >> {}/$ROBODEPLOY_ROBOT\nsleep 2\n",
+            runs.display()
+        ),
+    )
+    .expect("script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pre, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let job = doc::Job {
+        fleet: "kill-fleet",
+        application: "kill-app",
+        version: "1.0.0",
+        pre_launch: pre.to_str().expect("utf-8"),
+        env: &[],
+        concurrency: 17,
+        threshold: 1,
+        timeout: "2m",
+    };
+    let text = fleet
+        + &doc::package("kill-app", "1.0.0", Some("always"), &common::idle(&marker))
+        + &job.yaml();
+    let file = server.dir.path().join("job.yaml");
+    std::fs::write(&file, text).expect("write");
+    let file = file.to_str().expect("utf-8");
+    let out = server.cli(&["apply", "-f", file, "--no-wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+
+    for at in [first, second] {
+        assert!(
+            eventually(Duration::from_secs(90), || common::processes(&marker).len()
+                >= at),
+            "{at} robots never ran the application: {}",
+            server.log()
+        );
+        Command::new("kill")
+            .args(["-KILL", &server.pid().to_string()])
+            .status()
+            .expect("kill");
+        server.forget();
+        eprintln!(
+            "killed with {} robots running",
+            common::processes(&marker).len()
+        );
+        // The embedded router went with it; the agents reconnect to the next one.
+        server.spawn_with(&serve_args);
+    }
+
+    // The job finishes with nobody applying again: every robot deployed, once.
+    let job = |server: &Server| {
+        json(&server.cli(&["get", "jobs", "-o", "json"]))
+            .as_array()
+            .and_then(|j| j.first().cloned())
+            .unwrap_or_default()
+    };
+    assert!(
+        eventually(Duration::from_secs(180), || job(&server)["status"]
+            == "Succeeded"),
+        "the job did not finish: {}\n{}",
+        job(&server),
+        server.log()
+    );
+    let report = job(&server);
+    let id = report["id"].as_str().expect("id");
+    let report = json(&server.cli(&["describe", "job", id, "-o", "json"]));
+    let robots_done: Vec<&str> = report["robots"]
+        .as_array()
+        .expect("robots")
+        .iter()
+        .filter(|r| r["status"] == "InSync")
+        .map(|r| r["robot"].as_str().expect("robot"))
+        .collect();
+    assert_eq!(robots_done, robots, "{report}");
+    assert!(
+        eventually(Duration::from_secs(10), || common::processes(&marker).len()
+            == ROBOTS),
+        "{:?}",
+        common::processes(&marker)
+    );
+    // Stable: nothing else starts later.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        common::processes(&marker).len(),
+        ROBOTS,
+        "{:?}",
+        common::processes(&marker)
+    );
+    let live = json(&server.cli(&["get", "deployments", "-o", "json"]));
+    let live = live.as_array().expect("deployments");
+    assert_eq!(live.len(), ROBOTS, "{live:?}");
+    assert!(
+        live.iter()
+            .all(|d| d["status"] == "Running" && d["restartCount"] == 0),
+        "{live:?}"
+    );
+    // Every robot's script ran; one cut short by a kill may have run again, never at once.
+    for r in &robots {
+        let ran = std::fs::read_to_string(runs.join(r)).unwrap_or_default();
+        assert!(
+            (1..=3).contains(&ran.lines().count()),
+            "{r}'s pre-launch script ran {} times",
+            ran.lines().count()
+        );
+    }
+}

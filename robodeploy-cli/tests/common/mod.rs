@@ -260,7 +260,8 @@ pub(crate) fn idle(marker: &str) -> String {
     format!("while true; do sleep 1; done # {marker}")
 }
 
-/// Processes whose command line contains `needle`.
+/// Processes whose command line contains `needle`, without their children that carry it too
+/// (a shell's fork, for the instant before it execs `sleep`, has its parent's command line).
 pub(crate) fn processes(needle: &str) -> Vec<u32> {
     let mut found = Vec::new();
     let me = std::process::id();
@@ -283,5 +284,17 @@ pub(crate) fn processes(needle: &str) -> Vec<u32> {
             found.push(pid);
         }
     }
+    let parent = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // `pid (comm) state ppid …`: the command may hold spaces and parentheses.
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    let all = found.clone();
+    found.retain(|pid| parent(*pid).is_none_or(|p| !all.contains(&p)));
     found
 }
