@@ -53,32 +53,29 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[test]
-fn a_robot_behind_its_agent_is_registered_from_a_manifest() {
-    let port = free_port();
-    let mut server = Server::unstarted("remote");
+/// Writes the server's link file: an embedded router on loopback `port`, lease 2 s; its path.
+fn link_file(server: &Server, port: u16) -> String {
     let link = server.dir.path().join("link.yaml");
     std::fs::write(
         &link,
         format!("mode: router\nlisten: [\"tcp/127.0.0.1:{port}\"]\nlease: 2s\n"),
     )
     .expect("link file");
-    server.spawn_with(&["--remote", link.to_str().expect("utf-8")]);
+    link.to_str().expect("utf-8").to_owned()
+}
+
+#[test]
+fn a_robot_behind_its_agent_is_registered_from_a_manifest() {
+    let port = free_port();
+    let mut server = Server::unstarted("remote");
+    let link = link_file(&server, port);
+    server.spawn_with(&["--remote", &link]);
     let out = server.cli(&["get", "devices"]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
 
-    let robot_state = server.dir.path().join("robot");
-    let _agent = Agent(
-        Command::new(agent_binary())
-            .args(["--robot", "far-1", "--runtime", "process", "--state-dir"])
-            .arg(&robot_state)
-            .args(["--connect", &format!("tcp/127.0.0.1:{port}")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the agent starts"),
-    );
+    let robots_dir = server.dir.path().join("robots");
+    let robot_state = robots_dir.join("far-1");
+    let _agent = spawn_agent("far-1", &robots_dir, port);
     let marker = format!("rd-cli-remote-{}", std::process::id());
     let fleet = doc::fleet("far", &[], &[doc::remote_robot("far-1")]);
     let manifest = fleet.clone()
@@ -206,13 +203,8 @@ fn a_server_and_its_router_killed_mid_job_twice_finish_the_job_over_remote_robot
     eprintln!("ROBODEPLOY_TEST_SEED={seed}: killed at {first} then {second} robots running");
     let port = free_port();
     let mut server = Server::unstarted("remote-kill");
-    let link = server.dir.path().join("link.yaml");
-    std::fs::write(
-        &link,
-        format!("mode: router\nlisten: [\"tcp/127.0.0.1:{port}\"]\nlease: 2s\n"),
-    )
-    .expect("link file");
-    let serve_args = ["--remote", link.to_str().expect("utf-8")];
+    let link = link_file(&server, port);
+    let serve_args = ["--remote", link.as_str()];
     server.spawn_with(&serve_args);
 
     let robots: Vec<String> = (1..=ROBOTS).map(|i| format!("kill-r{i}")).collect();
