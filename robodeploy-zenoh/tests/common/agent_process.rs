@@ -84,14 +84,17 @@ pub async fn pid_of(rt: &dyn Runtime, instance: &str) -> u32 {
 }
 
 /// On `engine`: robot `r1` reached through `remote`, package `demo` 1 whose one executable is
-/// `exe` under `Always`, and deployment `d1` of it, waited Running (within `within`). Returns
-/// the deployment and its executable's instance.
+/// `exe` under `Always`, and deployment `d1` of it once the robot is up, waited Running (within
+/// `within`). Returns the deployment and its executable's instance.
 pub async fn deploy_on_r1(
     engine: &Engine,
     remote: Arc<dyn Runtime>,
     exe: Executable,
     within: Duration,
 ) -> (DeploymentId, String) {
+    // An agent that is serving is not yet seen by the orchestrator: its token crosses the
+    // router first. Deploying before then fails as the seed says for an offline robot (E151).
+    super::until_up(remote.as_ref()).await;
     engine
         .add_device(device("r1", DeviceRuntime::Preinstalled), remote)
         .await
@@ -104,10 +107,10 @@ pub async fn deploy_on_r1(
         .deploy(request("d1", "demo", "1", "r1"), None)
         .await
         .expect("d1 deploys");
-    let s = engine
-        .wait_for(id, Until::Running, within)
-        .await
-        .expect("d1 runs");
+    let s = match engine.wait_for(id, Until::Running, within).await {
+        Ok(s) => s,
+        Err(e) => panic!("d1 runs: {e:?}; it is {:?}", engine.status(id).await),
+    };
     let instance = s.executables[0].instance.clone().expect("an instance");
     (id, instance)
 }
