@@ -301,6 +301,41 @@ fn output_survives_a_closed_pipe() {
     }
 }
 
+/// `robodeploy ... > /dev/full`: stdout fails for another reason than a closed pipe; the command
+/// does not claim success over a document that never got written: exit 3, naming stdout and why.
+#[test]
+fn output_into_a_full_disk_fails_the_command() {
+    let dir = TempDir::new("full");
+    let file = sample("fleet-rollout.yaml");
+    for args in [
+        vec!["schema"],
+        vec!["plan", file.to_str().unwrap(), "-o", "json"],
+        vec!["validate", file.to_str().unwrap()],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let out = Command::new(common::BIN)
+            .current_dir(dir.path())
+            .args(&args)
+            .env_remove("ROBODEPLOY_CONFIG")
+            .env("XDG_CONFIG_HOME", dir.path())
+            .stdout(Stdio::from(full))
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", explain(&out));
+        let err = common::stderr(&out);
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("robodeploy: stdout: No space left on device")),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
 /// `schema` prints the JSON Schema of a manifest document; the copy the sample manifests name
 /// (for editors) is that schema, and every YAML sample names it.
 #[test]

@@ -121,7 +121,7 @@ fn print_report(report: &ApplyReport) {
         }
     };
     for w in &report.warnings {
-        eprintln!("warning: {}", printable(w));
+        output::diagnostic(format!("warning: {}", printable(w)));
     }
     for p in &report.packages {
         line(format!("package {} {}", printable(&p.name), verb(p.change)));

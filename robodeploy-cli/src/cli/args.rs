@@ -14,7 +14,9 @@ Exit codes:
      succeed (for apply, also: a robot of a job failed, even within the job's failure
      threshold), the server refused the request (nothing of that name, a conflict)
   2  usage: unknown command or flag, a missing or malformed argument
-  3  the server could not be reached or failed, a file could not be read
+  3  the server could not be reached or failed, a file could not be read or written, stdout
+     could not be written (a reader that closes the pipe early, as `| head` does, is not a
+     failure: the output ends quietly and the code is the command's own)
 
 Which server: --server, else ROBODEPLOY_SERVER, else `server` in the config file, else the URL
 a server on the state directory wrote (<state-dir>/endpoint), else http://127.0.0.1:7670.

@@ -57,7 +57,7 @@ pub(crate) async fn exec(args: &ExecArgs, settings: &Settings) -> Outcome {
             line(out.stdout.trim_end_matches('\n'));
         }
         if !out.stderr.is_empty() {
-            eprintln!("{}", out.stderr.trim_end_matches('\n'));
+            output::diagnostic(out.stderr.trim_end_matches('\n'));
         }
     } else {
         output::value(settings.output, &out)?;

@@ -43,18 +43,28 @@ pub fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("robodeploy: cannot start tokio: {e}");
+            output::diagnostic(format!("robodeploy: cannot start tokio: {e}"));
             return ExitCode::from(3);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let outcome = runtime.block_on(run(cli));
+    // Output that could not be written (other than into a closed pipe) fails the command, whatever
+    // it did: its result never reached the reader whole.
+    let outcome = match (outcome, output::write_failure()) {
+        (Ok(_), Some(why)) => Err(CliError::Io {
+            path: "stdout".into(),
+            source: std::io::Error::other(why.to_owned()),
+        }),
+        (outcome, _) => outcome,
+    };
+    match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
             let text = e.to_string();
             for (i, line) in text.lines().enumerate() {
                 let prefix = if i == 0 { "robodeploy: " } else { "" };
-                eprintln!("{prefix}{}", output::printable(line));
+                output::diagnostic(format!("{prefix}{}", output::printable(line)));
             }
             ExitCode::from(e.exit_code())
         }

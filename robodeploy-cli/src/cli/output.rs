@@ -1,9 +1,13 @@
-//! Everything a command prints on stdout goes through here: a reader that goes away (`| head`)
-//! ends the output quietly, never a panic, and the command's exit code stays its own. Text from
-//! manifests and the server is escaped for the terminal.
+//! Everything a command prints on stdout goes through here: a reader that goes away (`| head`,
+//! a closed pipe: `BrokenPipe`) ends the output quietly, never a panic, and the command's exit
+//! code stays its own. Any other failure to write (a full disk behind `> file`) also stops the
+//! output, and the command then exits 3 naming it: a truncated document is never reported as a
+//! success. Text from manifests and the server is escaped for the terminal.
 
 use std::borrow::Cow;
+use std::io::ErrorKind;
 use std::io::Write;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
@@ -13,6 +17,9 @@ use super::error::CliError;
 
 /// Set once stdout's reader is gone: later output is dropped.
 static CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// The first failure to write stdout other than a closed pipe.
+static FAILED: OnceLock<String> = OnceLock::new();
 
 /// Prints one line on stdout.
 pub(crate) fn line(text: impl AsRef<str>) {
@@ -24,10 +31,28 @@ pub(crate) fn line(text: impl AsRef<str>) {
         .write_all(text.as_ref().as_bytes())
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.flush());
-    if written.is_err() {
-        // A closed pipe (EPIPE), or a stdout that cannot be written: stop printing.
+    if let Err(e) = written {
+        // A closed pipe (EPIPE) only means the reader has read enough; anything else is a
+        // failure the command reports. Either way, printing stops.
         CLOSED.store(true, Ordering::Relaxed);
+        if e.kind() != ErrorKind::BrokenPipe {
+            let _ = FAILED.set(e.to_string());
+        }
     }
+}
+
+/// Why stdout could not be written, when it failed for another reason than a closed pipe.
+pub(crate) fn write_failure() -> Option<&'static str> {
+    FAILED.get().map(String::as_str)
+}
+
+/// Prints one line on stderr, dropping it when stderr cannot be written (`eprintln!` would
+/// panic then).
+pub(crate) fn diagnostic(text: impl AsRef<str>) {
+    let mut err = std::io::stderr().lock();
+    let _ = err
+        .write_all(text.as_ref().as_bytes())
+        .and_then(|()| err.write_all(b"\n"));
 }
 
 /// Whether stdout's reader is gone (a command streaming output stops then).

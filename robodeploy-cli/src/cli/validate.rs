@@ -177,19 +177,19 @@ pub(crate) fn load_valid(file: &Path, json: bool) -> Result<Option<Manifest>, Cl
     let report = validate_manifest(&manifest);
     if report.is_ok() {
         for w in &report.warnings {
-            eprintln!("warning: {w}");
+            output::diagnostic(format!("warning: {}", printable(&w.to_string())));
         }
         return Ok(Some(manifest));
     }
     if json {
-        eprintln!("{report}");
+        output::diagnostic(printable(&report.to_string()));
     } else {
         print_report(&report);
     }
-    eprintln!(
+    output::diagnostic(format!(
         "{}: {} errors; run `robodeploy validate` for details",
-        file.display(),
+        printable(&file.display().to_string()),
         report.errors.len()
-    );
+    ));
     Ok(None)
 }
