@@ -150,11 +150,18 @@ fn open_database(path: &Path, schema: &Schema<'_>) -> Result<Database, StoreErro
     }
     let db = redb::Builder::new()
         .set_check_integrity_on_open(true)
+        .set_cache_size(CACHE_BYTES)
         .open(path)
         .map_err(on(path, "open"))?;
     migrate::upgrade(&db, path, schema)?;
     Ok(db)
 }
+
+/// The most memory the store's page cache takes. redb's own default (1 GiB) lets a long-lived
+/// server's resident memory climb with every page it ever touched; under its retentions the
+/// store of a 100-robot fleet stays near 2.6 MiB (BENCHMARKS.md, soak), so 32 MiB keeps a fleet
+/// ten times larger cached while bounding what churn can add.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Creates a store at `path`: initialized in a sibling file, then linked into place, so that the
 /// path holds either nothing or a complete store.
@@ -181,6 +188,7 @@ fn create(path: &Path, schema: &Schema<'_>) -> Result<(), StoreError> {
             .map_err(|e| io_error(path, "create", e))?;
         let backend = redb::backends::FileBackend::new(file).map_err(on(path, "create"))?;
         let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
             .create_with_backend(backend)
             .map_err(on(path, "create"))?;
         migrate::initialize(&db, path, schema)?;
