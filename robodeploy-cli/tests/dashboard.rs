@@ -565,6 +565,16 @@ fn live_job(kind: Kind) {
     assert_eq!(failed_cells[5], "—", "{failed_cells}");
     // Filter by status: the two failed robots are Idle.
     browser.js("const s = document.querySelector('#f-status'); s.value = 'Idle'; s.dispatchEvent(new Event('change'));");
+    // The job's end can reach the page a moment before the last robot's placement does (each is
+    // its own event): the view converges live, without a reload.
+    browser.wait(
+        Duration::from_secs(10),
+        "only the two failed robots Idle",
+        &format!(
+            "return JSON.stringify([...document.querySelectorAll('#fleet-table tbody tr')].map(r => r.dataset.robot)) === '{}';",
+            json!(FAILING)
+        ),
+    );
     assert_eq!(
         browser.js("return [...document.querySelectorAll('#fleet-table tbody tr')].map(r => r.dataset.robot)"),
         json!(FAILING)
