@@ -22,6 +22,7 @@
 //! (default 40) sets the restarts measured per supervisor.
 
 mod engine_common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -15,6 +15,7 @@
 //! its own shim (as in the `process_spawn` bench).
 
 mod engine_common;
+mod support;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -69,41 +70,13 @@ async fn engine_run(rt: &Arc<ProcessRuntime>, deployments: usize, exes: usize) -
 }
 
 fn start_1000(c: &mut Criterion) {
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let tokio = support::tokio();
     let rt = tokio.block_on(async { device_runtime("engine-start") });
     let mut group = c.benchmark_group("engine_start");
     group.sample_size(10);
 
     group.bench_function("bare_tokio_spawn", |b| {
-        b.iter_custom(|iters| {
-            tokio.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let began = Instant::now();
-                    let children: Vec<_> = (0..COUNT)
-                        .map(|_| {
-                            tokio::process::Command::new("sleep")
-                                .arg(SLEEP)
-                                .stdin(std::process::Stdio::null())
-                                .stdout(std::process::Stdio::null())
-                                .stderr(std::process::Stdio::null())
-                                .spawn()
-                                .expect("spawn")
-                        })
-                        .collect();
-                    total += began.elapsed();
-                    for mut child in children {
-                        let _ = child.start_kill();
-                        let _ = child.wait().await;
-                    }
-                }
-                total
-            })
-        })
+        b.iter_custom(|iters| tokio.block_on(support::bare_spawns(iters, COUNT, SLEEP)))
     });
 
     let mut next = 0u128;

@@ -13,7 +13,8 @@
 //! `target/release/robodeploy-process-shim` when built (`cargo build --release -p
 //! robodeploy-process`), else this bench binary serves as its own shim.
 
-use std::path::PathBuf;
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,21 +24,9 @@ use robodeploy_core::runtime::{
     EventReceiver, InstanceId, InstanceSpec, InstanceState, Runtime, RuntimeEventKind,
 };
 use robodeploy_process::{ProcessRuntime, Shim};
-use tokio::runtime::Runtime as Tokio;
+use support::{root, tokio};
 
 const COUNT: usize = 1_000;
-
-fn tokio() -> Tokio {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-fn root(tag: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("robodeploy-bench-{tag}-{}", std::process::id()))
-}
 
 fn process_runtime(tag: &str) -> Arc<ProcessRuntime> {
     let _ = std::fs::remove_dir_all(root(tag));
@@ -92,33 +81,7 @@ fn spawn_1000(c: &mut Criterion) {
     group.sample_size(10);
 
     group.bench_function("bare_tokio_spawn", |b| {
-        b.iter_custom(|iters| {
-            tokio.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let began = Instant::now();
-                    let mut children = Vec::with_capacity(COUNT);
-                    for _ in 0..COUNT {
-                        let child = tokio::process::Command::new("sleep")
-                            .arg("60")
-                            .stdin(std::process::Stdio::null())
-                            .stdout(std::process::Stdio::null())
-                            .stderr(std::process::Stdio::null())
-                            .spawn()
-                            .expect("spawn");
-                        children.push(child);
-                    }
-                    total += began.elapsed();
-                    for child in &mut children {
-                        let _ = child.start_kill();
-                    }
-                    for mut child in children {
-                        let _ = child.wait().await;
-                    }
-                }
-                total
-            })
-        })
+        b.iter_custom(|iters| tokio.block_on(support::bare_spawns(iters, COUNT, "60")))
     });
 
     let rt = tokio.block_on(async { process_runtime("spawn") });

@@ -22,6 +22,8 @@
 //! (`cargo build --profile bench -p robodeploy-process --bin robodeploy-process-shim`), else
 //! this bench binary serves as its own shim.
 
+mod support;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -32,32 +34,14 @@ use criterion::{Criterion, criterion_group};
 use robodeploy_core::model::{DeploymentId, DeviceRuntime};
 use robodeploy_core::runtime::{InstanceId, InstanceSpec, InstanceState, MemoryRuntime, Runtime};
 use robodeploy_process::{ProcessRuntime, Shim};
-use robodeploy_zenoh::{Agent, LinkConfig, Orchestrator, Timeouts, ZenohRuntime};
+use robodeploy_zenoh::{Agent, LinkConfig, Orchestrator, ZenohRuntime};
+use support::{free_port, root, tokio};
 use tokio::runtime::Runtime as Tokio;
 
 /// Calls timed one by one for the percentiles.
 const CALLS: usize = 20_000;
 /// Calls made before those, untimed.
 const WARM_UP: usize = 1_000;
-
-fn tokio() -> Tokio {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-fn root(tag: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("robodeploy-bench-{tag}-{}", std::process::id()))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// A binary built beside this bench (`target/release/<name>`), or `None`.
 fn sibling(name: &str) -> Option<PathBuf> {
@@ -225,13 +209,7 @@ fn memory(c: &mut Criterion) {
     println!("load before memory pair: {}", load());
     let port = free_port();
     let (orchestrator, agent, agent_session, local) = tokio.block_on(async {
-        let session = LinkConfig::router([format!("tcp/127.0.0.1:{port}")])
-            .open()
-            .await
-            .expect("the router opens");
-        let orchestrator = Orchestrator::attach(session, Timeouts::default())
-            .await
-            .expect("the orchestrator watches");
+        let orchestrator = support::orchestrator_on(port).await;
         let local = Arc::new(MemoryRuntime::new("r1"));
         let agent_session = LinkConfig::client([format!("tcp/127.0.0.1:{port}")])
             .open()
@@ -289,15 +267,7 @@ fn process(c: &mut Criterion) {
     let tokio = tokio();
     println!("load before process pair: {}", load());
     let port = free_port();
-    let orchestrator = tokio.block_on(async {
-        let session = LinkConfig::router([format!("tcp/127.0.0.1:{port}")])
-            .open()
-            .await
-            .expect("the router opens");
-        Orchestrator::attach(session, Timeouts::default())
-            .await
-            .expect("the orchestrator watches")
-    });
+    let orchestrator = tokio.block_on(support::orchestrator_on(port));
     let agent = AgentProcess::spawn(&binary, port, "r1", "agent-calls");
     let remote = orchestrator
         .runtime("r1", DeviceRuntime::Preinstalled)

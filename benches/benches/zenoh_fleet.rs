@@ -13,28 +13,24 @@
 //! ROBODEPLOY_FLEET_ROBOTS=200 cargo bench -p robodeploy-benches --bench zenoh_fleet
 //! ```
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::free_port;
 
 use robodeploy_core::engine::{Engine, EngineConfig};
 use robodeploy_core::lifecycle::LifecycleConfig;
 use robodeploy_core::model::*;
 use robodeploy_core::runtime::{MemoryRuntime, Runtime};
 use robodeploy_testkit::model as kit;
-use robodeploy_zenoh::{Agent, LinkConfig, Orchestrator, Timeouts};
+use robodeploy_zenoh::{Agent, LinkConfig};
 
 fn robots() -> usize {
     std::env::var("ROBODEPLOY_FLEET_ROBOTS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// This process's resident set, in MiB.
@@ -132,13 +128,7 @@ async fn local(n: usize) -> Duration {
 async fn remote(n: usize) -> Duration {
     let port = free_port();
     let endpoint = format!("tcp/127.0.0.1:{port}");
-    let session = LinkConfig::router([endpoint.clone()])
-        .open()
-        .await
-        .expect("the router opens");
-    let orchestrator = Orchestrator::attach(session, Timeouts::default())
-        .await
-        .expect("the orchestrator watches");
+    let orchestrator = support::orchestrator_on(port).await;
 
     let before_agents = rss_mib();
     let linking = Instant::now();

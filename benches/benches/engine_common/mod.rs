@@ -1,7 +1,6 @@
 //! What the engine benches share: a process device runtime on a temporary root, and packages
 //! and requests for one device component.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use robodeploy_core::model::*;
@@ -12,9 +11,7 @@ use robodeploy_testkit::model as kit;
 pub(crate) const DEVICE: &str = "robot";
 
 /// The temporary root of the bench's device runtime.
-pub(crate) fn root(tag: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("robodeploy-bench-{tag}-{}", std::process::id()))
-}
+pub(crate) use crate::support::root;
 
 /// A process runtime on a fresh root that kills what it started when dropped. The shim is
 /// `target/release/robodeploy-process-shim` when built, else this bench binary (whose `main`

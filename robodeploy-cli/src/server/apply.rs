@@ -189,6 +189,11 @@ fn device_difference(registered: &Device, wanted: &Device) -> Option<&'static st
 }
 
 /// Whether a stored fleet is the one the file describes (same labels, same robots in order).
+/// `items` keyed by their name.
+fn by_name<T>(items: Vec<T>, name: impl Fn(&T) -> &String) -> BTreeMap<String, T> {
+    items.into_iter().map(|t| (name(&t).clone(), t)).collect()
+}
+
 fn same_fleet(stored: &Fleet, wanted: &Fleet) -> bool {
     stored.labels == wanted.labels
         && stored.robots.len() == wanted.robots.len()
@@ -221,12 +226,7 @@ async fn decide(ctx: &Ctx, wanted: Wanted) -> Result<(Decided, Vec<String>), Ref
         };
         packages.push((p, change));
     }
-    let registered: BTreeMap<String, Device> = engine
-        .devices()
-        .await?
-        .into_iter()
-        .map(|d| (d.name.clone(), d))
-        .collect();
+    let registered = by_name(engine.devices().await?, |d| &d.name);
     let mut devices = Vec::new();
     for (device, at) in wanted.devices {
         match registered.get(&device.name) {
@@ -251,12 +251,7 @@ async fn decide(ctx: &Ctx, wanted: Wanted) -> Result<(Decided, Vec<String>), Ref
             }
         }
     }
-    let stored: BTreeMap<String, Fleet> = engine
-        .fleets()
-        .await?
-        .into_iter()
-        .map(|f| (f.name.clone(), f))
-        .collect();
+    let stored = by_name(engine.fleets().await?, |f| &f.name);
     let fleets = wanted
         .fleets
         .into_iter()
@@ -344,12 +339,7 @@ pub(crate) async fn apply(ctx: &Ctx, request: ApplyRequest) -> Result<ApplyRepor
         engine.add_devices(fresh).await?;
     }
     if !request.dry_run && decided.fleets.iter().any(|(_, c)| c.is_change()) {
-        let registered: BTreeMap<String, Device> = engine
-            .devices()
-            .await?
-            .into_iter()
-            .map(|d| (d.name.clone(), d))
-            .collect();
+        let registered = by_name(engine.devices().await?, |d| &d.name);
         for (fleet, change) in &decided.fleets {
             if !change.is_change() {
                 continue;

@@ -374,6 +374,32 @@ pub fn any_wave() -> impl Strategy<Value = Wave> {
     )
 }
 
+/// A deployment config's fields, in the order the generators draw them.
+type ConfigParts = (
+    u8,
+    u8,
+    Duration,
+    Option<DownloadCondition>,
+    Option<Duration>,
+    Vec<Wave>,
+    bool,
+);
+
+/// The deployment config of drawn fields.
+fn config_of(
+    (concurrency, threshold, timeout, download_condition, offline_deadline, waves, auto_rollback): ConfigParts,
+) -> DeploymentConfig {
+    DeploymentConfig {
+        concurrent_deployment_percentage: concurrency,
+        failure_threshold_percentage: threshold,
+        robot_deployment_timeout: timeout,
+        download_condition,
+        offline_deadline,
+        waves,
+        auto_rollback,
+    }
+}
+
 /// Any deployment config (percentages as any that reads: 0..=100, 0 refused by validation).
 pub fn any_deployment_config() -> impl Strategy<Value = DeploymentConfig> {
     (
@@ -385,27 +411,7 @@ pub fn any_deployment_config() -> impl Strategy<Value = DeploymentConfig> {
         vec(any_wave(), 0..3),
         any::<bool>(),
     )
-        .prop_map(
-            |(
-                concurrency,
-                threshold,
-                timeout,
-                download_condition,
-                offline_deadline,
-                waves,
-                auto_rollback,
-            )| {
-                DeploymentConfig {
-                    concurrent_deployment_percentage: concurrency,
-                    failure_threshold_percentage: threshold,
-                    robot_deployment_timeout: timeout,
-                    download_condition,
-                    offline_deadline,
-                    waves,
-                    auto_rollback,
-                }
-            },
-        )
+        .prop_map(config_of)
 }
 
 /// Any deployment job request.

@@ -286,27 +286,7 @@ pub fn valid_deployment_config() -> impl Strategy<Value = DeploymentConfig> {
         vec(wave, 0..3),
         any::<bool>(),
     )
-        .prop_map(
-            |(
-                concurrency,
-                threshold,
-                timeout,
-                download_condition,
-                offline_deadline,
-                waves,
-                auto_rollback,
-            )| {
-                DeploymentConfig {
-                    concurrent_deployment_percentage: concurrency,
-                    failure_threshold_percentage: threshold,
-                    robot_deployment_timeout: timeout,
-                    download_condition,
-                    offline_deadline,
-                    waves,
-                    auto_rollback,
-                }
-            },
-        )
+        .prop_map(super::config_of)
 }
 
 /// A valid deployment job of `application` `version` to `fleet`.
