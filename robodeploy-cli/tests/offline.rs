@@ -311,6 +311,9 @@ fn output_into_a_full_disk_fails_the_command() {
         vec!["schema"],
         vec!["plan", file.to_str().unwrap(), "-o", "json"],
         vec!["validate", file.to_str().unwrap()],
+        vec!["--help"],
+        vec!["apply", "--help"],
+        vec!["--version"],
     ] {
         let full = std::fs::OpenOptions::new()
             .write(true)

@@ -197,7 +197,7 @@ pub(crate) struct ApplyArgs {
     /// Do not wait for deployments and jobs to settle.
     #[arg(long)]
     pub(crate) no_wait: bool,
-    /// How long to wait for everything to run (90s, 5m, 1h).
+    /// How long to wait for everything to run (90s, 5m, 1h 30m, 2 days, PT5H).
     #[arg(long, default_value = "5m", value_parser = duration)]
     pub(crate) timeout: Duration,
     /// How long every executable must stay up, without a restart, to count as running.
@@ -418,22 +418,16 @@ fn retention(v: &str) -> Result<Duration, String> {
     }
 }
 
-/// `90s`, `5m`, `1h`, `250ms`, or plain seconds.
+/// A span as manifests write them (`90s`, `250ms`, `1h 30m`, `2 days`, `PT5H`), or plain
+/// seconds (`30`): one reading of a span through every door.
 pub(crate) fn duration(v: &str) -> Result<Duration, String> {
-    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
-    let (digits, unit) = v.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{v:?}: a duration is a whole number followed by ms, s, m or h"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "" | "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
-        "h" => Ok(Duration::from_secs(n.saturating_mul(3600))),
-        _ => Err(format!(
-            "{v:?}: a duration is a whole number followed by ms, s, m or h"
-        )),
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        return v
+            .parse()
+            .map(Duration::from_secs)
+            .map_err(|_| format!("{v:?}: too many seconds"));
     }
+    robodeploy_core::time::duration::parse(v)
 }
 
 #[cfg(test)]
@@ -451,7 +445,13 @@ mod tests {
         assert_eq!(duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(duration("5d").unwrap_err().contains("ms, s, m or h"));
+        assert_eq!(duration("30"), Ok(Duration::from_secs(30)));
+        // The same reading as manifests and --job-retention.
+        assert_eq!(duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(duration("2 days"), Ok(Duration::from_secs(2 * 86_400)));
+        assert_eq!(duration("PT5H"), Ok(Duration::from_secs(5 * 3600)));
+        assert!(duration("soon").unwrap_err().contains("invalid duration"));
+        assert!(duration("-5m").is_err());
         assert_eq!(speed("100..300"), Ok((100, 300)));
         assert!(speed("300..100").unwrap_err().contains("the minimum first"));
         assert_eq!(share("0.2"), Ok(0.2));

@@ -31,9 +31,19 @@ pub fn main() -> ExitCode {
     let cli = match Cli::parse_args() {
         Ok(c) => c,
         Err(e) => {
-            // --help and --version print on stdout and exit 0; usage errors exit 2.
+            // --help and --version print on stdout and exit 0; usage errors exit 2. Help that
+            // could not be written (other than into a closed pipe) fails like any output.
             let code = e.exit_code();
-            let _ = e.print();
+            let printed = e
+                .print()
+                .and_then(|()| std::io::Write::flush(&mut std::io::stdout()));
+            if let Err(why) = printed
+                && code == 0
+                && why.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                output::diagnostic(format!("robodeploy: stdout: {why}"));
+                return ExitCode::from(3);
+            }
             return ExitCode::from(u8::try_from(code).unwrap_or(2));
         }
     };
