@@ -24,7 +24,7 @@ seconds and prints them at the start and end of every server life (between two k
 growth across the hour shows.
 
 Usage: python3 benches/scripts/soak.py [--duration 3600] [--kill-every 600] [--job-every 180]
-                                       [--churn-every 60] [--keep]
+                                       [--churn-every 60] [--keep] [--wrap CMD]
 Exit status 0 when every check holds, 1 otherwise.
 """
 
@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import random
+import shlex
 import shutil
 import signal
 import subprocess
@@ -83,8 +84,10 @@ class Soak:
         if os.path.exists(endpoint):
             os.remove(endpoint)
         out = open(os.path.join(self.work, "serve.log"), "ab")
+        wrap = shlex.split(self.args.wrap) if self.args.wrap else []
         self.server = subprocess.Popen(
-            [self.bin, "serve", "--listen", "127.0.0.1:0"]
+            wrap
+            + [self.bin, "serve", "--listen", "127.0.0.1:0"]
             + (["--job-retention", self.args.job_retention] if self.args.job_retention else [])
             + (
                 ["--deployment-retention", self.args.deployment_retention]
@@ -106,8 +109,29 @@ class Soak:
             raise SystemExit("serve did not write its endpoint within 60 s")
         self.lives.append([])
 
+    def server_pid(self):
+        """The server's own pid: the wrapper's descendant running the binary, if wrapped."""
+        if not self.args.wrap:
+            return self.server.pid
+        for _ in range(100):
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{entry}/cmdline", "rb") as f:
+                        argv = f.read().split(b"\0")
+                    if argv[:2] != [self.bin.encode(), b"serve"]:
+                        continue
+                    with open(f"/proc/{entry}/environ", "rb") as f:
+                        if self.state.encode() in f.read():
+                            return int(entry)
+                except OSError:
+                    continue
+            time.sleep(0.1)
+        raise RuntimeError("the wrapped server's process was not found")
+
     def kill_server(self):
-        self.server.send_signal(signal.SIGKILL)
+        os.kill(self.server_pid(), signal.SIGKILL)
         self.server.wait()
         self.kills += 1
 
@@ -143,7 +167,7 @@ class Soak:
         raise RuntimeError(f"apply: {out.stderr}")
 
     def sample(self):
-        pid = self.server.pid
+        pid = self.server_pid()
         try:
             with open(f"/proc/{pid}/status") as f:
                 status = dict(line.split(":", 1) for line in f if ":" in line)
@@ -421,7 +445,7 @@ class Soak:
                 self.cli("deprovision", name, check=False)
             for d in self.get("deployments"):
                 self.cli("deprovision", d["name"], check=False)
-            self.server.send_signal(signal.SIGTERM)
+            os.kill(self.server_pid(), signal.SIGTERM)
             self.server.wait()
         if not self.args.keep:
             shutil.rmtree(self.work, ignore_errors=True)
@@ -441,6 +465,10 @@ def main():
         help="the server's --deployment-retention (default: its own, 90 days)",
     )
     p.add_argument("--keep", action="store_true", help="keep the work directory")
+    p.add_argument(
+        "--wrap",
+        help="run the server under this command, e.g. 'heaptrack -o DIR/serve' for a heap profile",
+    )
     p.add_argument("--no-build", action="store_true")
     args = p.parse_args()
     soak = Soak(args)
