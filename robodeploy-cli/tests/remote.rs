@@ -11,34 +11,34 @@ use std::time::Duration;
 
 use common::{Server, eventually, explain, json, manifest as doc, stdout};
 
-/// The device agent binary: beside this crate's binary when the workspace was built, else
-/// built now.
+/// The device agent binary.
 fn agent_binary() -> PathBuf {
+    sibling_binary("robodeploy-agent")
+}
+
+/// A binary of robodeploy-zenoh: beside this crate's binary when the workspace was built, else
+/// built now.
+fn sibling_binary(name: &str) -> PathBuf {
     let dir = PathBuf::from(common::BIN)
         .parent()
         .expect("target dir")
         .to_owned();
-    let agent = dir.join("robodeploy-agent");
-    if !agent.exists() {
+    let binary = dir.join(name);
+    if !binary.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let status = Command::new(cargo)
-            .args([
-                "build",
-                "-p",
-                "robodeploy-zenoh",
-                "--bin",
-                "robodeploy-agent",
-            ])
+            .args(["build", "-p", "robodeploy-zenoh", "--bin", name])
             .status()
-            .expect("cargo build the agent");
-        assert!(status.success(), "the agent did not build");
+            .expect("cargo build");
+        assert!(status.success(), "{name} did not build");
     }
-    agent
+    binary
 }
 
-struct Agent(Child);
+/// A child process (an agent or a router), killed with SIGKILL when dropped.
+struct Proc(Child);
 
-impl Drop for Agent {
+impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -164,8 +164,8 @@ fn a_robot_behind_its_agent_is_registered_from_a_manifest() {
 
 /// Starts robot `robot`'s agent (process runtime, state under `dir`) as a client of the
 /// router on `port`.
-fn spawn_agent(robot: &str, dir: &std::path::Path, port: u16) -> Agent {
-    Agent(
+fn spawn_agent(robot: &str, dir: &std::path::Path, port: u16) -> Proc {
+    Proc(
         Command::new(agent_binary())
             .args(["--robot", robot, "--runtime", "process", "--state-dir"])
             .arg(dir.join(robot))
@@ -198,18 +198,82 @@ fn kill_points(robots: usize) -> (u64, usize, usize) {
 #[test]
 fn a_server_and_its_router_killed_mid_job_twice_finish_the_job_over_remote_robots_starting_nothing_twice()
  {
+    job_through_kills("remote-kill", [Victim::Server, Victim::Server]);
+}
+
+/// The user's own router (`robodeploy-router`, a process of its own; the server and the agents
+/// its clients) killed mid-job, then the agent of the robot whose turn it is: the job finishes,
+/// nothing runs twice.
+#[test]
+fn a_separate_router_and_an_agent_killed_mid_job_finish_the_job_starting_nothing_twice() {
+    job_through_kills("router-kill", [Victim::Router, Victim::Agent]);
+}
+
+/// What a kill point kills (SIGKILL), to be started again at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Victim {
+    /// `robodeploy serve`, and its embedded router with it.
+    Server,
+    /// The separate router the server and the agents link to.
+    Router,
+    /// The agent of the robot whose pre-launch script runs.
+    Agent,
+}
+
+/// The router binary: beside this crate's binary when the workspace was built, else built now.
+fn router_binary() -> PathBuf {
+    sibling_binary("robodeploy-router")
+}
+
+/// A `robodeploy-router` on loopback `port`, lease 2 s.
+fn spawn_router(port: u16) -> Proc {
+    Proc(
+        Command::new(router_binary())
+            .args([
+                "--listen",
+                &format!("tcp/127.0.0.1:{port}"),
+                "--lease",
+                "2s",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the router starts"),
+    )
+}
+
+/// A job one robot at a time over six remote robots, with a SIGKILL of each of `victims` at
+/// seeded points while robots run their pre-launch scripts. With a [`Victim::Router`] the
+/// server and the agents are clients of a separate router; otherwise of the server's embedded
+/// one. The job must finish with nobody applying again, every robot deployed once.
+fn job_through_kills(tag: &str, victims: [Victim; 2]) {
     const ROBOTS: usize = 6;
     let (seed, first, second) = kill_points(ROBOTS);
-    eprintln!("ROBODEPLOY_TEST_SEED={seed}: killed at {first} then {second} robots running");
+    eprintln!(
+        "ROBODEPLOY_TEST_SEED={seed}: {victims:?} killed at {first} then {second} robots running"
+    );
     let port = free_port();
-    let mut server = Server::unstarted("remote-kill");
-    let link = link_file(&server, port);
+    let mut server = Server::unstarted(tag);
+    let separate = victims.contains(&Victim::Router);
+    let mut router = separate.then(|| spawn_router(port));
+    let link = if separate {
+        let link = server.dir.path().join("link.yaml");
+        std::fs::write(
+            &link,
+            format!("mode: client\nconnect: [\"tcp/127.0.0.1:{port}\"]\nlease: 2s\n"),
+        )
+        .expect("link file");
+        link.to_str().expect("utf-8").to_owned()
+    } else {
+        link_file(&server, port)
+    };
     let serve_args = ["--remote", link.as_str()];
     server.spawn_with(&serve_args);
 
-    let robots: Vec<String> = (1..=ROBOTS).map(|i| format!("kill-r{i}")).collect();
+    let robots: Vec<String> = (1..=ROBOTS).map(|i| format!("{tag}-r{i}")).collect();
     let agents_dir = server.dir.path().join("robots");
-    let _agents: Vec<Agent> = robots
+    let mut agents: Vec<Proc> = robots
         .iter()
         .map(|r| spawn_agent(r, &agents_dir, port))
         .collect();
@@ -240,7 +304,7 @@ fn a_server_and_its_router_killed_mid_job_twice_finish_the_job_over_remote_robot
 
     // A job one robot at a time; each robot's pre-launch script notes that it ran, and takes
     // two seconds, so each kill falls inside the next robot's script.
-    let marker = format!("rd-cli-remote-kill-{}", std::process::id());
+    let marker = format!("rd-cli-{tag}-{}", std::process::id());
     let runs = server.dir.path().join("pre-runs");
     std::fs::create_dir_all(&runs).expect("runs dir");
     let pre = server.dir.path().join("pre.sh");
@@ -273,26 +337,41 @@ fn a_server_and_its_router_killed_mid_job_twice_finish_the_job_over_remote_robot
     let out = server.cli(&["apply", "-f", file, "--no-wait"]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
 
-    for at in [first, second] {
+    for (at, victim) in [first, second].into_iter().zip(victims) {
         assert!(
             eventually(Duration::from_secs(90), || common::processes(&marker).len()
                 >= at),
             "{at} robots never ran the application: {}",
             server.log()
         );
-        Command::new("kill")
-            .args(["-KILL", &server.pid().to_string()])
-            .status()
-            .expect("kill");
-        server.forget();
+        match victim {
+            Victim::Server => {
+                Command::new("kill")
+                    .args(["-KILL", &server.pid().to_string()])
+                    .status()
+                    .expect("kill");
+                server.forget();
+                // The embedded router went with it; the agents link to the next one.
+                server.spawn_with(&serve_args);
+            }
+            Victim::Router => {
+                drop(router.take());
+                std::thread::sleep(Duration::from_secs(1));
+                router = Some(spawn_router(port));
+            }
+            Victim::Agent => {
+                // The robot whose turn it is: `at` run the application, one at a time.
+                let i = at.min(ROBOTS - 1);
+                let _ = agents[i].0.kill();
+                let _ = agents[i].0.wait();
+                agents[i] = spawn_agent(&robots[i], &agents_dir, port);
+            }
+        }
         eprintln!(
-            "killed with {} robots running",
+            "{victim:?} killed with {} robots running",
             common::processes(&marker).len()
         );
-        // The embedded router went with it; the agents reconnect to the next one.
-        server.spawn_with(&serve_args);
     }
-
     // The job finishes with nobody applying again: every robot deployed, once.
     let job = |server: &Server| {
         json(&server.cli(&["get", "jobs", "-o", "json"]))
@@ -332,13 +411,21 @@ fn a_server_and_its_router_killed_mid_job_twice_finish_the_job_over_remote_robot
         "{:?}",
         common::processes(&marker)
     );
-    let live = json(&server.cli(&["get", "deployments", "-o", "json"]));
-    let live = live.as_array().expect("deployments");
-    assert_eq!(live.len(), ROBOTS, "{live:?}");
+    // Every deployment Running again, none restarted: a robot whose agent was killed after
+    // its turn reads offline (DEP_E151) until its agent is back and the engine has looked.
+    let running = |server: &Server| {
+        let live = json(&server.cli(&["get", "deployments", "-o", "json"]));
+        let all = live.as_array().is_some_and(|l| {
+            l.len() == ROBOTS
+                && l.iter()
+                    .all(|d| d["status"] == "Running" && d["restartCount"] == 0)
+        });
+        (all, live)
+    };
     assert!(
-        live.iter()
-            .all(|d| d["status"] == "Running" && d["restartCount"] == 0),
-        "{live:?}"
+        eventually(Duration::from_secs(60), || running(&server).0),
+        "{}",
+        running(&server).1
     );
     // Every robot's script ran; one cut short by a kill may have run again, never at once.
     for r in &robots {

@@ -267,7 +267,7 @@ pub const LOG_VARIABLE: &str = "ROBODEPLOY_LOG";
 
 /// Logs `tracing` events on stderr, without colour codes, filtered by [`LOG_VARIABLE`]; unset,
 /// robodeploy's crates from `info` and the others (zenoh's) from `warn`.
-fn install_log() -> Result<(), String> {
+pub(crate) fn install_log() -> Result<(), String> {
     let filter = match std::env::var(LOG_VARIABLE) {
         Ok(text) if !text.trim().is_empty() => tracing_subscriber::EnvFilter::try_new(&text)
             .map_err(|e| format!("{LOG_VARIABLE}={text:?}: {e}"))?,

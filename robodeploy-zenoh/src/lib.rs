@@ -42,6 +42,7 @@ mod error;
 pub mod keys;
 pub mod link;
 mod orchestrator;
+pub mod router_cli;
 mod runtime;
 mod watch;
 pub mod wire;

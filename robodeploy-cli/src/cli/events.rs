@@ -2,7 +2,7 @@
 //! deployment and job, printed as the events that would report it; with it, every event from
 //! now on until Ctrl-C.
 
-use robodeploy_core::engine::EngineEvent;
+use robodeploy_core::engine::{EngineEvent, RecoveryAction};
 use robodeploy_core::model::RobotStatus;
 use serde_json::Value;
 
@@ -22,11 +22,11 @@ fn describe(event: &Value) -> String {
                 .map(|e| format!("{}/{} {}", e.component, e.name, executable_status(e)))
                 .collect();
             printable(&format!(
-                "deployment {}: {}, {}, {} restarts{}",
+                "deployment {}: {}, {}, {}{}",
                 s.name,
                 s.phase,
                 s.status,
-                s.restart_count,
+                output::count(s.restart_count as usize, "restart", "restarts"),
                 if exes.is_empty() {
                     String::new()
                 } else {
@@ -51,9 +51,55 @@ fn describe(event: &Value) -> String {
         ))
         .into_owned(),
         Ok(EngineEvent::Recovery(action)) => {
-            printable(&format!("recovery: {action:?}")).into_owned()
+            printable(&format!("recovery: {}", recovery_line(&action))).into_owned()
         }
         _ => printable(&event.to_string()).into_owned(),
+    }
+}
+
+/// What a recovery did, in words.
+fn recovery_line(action: &RecoveryAction) -> String {
+    match action {
+        RecoveryAction::Adopted {
+            deployment,
+            component,
+            executable,
+            instance,
+        } => format!(
+            "deployment {deployment}: {component}/{executable} adopted, still running as {instance}"
+        ),
+        RecoveryAction::FoundExited {
+            deployment,
+            component,
+            executable,
+            instance,
+        } => format!(
+            "deployment {deployment}: {component}/{executable} found exited ({instance}); its restart policy decides"
+        ),
+        RecoveryAction::Missing {
+            deployment,
+            component,
+            executable,
+        } => format!("deployment {deployment}: {component}/{executable} has no instance"),
+        RecoveryAction::StoppedOrphan {
+            deployment,
+            instance,
+        } => format!(
+            "deployment {deployment} was deprovisioned: its leftover {instance} stopped and removed"
+        ),
+        RecoveryAction::RobotResumed {
+            job,
+            robot,
+            deployment,
+        } => match deployment {
+            Some(d) => format!("job {job}: robot {robot} carried on (deployment {d})"),
+            None => format!("job {job}: robot {robot} carried on"),
+        },
+        RecoveryAction::Failed {
+            deployment,
+            message,
+        } => format!("deployment {deployment} could not be brought back: {message}"),
+        other => format!("{other:?}"),
     }
 }
 

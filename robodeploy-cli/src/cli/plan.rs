@@ -153,11 +153,11 @@ fn minutes(t: robodeploy_core::time::Time) -> f64 {
 fn summarise(job: &DeploymentJobRequest, fleet: &Fleet, out: &SimReport, flags: &PlanFlags) {
     let r = &out.report;
     line(format!(
-        "plan: {} {} to fleet {} ({} robots), {} at once, halt at {} failed; seed {}",
+        "plan: {} {} to fleet {} ({}), {} at once, halt at {} failed; seed {}",
         job.application,
         job.application_version,
         fleet.name,
-        r.fleet_size,
+        output::count(r.fleet_size as usize, "robot", "robots"),
         r.in_flight_limit,
         r.failure_threshold,
         flags.seed
@@ -199,8 +199,9 @@ fn summarise(job: &DeploymentJobRequest, fleet: &Fleet, out: &SimReport, flags: 
     }
     for (i, w) in r.waves.iter().enumerate() {
         line(format!(
-            "wave {i}: {} robots, {} failed{}",
-            w.plan.len(),
+            "wave {}: {}, {} failed{}",
+            i + 1,
+            output::count(w.plan.len() as usize, "robot", "robots"),
             w.failed,
             match (w.started_at, w.completed_at) {
                 (Some(s), Some(e)) => format!(", minute {:.1} to {:.1}", minutes(s), minutes(e)),

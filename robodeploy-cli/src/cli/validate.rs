@@ -187,9 +187,9 @@ pub(crate) fn load_valid(file: &Path, json: bool) -> Result<Option<Manifest>, Cl
         print_report(&report);
     }
     output::diagnostic(format!(
-        "{}: {} errors; run `robodeploy validate` for details",
+        "{}: {}; run `robodeploy validate` for details",
         printable(&file.display().to_string()),
-        report.errors.len()
+        output::count(report.errors.len(), "error", "errors")
     ));
     Ok(None)
 }

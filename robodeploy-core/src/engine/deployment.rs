@@ -456,7 +456,7 @@ impl State {
                 d.skip_until_removed[i] = replaced;
                 let _ = d.machine.handle(Event::Started(exe), now);
                 // What the runtime said before the start was answered.
-                if let Some(early) = self.early_events.remove(&(key.clone(), inst)) {
+                if let Some(early) = self.early_events.take(&(key.clone(), inst)) {
                     for ev in early {
                         self.feed_runtime_event(id, exe, ev);
                     }
@@ -499,13 +499,8 @@ impl State {
             }
             None => {
                 // Possibly an instance whose start is not answered yet: keep a few events.
-                let q = self.early_events.entry(k).or_default();
-                if q.len() < 16 {
-                    q.push(event);
-                }
-                if self.early_events.len() > 4096 {
-                    self.early_events.clear();
-                }
+                let now = self.now();
+                self.early_events.keep(k, event, now);
             }
         }
     }

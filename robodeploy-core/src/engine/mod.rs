@@ -116,6 +116,7 @@ mod deployment;
 mod devices;
 mod digest;
 mod driver;
+mod early;
 mod effect;
 mod ended;
 mod entries;

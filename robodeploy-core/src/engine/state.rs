@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::lifecycle::{ExecutableIndex, SharedComponents};
 use crate::model::{DeploymentId, Fleet, JobId, JobStatus};
-use crate::runtime::{Capabilities, InstanceId, Runtime, RuntimeEvent};
+use crate::runtime::{Capabilities, InstanceId, Runtime};
 use crate::store::WriteBatch;
 use crate::time::Time;
 
@@ -22,6 +22,7 @@ use super::EngineEvent;
 use super::catalog::Catalog;
 use super::clock::Clock;
 use super::devices::DeviceRegistry;
+use super::early::EarlyEvents;
 use super::effect::{Call, Effect, TimerKey};
 use super::entries::{DeploymentEntry, JobEntry};
 use super::message::RuntimeKey;
@@ -62,8 +63,9 @@ pub(crate) struct State {
     /// The live deployments that depend on each deployment name.
     pub(crate) dependents: HashMap<String, BTreeSet<DeploymentId>>,
     pub(crate) instances: HashMap<(RuntimeKey, InstanceId), (DeploymentId, ExecutableIndex)>,
-    /// Events for instances whose start has not been answered yet (a process that exits at once).
-    pub(crate) early_events: HashMap<(RuntimeKey, InstanceId), Vec<RuntimeEvent>>,
+    /// Events for instances whose start has not been answered yet (a process that exits at
+    /// once), and of instances let go, kept a few minutes.
+    pub(crate) early_events: EarlyEvents,
     pub(crate) shared: BTreeMap<String, SharedComponents>,
     pub(crate) jobs: BTreeMap<JobId, JobEntry>,
     /// The deployment of each application on each robot, as jobs left it.
@@ -100,7 +102,7 @@ impl State {
             names: HashMap::new(),
             dependents: HashMap::new(),
             instances: HashMap::new(),
-            early_events: HashMap::new(),
+            early_events: EarlyEvents::default(),
             shared: BTreeMap::new(),
             jobs: BTreeMap::new(),
             installed: HashMap::new(),
@@ -202,6 +204,8 @@ impl State {
 
     /// Checks the health of every runtime not already being checked.
     pub(crate) fn check_health(&mut self) {
+        let now = self.now();
+        self.early_events.expire(now);
         for (key, info) in self.runtimes.iter_mut() {
             if info.checking {
                 continue;
