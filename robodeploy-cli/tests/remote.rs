@@ -341,7 +341,9 @@ fn job_through_kills(tag: &str, victims: [Victim; 2]) {
         assert!(
             eventually(Duration::from_secs(90), || common::processes(&marker).len()
                 >= at),
-            "{at} robots never ran the application: {}",
+            "{at} robots never ran the application; jobs {}, devices {}, server log: {}",
+            stdout(&server.cli(&["get", "jobs", "-o", "json"])),
+            stdout(&server.cli(&["get", "devices", "-o", "json"])),
             server.log()
         );
         match victim {
