@@ -15,16 +15,24 @@ One run, against release builds of `robodeploy` (robodeploy-cli) and `robodeploy
 
 The job, the same both ways: a DeploymentJob of a package on the whole fleet, 10 % of the fleet
 at once, failure threshold 5 %, a short pre-launch script each (`echo`), an application that
-stays up (`exec sleep 100000`). Timed from the `apply` of the job's manifest (`--no-wait`) to the
-return of `robodeploy jobs wait ID --min-uptime 0s` (wall time, as a user sees it), and by the
-job's report (from its `createdAt` to the last robot's `endedAt`, the engine's own clock).
+stays up (`exec sleep 100000`). After every robot is online, both setups wait SETTLE seconds
+(default 10) so that what the agents' start set going is over, then the job is timed: from the
+`apply` of its manifest (`--no-wait`) to the return of `robodeploy jobs wait ID --min-uptime 0s`
+(wall time, as a user sees it), and by the engine's own clock, from the job's `createdAt` to the
+`createdAt` of the last deployment it made (the job's report holds no per-robot times; a robot's
+deployment is made after its pre-launch script, before its start).
 
-Printed per setup: the job's times, the time to bring the robots online, the RSS of the server,
-of the agents (sum) and of the supervisors (sum) after the job; per round the ratio
-remote / local. Every process a setup started (server, agents, supervisors, applications,
-scripts) carries a mark in its environment and is killed by it before the next setup starts.
+Printed per setup: the job's times, the time to bring the robots online, the RSS (and PSS, which
+splits shared pages) of the server, of the agents (sum) and of the supervisors (sum) after the
+job, the CPU time the server, the agents and the supervisors used during the job (and the
+whole machine's busy time, other sessions included), the agents' and the server's CPU while
+idle before it; per round the ratio remote / local. CPU is read in clock ticks (10 ms) per
+process, so a supervisor that used less than a tick counts as 0. Every process a setup started
+(server, agents, supervisors, applications, scripts) carries a mark in its environment and is
+killed by it before the next setup starts.
 
-Usage: python3 benches/scripts/agents_job.py [--robots 500] [--rounds 2] [--skip-build] [--keep]
+Usage: python3 benches/scripts/agents_job.py [--robots 500] [--rounds 2] [--settle 10] [--skip-build]
+                                            [--keep]
        (CARGO_TARGET_DIR is honoured for where the binaries are built and looked for.)
 Exit status 0 when every job succeeded.
 """
@@ -84,6 +92,27 @@ def pss_kib(pid):
     except (FileNotFoundError, ProcessLookupError):
         pass
     return 0
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks (its own, not its children's)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0
+
+
+def machine_ticks():
+    """(busy, total) clock ticks of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v) - idle, sum(v)
+
+
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def threads(pid):
@@ -297,7 +326,18 @@ class Setup:
         path = os.path.join(self.work, "job.yaml")
         with open(path, "w") as f:
             f.write(self.job_docs())
+        # The same settling time both ways, so that what the agents' start set going (their
+        # sessions, the router's declarations) is over before the job.
+        settle_before = self.cpu()
+        time.sleep(self.bench.args.settle)
+        settle_after = self.cpu()
+        self.result["idle_cpu_pct"] = {
+            k: 100 * (settle_after[k] - settle_before.get(k, 0)) / TICK / max(self.bench.args.settle, 0.001)
+            for k in settle_after
+        }
         self.result["load_before"] = loadavg()
+        cpu_before = self.cpu()
+        machine_before = machine_ticks()
         began = time.perf_counter()
         self.cli("apply", "-f", path, "--no-wait")
         applied = time.perf_counter()
@@ -312,6 +352,14 @@ class Setup:
             text=True,
         )
         ended = time.perf_counter()
+        machine_after = machine_ticks()
+        cpu_after = self.cpu()
+        self.result["cpu_s"] = {
+            k: (cpu_after[k] - cpu_before.get(k, 0)) / TICK for k in cpu_after
+        }
+        busy = machine_after[0] - machine_before[0]
+        self.result["machine_busy_s"] = busy / TICK
+        self.result["machine_busy_pct"] = 100 * busy / max(1, machine_after[1] - machine_before[1])
         self.result["load_after"] = loadavg()
         self.result["apply_s"] = applied - began
         self.result["wall_s"] = ended - began
@@ -337,6 +385,17 @@ class Setup:
         self.result["last_deployment_s"] = made[-1]
         self.result["in_sync"] = sum(1 for r in report["robots"] if r.get("status") == "InSync")
         self.sample()
+
+    def cpu(self):
+        """CPU seconds (ticks) so far of the server, the agents (sum) and the supervisors (sum;
+        a supervisor started during the job counts from zero)."""
+        agents = {a.pid for a in self.agents}
+        out = {"server": cpu_ticks(self.server.pid), "agents": sum(cpu_ticks(p) for p in agents)}
+        out["supervisors"] = sum(
+            cpu_ticks(p) for p in marked(self.run)
+            if cmdline(p)[1:2] == [b"--robodeploy-process-supervisor"]
+        )
+        return out
 
     def sample(self):
         """RSS after the job: the server, the agents (sum), the supervisors (sum)."""
@@ -452,7 +511,12 @@ class Bench:
             f"agents RSS {r['agents_rss_kib'] / 1024:.1f} MiB PSS {r['agents_pss_kib'] / 1024:.1f} MiB "
             f"({r['agents_threads']} threads), {r['supervisors']} supervisors RSS "
             f"{r['supervisors_rss_kib'] / 1024:.1f} MiB PSS {r['supervisors_pss_kib'] / 1024:.1f} MiB, "
-            f"{r['applications']} applications; load {r['load_before']} -> {r['load_after']}"
+            f"{r['applications']} applications; load {r['load_before']} -> {r['load_after']}; CPU during "
+            f"the job: server {r['cpu_s']['server']:.2f} s, agents {r['cpu_s']['agents']:.2f} s, "
+            f"supervisors {r['cpu_s']['supervisors']:.2f} s; machine busy {r['machine_busy_s']:.2f} s "
+            f"({r['machine_busy_pct']:.0f} % of its cores); idle before the job (every robot online, "
+            f"nothing deployed): server {r['idle_cpu_pct']['server']:.1f} %, agents "
+            f"{r['idle_cpu_pct']['agents']:.1f} % of one core"
         )
         return r
 
@@ -502,6 +566,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--robots", type=int, default=int(os.environ.get("ROBOTS", 500)))
     p.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", 2)))
+    p.add_argument("--settle", type=float, default=float(os.environ.get("SETTLE", 10)),
+                   help="seconds to wait with every robot online before the job (default 10)")
     p.add_argument("--skip-build", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the work directories")
     Bench(p.parse_args()).main()
