@@ -31,8 +31,8 @@ process, so a supervisor that used less than a tick counts as 0. Every process a
 (server, agents, supervisors, applications, scripts) carries a mark in its environment and is
 killed by it before the next setup starts.
 
-Usage: python3 benches/scripts/agents_job.py [--robots 500] [--rounds 2] [--settle 10] [--skip-build]
-                                            [--keep]
+Usage: python3 benches/scripts/agents_job.py [--robots 500] [--rounds 2] [--settle 10] [--nice -10]
+                                            [--skip-build] [--keep]
        (CARGO_TARGET_DIR is honoured for where the binaries are built and looked for.)
 Exit status 0 when every job succeeded.
 """
@@ -527,7 +527,10 @@ class Bench:
         for b in (self.robodeploy, self.agent):
             if not os.access(b, os.X_OK):
                 raise SystemExit(f"{b} is missing: build it or drop --skip-build")
-        log(f"{self.args.robots} robots, {self.args.rounds} rounds; uptime: {uptime()}")
+        if self.args.nice:
+            os.nice(self.args.nice)  # inherited by every process the setups start
+        log(f"{self.args.robots} robots, {self.args.rounds} rounds, niceness {os.nice(0)}; "
+            f"uptime: {uptime()}")
         rounds = []
         for i in range(self.args.rounds):
             local = self.one("local")
@@ -568,6 +571,9 @@ def main():
     p.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", 2)))
     p.add_argument("--settle", type=float, default=float(os.environ.get("SETTLE", 10)),
                    help="seconds to wait with every robot online before the job (default 10)")
+    p.add_argument("--nice", type=int, default=0,
+                   help="run the setups at this niceness (e.g. -10, as root), so that other work "
+                   "on the machine weighs less in both; the build is not affected")
     p.add_argument("--skip-build", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the work directories")
     Bench(p.parse_args()).main()
