@@ -672,3 +672,66 @@ fn a_deleted_deployment_is_shown_until_the_servers_retention_then_forgotten() {
     let out = shown(&server);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
 }
+
+/// `events --watch` prints what happens as it happens, in words: a deployment reaching Running,
+/// then its executable killed and restarted by the server (counted, singular), then its
+/// deprovision.
+#[test]
+fn events_watch_prints_a_deployment_running_restarted_and_deprovisioned() {
+    let server = Server::start("watch");
+    let marker = format!("rd-cli-watch-{}", std::process::id());
+    let file = write(
+        &server,
+        "watch.yaml",
+        &(manifest("watch", 1, "always", &idle(&marker)) + &deployment("watch")),
+    );
+    let mut watch = server
+        .command(&["events", "--watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("events --watch");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = watch.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // The first line that `wanted` accepts within 30 s, or the lines seen.
+    let expect = |what: &str, wanted: &dyn Fn(&str) -> bool| {
+        let mut seen = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match rx.recv_timeout(left) {
+                Ok(line) if wanted(&line) => return line,
+                Ok(line) => seen.push(line),
+                Err(_) => break,
+            }
+        }
+        panic!("no line {what}: {seen:#?}\n{}", server.log());
+    };
+    server.apply_up(&file);
+    expect("for the deployment running", &|l| {
+        l.starts_with("deployment watch: Succeeded, Running, 0 restarts")
+    });
+    let pid = processes(&marker);
+    assert_eq!(pid.len(), 1, "{pid:?}");
+    Command::new("kill")
+        .args(["-KILL", &pid[0].to_string()])
+        .status()
+        .expect("kill");
+    expect("for the restart", &|l| {
+        l.starts_with("deployment watch: Succeeded, Running, 1 restart")
+            && !l.contains("1 restarts")
+    });
+    let out = server.cli(&["delete", "-f", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    expect("for the deprovision", &|l| {
+        l.starts_with("deployment watch: Deployment stopped, Stopped")
+    });
+    let _ = watch.kill();
+    let _ = watch.wait();
+}
