@@ -735,3 +735,46 @@ fn events_watch_prints_a_deployment_running_restarted_and_deprovisioned() {
     let _ = watch.kill();
     let _ = watch.wait();
 }
+
+/// `describe package` shows each version's components and executables, environment variables
+/// by name only.
+#[test]
+fn describe_package_shows_components_and_executables_without_env_values() {
+    let server = Server::start("describe-pkg");
+    let canary = format!("canary-{}", std::process::id());
+    let text = doc::package("pkg-app", "1.0.0", Some("always"), "sleep 1")
+        + &doc::package("pkg-app", "2.0.0", None, "sleep 2").replace(
+            "          command:",
+            &format!("          env: {{SECRET_TOKEN: {canary}}}\n          command:"),
+        );
+    let file = write(&server, "pkg.yaml", &text);
+    let out = server.cli(&["apply", "-f", &file, "--no-wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+
+    let out = server.cli(&["describe", "package", "pkg-app@2.0.0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert_eq!(
+        stdout(&out),
+        "package pkg-app@2.0.0\n  component main: on a preinstalled amd64 device, restart by \
+         default\n    executable main: runs sh -c sleep 2; env SECRET_TOKEN\n",
+        "{}",
+        explain(&out)
+    );
+    let out = server.cli(&["describe", "package", "pkg-app"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("package pkg-app@1.0.0\n  component main: on a preinstalled amd64 device, restart always\n"),
+        "{text}"
+    );
+    assert!(text.contains("package pkg-app@2.0.0\n"), "{text}");
+    assert!(!text.contains(&canary), "{text}");
+    let out = server.cli(&["describe", "package", "pkg-app@3.0.0", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert!(
+        common::stderr(&out).contains("no package"),
+        "{}",
+        explain(&out)
+    );
+    let out = server.cli(&["describe", "package", "pkg-app@1.0.0", "-o", "json"]);
+    assert_eq!(json(&out)[0]["version"], "1.0.0", "{}", explain(&out));
+}

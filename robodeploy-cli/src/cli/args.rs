@@ -258,6 +258,9 @@ pub(crate) enum Single {
     /// A device, by name.
     #[value(alias = "devices", alias = "robot")]
     Device,
+    /// A package, by name (every version) or `NAME@VERSION`.
+    #[value(alias = "packages", alias = "pkg")]
+    Package,
 }
 
 /// `describe`.

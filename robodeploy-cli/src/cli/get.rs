@@ -2,7 +2,7 @@
 //! full), and `deprovision`.
 
 use robodeploy_core::engine::{DeploymentStatus, ExecutableReport, JobReport};
-use robodeploy_core::model::{ExecutableStatus, JobId, RobotStatus};
+use robodeploy_core::model::{ExecutableStatus, JobId, Package, Placement, RobotStatus};
 use robodeploy_core::time::Time;
 
 use super::args::{DescribeArgs, Format, GetArgs, Resource, Single};
@@ -378,8 +378,74 @@ pub(crate) async fn describe(args: &DescribeArgs, settings: &Settings) -> Outcom
                 ));
             }
         }
+        Single::Package => {
+            let (name, version) = match args.name.split_once('@') {
+                Some((n, v)) => (n, Some(v)),
+                None => (args.name.as_str(), None),
+            };
+            let mut all = client.packages().await?;
+            all.retain(|p| p.name == name && version.is_none_or(|v| p.version.to_string() == v));
+            if all.is_empty() {
+                return Err(CliError::Failed(format!(
+                    "no package {:?}",
+                    printable(&args.name)
+                )));
+            }
+            if format != Format::Table {
+                output::value(format, &all)?;
+                return Ok(true);
+            }
+            for p in &all {
+                print_package(p);
+            }
+        }
     }
     Ok(true)
+}
+
+/// A package in words: its components, where they run, how they restart, and what each
+/// executable runs (environment variables by name only: their values are secrets).
+fn print_package(p: &Package) {
+    line(format!("package {}@{}", printable(&p.name), p.version));
+    if let Some(d) = &p.description {
+        line(format!("  {}", printable(d)));
+    }
+    if !p.labels.is_empty() {
+        line(format!("  labels {}", labels(&p.labels)));
+    }
+    for c in &p.components {
+        let place = match &c.placement {
+            Placement::Cloud => "in the cloud".to_owned(),
+            Placement::Device {
+                runtime,
+                architecture,
+            } => format!("on a {runtime} {architecture} device"),
+            _ => "elsewhere".to_owned(),
+        };
+        line(format!(
+            "  component {}: {place}, restart {}{}",
+            printable(&c.name),
+            c.restart_policy
+                .map_or_else(|| "by default".to_owned(), |r| r.to_string()),
+            if c.shared { ", shared" } else { "" }
+        ));
+        for e in &c.executables {
+            let what = match &e.image {
+                Some(image) => format!("image {}", printable(image)),
+                None => format!("runs {}", printable(&e.command.join(" "))),
+            };
+            let env = if e.env.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<&str> = e.env.keys().map(String::as_str).collect();
+                format!("; env {}", printable(&names.join(",")))
+            };
+            line(format!(
+                "    executable {}: {what}{env}",
+                printable(&e.name)
+            ));
+        }
+    }
 }
 
 /// `deprovision NAME`.
