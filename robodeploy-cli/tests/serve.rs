@@ -778,3 +778,47 @@ fn describe_package_shows_components_and_executables_without_env_values() {
     let out = server.cli(&["describe", "package", "pkg-app@1.0.0", "-o", "json"]);
     assert_eq!(json(&out)[0]["version"], "1.0.0", "{}", explain(&out));
 }
+
+/// A job whose first wave asks for a manual resume stops after it until `jobs resume`, then
+/// deploys the rest.
+#[test]
+fn jobs_resume_lets_a_job_past_a_wave_that_waits_for_it() {
+    let server = Server::start("resume");
+    let script = write(&server, "pre.sh", "#!/bin/sh\nexit 0\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let text = job_manifest("rs", "1.0.0", "none")
+        + "    waves:\n      - {size: {robots: 1}, manualResume: true}\n";
+    let file = write(&server, "waves.yaml", &text);
+    let out = server.cli(&["apply", "-f", &file, "--no-wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let id = last_job(&server)["id"].as_str().expect("id").to_owned();
+    let in_sync = |server: &Server| {
+        let r = json(&server.cli(&["describe", "job", &id, "-o", "json"]));
+        let n = r["robots"].as_array().map_or(0, |rs| {
+            rs.iter().filter(|r| r["status"] == "InSync").count()
+        });
+        (n, r)
+    };
+    assert!(
+        eventually(Duration::from_secs(60), || in_sync(&server).0 == 1),
+        "{}",
+        in_sync(&server).1
+    );
+    // It waits: nothing more is deployed.
+    std::thread::sleep(Duration::from_secs(3));
+    let (n, report) = in_sync(&server);
+    assert_eq!(n, 1, "{report}");
+    assert_eq!(report["status"], "InProgress", "{report}");
+
+    let out = server.cli(&["jobs", "resume", &id]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let out = server.cli(&["jobs", "wait", &id, "--min-uptime", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let (n, report) = in_sync(&server);
+    assert_eq!(
+        (n, report["status"].as_str()),
+        (3, Some("Succeeded")),
+        "{report}"
+    );
+}
