@@ -345,6 +345,36 @@ async fn events(State(ctx): State<Arc<Ctx>>) -> Response {
 mod tests {
     use super::*;
 
+    /// Every route of the API this file serves is in the OpenAPI document with each of its
+    /// methods, and the document describes no route that is not served: the route table
+    /// below is read from this file's text, so a route added without its description fails.
+    #[test]
+    fn the_openapi_document_describes_exactly_the_routes_served() {
+        let text = include_str!("routes.rs");
+        let table = &text[..text.find("mod tests").expect("tests")];
+        let mut served = std::collections::BTreeSet::new();
+        for chunk in table.split(".route(").skip(1) {
+            let path = chunk.split('"').nth(1).expect("a path");
+            let handlers = &chunk[..chunk.find(")\n").unwrap_or(chunk.len())];
+            for method in ["get", "post", "delete", "put", "patch"] {
+                if handlers.contains(&format!("{method}("))
+                    || handlers.contains(&format!(".{method}("))
+                {
+                    served.insert((method.to_owned(), path.to_owned()));
+                }
+            }
+        }
+        assert!(served.len() > 20, "{served:?}");
+        let doc = crate::openapi::document();
+        let mut described = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("operations").keys() {
+                described.insert((method.clone(), path.clone()));
+            }
+        }
+        assert_eq!(served, described);
+    }
+
     /// Found by the `http_body` fuzz target: an unknown key with no name was refused naming
     /// the field "" (nothing).
     #[test]
