@@ -14,6 +14,7 @@
 //! | opening a session: router or client, TLS, lease | [`LinkConfig`] |
 //! | the robot's side | [`Agent`], and the `robodeploy-agent` binary |
 //! | the orchestrator's side | [`Orchestrator`], [`ZenohRuntime`] |
+//! | a router of the fleet's own | the `robodeploy-router` binary ([`router_cli`]) |
 //!
 //! **Offline within a bound.** A robot's health is its agent's liveliness token: withdrawn when
 //! the agent closes, gone when its process dies (the link closes), and gone after the link's
