@@ -100,6 +100,30 @@ fn apply_twice_changes_nothing_and_a_killed_executable_comes_back_without_a_comm
         let s = status(&server, "twice");
         s["status"] == "Running" && s["restartCount"] == 1
     }));
+    // The table says the same, under its named columns; the age in seconds.
+    let out = server.cli(&["get", "deployments"]);
+    let text = stdout(&out);
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        [
+            "NAME", "PACKAGE", "PHASE", "STATUS", "RESTARTS", "ERRORS", "AGE"
+        ],
+        "{text}"
+    );
+    assert_eq!(rows.len(), 2, "{text}");
+    assert_eq!(
+        rows[1][..6],
+        ["twice", "twice-app@1.0.0", "Succeeded", "Running", "1", "-"],
+        "{text}"
+    );
+    assert!(
+        rows[1][6].ends_with('s') && rows[1][6].trim_end_matches('s').parse::<u64>().is_ok(),
+        "{text}"
+    );
 }
 
 #[test]
