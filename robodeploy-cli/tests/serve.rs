@@ -846,3 +846,67 @@ fn jobs_resume_lets_a_job_past_a_wave_that_waits_for_it() {
         "{report}"
     );
 }
+
+/// `logs JOB --follow`: every robot's output, each line behind its robot, going on across a
+/// restart of one robot's executable.
+#[test]
+fn logs_of_a_job_follow_every_robot_across_a_restart() {
+    let server = Server::start("joblogs");
+    let script = write(&server, "pre.sh", "#!/bin/sh\nexit 0\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let file = write(&server, "job.yaml", &job_manifest("jl", "1.0.0", "none"));
+    let out = server.cli(&["apply", "-f", &file, "--min-uptime", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let id = last_job(&server)["id"].as_str().expect("id").to_owned();
+    let mut follow = server
+        .command(&["logs", &id, "--follow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("logs --follow");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = follow.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut wait_for = |wanted: &str, times: usize| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while seen.iter().filter(|l: &&String| *l == wanted).count() < times {
+            let left = deadline
+                .checked_duration_since(std::time::Instant::now())
+                .unwrap_or_else(|| panic!("no {wanted:?} ×{times}: {seen:#?}"));
+            match rx.recv_timeout(left) {
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("no {wanted:?} ×{times}: {seen:#?}"),
+            }
+        }
+    };
+    for i in 1..=3 {
+        wait_for(&format!("[jl-r{i}] jl-r{i} runs 1.0.0"), 1);
+    }
+    // Robot 2's executable killed: the server restarts it, and its first line comes again.
+    // Robot 2's: the one whose environment names it.
+    let pids: Vec<u32> = processes("$ROBODEPLOY_ROBOT runs 1.0.0")
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                env.split(|b| *b == 0)
+                    .any(|v| v == b"ROBODEPLOY_ROBOT=jl-r2")
+            })
+        })
+        .collect();
+    assert_eq!(pids.len(), 1, "robot 2's executable runs once: {pids:?}");
+    Command::new("kill")
+        .args(["-KILL", &pids[0].to_string()])
+        .status()
+        .expect("kill");
+    wait_for("[jl-r2] jl-r2 runs 1.0.0", 2);
+    let _ = follow.kill();
+    let _ = follow.wait();
+}
