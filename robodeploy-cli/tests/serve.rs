@@ -910,3 +910,70 @@ fn logs_of_a_job_follow_every_robot_across_a_restart() {
     let _ = follow.kill();
     let _ = follow.wait();
 }
+
+/// `apply -f DIR` reads every manifest of the directory as one; `apply -f -` reads standard
+/// input; both say what they changed, and the second finds nothing to change.
+#[test]
+fn apply_reads_a_directory_and_standard_input() {
+    let server = Server::start("apply-dir");
+    let dir = server.dir.path().join("manifests");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(
+        dir.join("1-fleet.yaml"),
+        doc::fleet("dir-fleet", &[], &doc::robots("dir", 1)),
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("2-app.yml"),
+        doc::package(
+            "dir-app",
+            "1.0.0",
+            Some("always"),
+            "while true; do sleep 1; done",
+        ),
+    )
+    .expect("write");
+    std::fs::write(dir.join("notes.txt"), "not a manifest").expect("write");
+    let out = server.cli(&["apply", "-f", dir.to_str().expect("utf-8"), "--no-wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    for line in [
+        "fleet dir-fleet created",
+        "robot dir-r1 created",
+        "package dir-app@1.0.0 created",
+    ] {
+        assert!(stdout(&out).contains(line), "{line}: {}", explain(&out));
+    }
+
+    // A manifest is checked whole: the deployment comes with what it names.
+    let deployment = std::fs::read_to_string(dir.join("1-fleet.yaml")).expect("read")
+        + &std::fs::read_to_string(dir.join("2-app.yml")).expect("read")
+        + &doc::deployment("dir", "dir-app", "1.0.0", "dir-r1", &[]);
+    let mut apply = server
+        .command(&["apply", "-f", "-", "--min-uptime", "1s"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("apply -f -");
+    use std::io::Write;
+    apply
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(deployment.as_bytes())
+        .expect("write stdin");
+    let out = apply.wait_with_output().expect("apply");
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert!(
+        stdout(&out).contains("deployment dir: Succeeded, Running"),
+        "{}",
+        explain(&out)
+    );
+    let out = server.cli(&["apply", "-f", dir.to_str().expect("utf-8"), "--no-wait"]);
+    assert!(
+        stdout(&out).contains("nothing to change"),
+        "{}",
+        explain(&out)
+    );
+    let _ = server.cli(&["deprovision", "dir"]);
+}
