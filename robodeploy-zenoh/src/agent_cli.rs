@@ -90,24 +90,54 @@ pub struct Args {
     /// The Docker engine [default: the local one].
     #[arg(long)]
     pub docker_endpoint: Option<String>,
+    /// How it links: routers, TLS, lease.
+    #[command(flatten)]
+    pub link: LinkFlags,
+}
+
+/// The link settings the agent and the router binaries share as flags; each wins over the
+/// config file's.
+#[derive(Debug, clap::Args)]
+pub struct LinkFlags {
     /// A router endpoint to connect to (repeat for several).
     #[arg(long)]
     pub connect: Vec<String>,
-    /// The CA certificate (PEM) the routers' certificates are signed by.
+    /// The CA certificate (PEM) every linked party's certificate is signed by.
     #[arg(long, requires_all = ["tls_cert", "tls_key"])]
     pub tls_ca: Option<PathBuf>,
-    /// This robot's certificate (PEM; its common name is the robot's name).
+    /// This side's certificate (PEM; a robot's common name is the robot's name).
     #[arg(long, requires_all = ["tls_ca", "tls_key"])]
     pub tls_cert: Option<PathBuf>,
-    /// This robot's private key (PEM).
+    /// This side's private key (PEM).
     #[arg(long, requires_all = ["tls_ca", "tls_cert"])]
     pub tls_key: Option<PathBuf>,
-    /// How long a silent link lives before the robot counts as gone (e.g. `4s`).
+    /// How long a silent link lives before its party counts as gone (e.g. `4s`).
     #[arg(long, value_parser = robodeploy_core::time::duration::parse)]
     pub lease: Option<Duration>,
     /// Allow plain tcp/ to an address off loopback.
     #[arg(long)]
     pub insecure: bool,
+}
+
+impl LinkFlags {
+    /// Sets in `link` what these flags say.
+    pub fn apply_to(self, link: &mut LinkConfig) {
+        if !self.connect.is_empty() {
+            link.connect = self.connect;
+        }
+        if let (Some(ca), Some(certificate), Some(key)) = (self.tls_ca, self.tls_cert, self.tls_key)
+        {
+            link.tls = Some(TlsFiles {
+                ca,
+                certificate,
+                key,
+            });
+        }
+        if let Some(lease) = self.lease {
+            link.lease = lease;
+        }
+        link.insecure |= self.insecure;
+    }
 }
 
 /// Everything the agent needs, settled from the flags and the file.
@@ -177,21 +207,7 @@ impl Args {
             mode: Mode::Client,
             ..LinkConfig::default()
         });
-        if !self.connect.is_empty() {
-            link.connect = self.connect;
-        }
-        if let (Some(ca), Some(certificate), Some(key)) = (self.tls_ca, self.tls_cert, self.tls_key)
-        {
-            link.tls = Some(TlsFiles {
-                ca,
-                certificate,
-                key,
-            });
-        }
-        if let Some(lease) = self.lease {
-            link.lease = lease;
-        }
-        link.insecure |= self.insecure;
+        self.link.apply_to(&mut link);
         link.check()?;
         Ok(Settings {
             robot,

@@ -19,12 +19,12 @@
 //! (the message names the setting), 1 a failure to open (a port in use, unreadable TLS files).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Parser;
 
 use crate::LinkError;
-use crate::link::{LinkConfig, Mode, TlsFiles};
+use crate::agent_cli::LinkFlags;
+use crate::link::{LinkConfig, Mode};
 
 /// Writes a line on stderr; a stderr that cannot be written loses the line, never panics.
 fn say(line: &str) {
@@ -34,7 +34,11 @@ fn say(line: &str) {
 
 /// Relays between the orchestrator and the robots' agents.
 #[derive(Debug, Parser)]
-#[command(name = "robodeploy-router", version, about)]
+#[command(
+    name = "robodeploy-router",
+    version,
+    about = "A Zenoh router between the robodeploy server and its robots' agents"
+)]
 pub struct Args {
     /// A link file (YAML, `mode: router`); flags win over it.
     #[arg(long)]
@@ -42,24 +46,9 @@ pub struct Args {
     /// An endpoint to accept links on (repeat for several), e.g. `tls/0.0.0.0:7447`.
     #[arg(long)]
     pub listen: Vec<String>,
-    /// A router endpoint to mesh with (repeat for several).
-    #[arg(long)]
-    pub connect: Vec<String>,
-    /// The CA certificate (PEM) every linked party's certificate is signed by.
-    #[arg(long, requires_all = ["tls_cert", "tls_key"])]
-    pub tls_ca: Option<PathBuf>,
-    /// This router's certificate (PEM).
-    #[arg(long, requires_all = ["tls_ca", "tls_key"])]
-    pub tls_cert: Option<PathBuf>,
-    /// This router's private key (PEM).
-    #[arg(long, requires_all = ["tls_ca", "tls_cert"])]
-    pub tls_key: Option<PathBuf>,
-    /// How long a silent link lives before its party counts as gone (e.g. `4s`).
-    #[arg(long, value_parser = robodeploy_core::time::duration::parse)]
-    pub lease: Option<Duration>,
-    /// Allow plain tcp/ on an address off loopback.
-    #[arg(long)]
-    pub insecure: bool,
+    /// How it links: other routers to mesh with (`--connect`), TLS, lease.
+    #[command(flatten)]
+    pub link: LinkFlags,
 }
 
 /// A setting of the router that is missing or breaks a rule.
@@ -110,21 +99,7 @@ impl Args {
         if !self.listen.is_empty() {
             link.listen = self.listen;
         }
-        if !self.connect.is_empty() {
-            link.connect = self.connect;
-        }
-        if let (Some(ca), Some(certificate), Some(key)) = (self.tls_ca, self.tls_cert, self.tls_key)
-        {
-            link.tls = Some(TlsFiles {
-                ca,
-                certificate,
-                key,
-            });
-        }
-        if let Some(lease) = self.lease {
-            link.lease = lease;
-        }
-        link.insecure |= self.insecure;
+        self.link.apply_to(&mut link);
         if link.listen.is_empty() {
             return Err(invalid(
                 "listen",
@@ -198,6 +173,8 @@ async fn route(link: LinkConfig) -> i32 {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn args(argv: &[&str]) -> Args {
