@@ -26,8 +26,17 @@ Printed per setup: the job's times, the time to bring the robots online, the RSS
 splits shared pages) of the server, of the agents (sum) and of the supervisors (sum) after the
 job, the CPU time the server, the agents and the supervisors used during the job (and the
 whole machine's busy time, other sessions included), the agents' and the server's CPU while
-idle before it; per round the ratio remote / local. CPU is read in clock ticks (10 ms) per
-process, so a supervisor that used less than a tick counts as 0. Every process a setup started
+idle before it (and what the rest of the machine used meanwhile, in cores); per round the
+ratio remote / local; and every robot's steps, from the engine's events watched during the job
+(`robodeploy events -w`, saved beside the job's report): its deployment created (after its
+pre-launch script) → prepared (`starting`) → Running, with "in flight per robot" = job wall ×
+in-flight limit / robots, the time a robot held its slot, so that what precedes the deployment's
+creation (the job's step, the script) is that less created → Running. A process's CPU is the larger of its
+utime + stime (/proc/PID/stat, whole clock ticks, so a process that used 4 ms reads 0, but
+threads that ended count) and the sum of its live threads' run time in nanoseconds
+(/proc/PID/task/*/schedstat); the applications' CPU (their shell's exec into `sleep` and the
+start) is counted whole, as they start during the job; "rest" is the machine's busy time less
+all of these (the CLI, the pre-launch scripts, the kernel, other sessions). Every process a setup started
 (server, agents, supervisors, applications, scripts) carries a mark in its environment and is
 killed by it before the next setup starts.
 
@@ -102,6 +111,23 @@ def cpu_ticks(pid):
         return int(fields[11]) + int(fields[12])
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return 0
+
+
+def cpu_seconds(pid):
+    """CPU seconds of a process: the larger of utime + stime (whole ticks, ended threads
+    included) and its live threads' run time (ns, /proc/PID/task/*/schedstat)."""
+    ticks = cpu_ticks(pid) / TICK
+    ns = 0
+    try:
+        for t in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+                    ns += int(f.read().split()[0])
+            except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+                pass
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return max(ticks, ns / 1e9)
 
 
 def machine_ticks():
@@ -329,15 +355,30 @@ class Setup:
         # The same settling time both ways, so that what the agents' start set going (their
         # sessions, the router's declarations) is over before the job.
         settle_before = self.cpu()
+        settle_machine = machine_ticks()
         time.sleep(self.bench.args.settle)
+        settle_machine = (machine_ticks()[0] - settle_machine[0]) / TICK
         settle_after = self.cpu()
+        # What the rest of the machine (other sessions, the kernel) used while the setup idled,
+        # in cores: an estimate of what it takes from the job.
+        self.result["rest_idle_cores"] = (
+            settle_machine - sum(settle_after[k] - settle_before.get(k, 0) for k in settle_after)
+        ) / max(self.bench.args.settle, 0.001)
         self.result["idle_cpu_pct"] = {
-            k: 100 * (settle_after[k] - settle_before.get(k, 0)) / TICK / max(self.bench.args.settle, 0.001)
+            k: 100 * (settle_after[k] - settle_before.get(k, 0)) / max(self.bench.args.settle, 0.001)
             for k in settle_after
         }
         self.result["load_before"] = loadavg()
         cpu_before = self.cpu()
         machine_before = machine_ticks()
+        # The engine's events as they happen, for a timeline of every robot's steps.
+        events_path = os.path.join(self.bench.out, f"{self.kind}-events.jsonl")
+        events_file = open(events_path, "w")
+        watcher = subprocess.Popen(
+            [self.bench.robodeploy, "events", "-w", "-o", "json"],
+            env=self.env, stdout=events_file, stderr=subprocess.DEVNULL,
+        )
+        time.sleep(0.5)
         began = time.perf_counter()
         self.cli("apply", "-f", path, "--no-wait")
         applied = time.perf_counter()
@@ -353,12 +394,19 @@ class Setup:
         )
         ended = time.perf_counter()
         machine_after = machine_ticks()
+        time.sleep(0.5)
+        watcher.terminate()
+        watcher.wait()
+        events_file.close()
         cpu_after = self.cpu()
         self.result["cpu_s"] = {
-            k: (cpu_after[k] - cpu_before.get(k, 0)) / TICK for k in cpu_after
+            k: cpu_after[k] - cpu_before.get(k, 0) for k in cpu_after if k != "apps"
         }
+        # The applications started during the job: all their CPU is the job's.
+        self.result["cpu_s"]["applications"] = cpu_after["apps"]
         busy = machine_after[0] - machine_before[0]
         self.result["machine_busy_s"] = busy / TICK
+        self.result["cpu_s"]["rest"] = busy / TICK - sum(self.result["cpu_s"].values())
         self.result["machine_busy_pct"] = 100 * busy / max(1, machine_after[1] - machine_before[1])
         self.result["load_after"] = loadavg()
         self.result["apply_s"] = applied - began
@@ -379,22 +427,29 @@ class Setup:
             d for d in json.loads(self.cli("get", "deployments", "-o", "json"))
             if d.get("job") == job_id
         ]
+        with open(os.path.join(self.bench.out, f"{self.kind}-deployments.json"), "w") as f:
+            json.dump(deployments, f)
+
         made = sorted(parse_time(d["createdAt"]) - created for d in deployments)
         self.result["deployments"] = len(made)
         self.result["first_deployment_s"] = made[0]
         self.result["last_deployment_s"] = made[-1]
+        self.result["steps"] = steps(events_path, {d["id"] for d in deployments}, created)
         self.result["in_sync"] = sum(1 for r in report["robots"] if r.get("status") == "InSync")
         self.sample()
 
     def cpu(self):
-        """CPU seconds (ticks) so far of the server, the agents (sum) and the supervisors (sum;
-        a supervisor started during the job counts from zero)."""
+        """CPU seconds so far (cpu_seconds) of the server, the agents (sum), the supervisors (sum;
+        a supervisor started during the job counts from zero) and the applications (sum)."""
         agents = {a.pid for a in self.agents}
-        out = {"server": cpu_ticks(self.server.pid), "agents": sum(cpu_ticks(p) for p in agents)}
-        out["supervisors"] = sum(
-            cpu_ticks(p) for p in marked(self.run)
-            if cmdline(p)[1:2] == [b"--robodeploy-process-supervisor"]
-        )
+        out = {"server": cpu_seconds(self.server.pid), "agents": sum(cpu_seconds(p) for p in agents),
+               "supervisors": 0.0, "apps": 0.0}
+        for p in marked(self.run):
+            argv = cmdline(p)
+            if argv[1:2] == [b"--robodeploy-process-supervisor"]:
+                out["supervisors"] += cpu_seconds(p)
+            elif argv[:1] == [b"sleep"]:
+                out["apps"] += cpu_seconds(p)
         return out
 
     def sample(self):
@@ -472,6 +527,45 @@ def parse_time(text):
     return whole + frac
 
 
+def steps(events_path, ids, job_created):
+    """Per-robot step times from the engine's events, as watched during the job (each
+    deployment event carries `at`): created (after the robot's pre-launch script) → first
+    `starting` (prepared) → first Running. Medians and 90th percentiles in seconds, and the
+    job's first and last Running after its creation."""
+    first = {}
+    with open(events_path) as f:
+        for line in f:
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if e.get("event") != "deployment" or e.get("id") not in ids:
+                continue
+            t = first.setdefault(e["id"], {"created": parse_time(e["createdAt"])})
+            at = parse_time(e["at"])
+            reasons = [x.get("status", {}).get("reason", {}).get("kind") for x in e.get("executables", [])]
+            if "starting" in reasons:
+                t.setdefault("starting", at)
+            if e.get("status") == "Running":
+                t.setdefault("running", at)
+    done = [t for t in first.values() if "running" in t and "starting" in t]
+    if not done:
+        return {}
+
+    def pct(values, q):
+        values = sorted(values)
+        return values[min(len(values) - 1, int(q * len(values)))]
+
+    out = {"robots": len(done)}
+    for name, a, b in (("prepare", "created", "starting"), ("start", "starting", "running"),
+                       ("created_to_running", "created", "running")):
+        v = [t[b] - t[a] for t in done]
+        out[name] = (pct(v, 0.5), pct(v, 0.9), sum(v) / len(v))
+    out["first_running_s"] = min(t["running"] for t in done) - job_created
+    out["last_running_s"] = max(t["running"] for t in done) - job_created
+    return out
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -513,7 +607,8 @@ class Bench:
             f"{r['supervisors_rss_kib'] / 1024:.1f} MiB PSS {r['supervisors_pss_kib'] / 1024:.1f} MiB, "
             f"{r['applications']} applications; load {r['load_before']} -> {r['load_after']}; CPU during "
             f"the job: server {r['cpu_s']['server']:.2f} s, agents {r['cpu_s']['agents']:.2f} s, "
-            f"supervisors {r['cpu_s']['supervisors']:.2f} s; machine busy {r['machine_busy_s']:.2f} s "
+            f"supervisors {r['cpu_s']['supervisors']:.2f} s, applications "
+            f"{r['cpu_s']['applications']:.2f} s, rest {r['cpu_s']['rest']:.2f} s; machine busy {r['machine_busy_s']:.2f} s "
             f"({r['machine_busy_pct']:.0f} % of its cores); idle before the job (every robot online, "
             f"nothing deployed): server {r['idle_cpu_pct']['server']:.1f} %, agents "
             f"{r['idle_cpu_pct']['agents']:.1f} % of one core"
@@ -556,6 +651,39 @@ class Bench:
                     f"{r['supervisors_pss_kib'] / 1024:.0f} MiB) | "
                     f"{r['load_before']} → {r['load_after']} |"
                 )
+        print()
+        print("| round | setup | job wall | CPU in the job: server | agents | supervisors | applications "
+              "| rest | machine busy |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for i, (local, remote) in enumerate(rounds, 1):
+            for r in (local, remote):
+                c = r["cpu_s"]
+                print(
+                    f"| {i} | {r['kind']} | {r['wall_s']:.2f} s | {c['server']:.2f} s | "
+                    f"{c['agents']:.2f} s | {c['supervisors']:.2f} s | {c['applications']:.2f} s | "
+                    f"{c['rest']:.2f} s | {r['machine_busy_s']:.2f} s ({r['machine_busy_pct']:.0f} %) |"
+                )
+        print()
+        print("| round | setup | robots timed | created → prepared (p50 / p90 / mean) | prepared → Running "
+              "| created → Running | job created → first / last Running | in flight per robot "
+              "(wall × limit / robots) |")
+        print("|---|---|---|---|---|---|---|---|")
+        limit = max(1, self.args.robots // 10)
+        for i, (local, remote) in enumerate(rounds, 1):
+            for r in (local, remote):
+                st = r.get("steps") or {}
+                if not st:
+                    continue
+                fmt = lambda x: f"{x[0] * 1000:.0f} / {x[1] * 1000:.0f} / {x[2] * 1000:.0f} ms"
+                print(
+                    f"| {i} | {r['kind']} | {st['robots']} | {fmt(st['prepare'])} | {fmt(st['start'])} | "
+                    f"{fmt(st['created_to_running'])} | {st['first_running_s']:.2f} / "
+                    f"{st['last_running_s']:.2f} s | {r['wall_s'] * limit / self.args.robots * 1000:.0f} ms |"
+                )
+        print()
+        print("\"rest\" while the setup idled before its job (the SETTLE seconds), in cores: "
+              + ", ".join(f"round {i} local {l['rest_idle_cores']:.2f}, remote {r['rest_idle_cores']:.2f}"
+                          for i, (l, r) in enumerate(rounds, 1)))
         for i, (local, remote) in enumerate(rounds, 1):
             print(f"round {i}: remote / local = {remote['wall_s'] / local['wall_s']:.2f}x wall, "
                   f"{remote['last_deployment_s'] / local['last_deployment_s']:.2f}x by the engine's times")
