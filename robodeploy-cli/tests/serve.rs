@@ -834,6 +834,47 @@ fn jobs_resume_lets_a_job_past_a_wave_that_waits_for_it() {
     let (n, report) = in_sync(&server);
     assert_eq!(n, 1, "{report}");
     assert_eq!(report["status"], "InProgress", "{report}");
+    // The report says why: the first wave (robot 1) completed and waits for a resume; the
+    // second (the rest) has not started.
+    let waves = |report: &Value| {
+        report["waves"]
+            .as_array()
+            .expect("waves")
+            .iter()
+            .map(|w| {
+                (
+                    w["start"].as_u64().expect("start"),
+                    w["end"].as_u64().expect("end"),
+                    w["state"].as_str().expect("state").to_owned(),
+                    w["manualResume"].as_bool().expect("manualResume"),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        waves(&report),
+        [
+            (0, 1, "AwaitingResume".to_owned(), true),
+            (1, 3, "Waiting".to_owned(), false)
+        ],
+        "{report}"
+    );
+    let table = server.cli(&["describe", "job", &id]);
+    let text = common::stdout(&table);
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("WAVE"))
+        .skip(1)
+        .map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["1", "1-1", "waiting for `jobs resume`", "0 of 1", "resume"],
+            vec!["2", "2-3", "waiting", "0 of 1", "-"]
+        ],
+        "{text}"
+    );
 
     let out = server.cli(&["jobs", "resume", &id]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
@@ -843,6 +884,14 @@ fn jobs_resume_lets_a_job_past_a_wave_that_waits_for_it() {
     assert_eq!(
         (n, report["status"].as_str()),
         (3, Some("Succeeded")),
+        "{report}"
+    );
+    assert_eq!(
+        waves(&report),
+        [
+            (0, 1, "Completed".to_owned(), true),
+            (1, 3, "Completed".to_owned(), false)
+        ],
         "{report}"
     );
 }

@@ -194,6 +194,14 @@ pub mod duration {
         s.collect_str(&format_args!("{sd:#}"))
     }
 
+    /// A duration as a friendly span (`"5h"`, `"1m 30s"`), as [`serialize`] writes it.
+    pub fn format(d: Duration) -> String {
+        match jiff::SignedDuration::try_from(d) {
+            Ok(sd) => format!("{sd:#}"),
+            Err(_) => format!("{}s", d.as_secs()),
+        }
+    }
+
     /// Parses a friendly or ISO 8601 span; negative spans are rejected.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(d)?;

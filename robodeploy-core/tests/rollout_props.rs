@@ -14,6 +14,7 @@ use robodeploy_core::model::{
 };
 use robodeploy_core::rollout::{
     Command, HaltReason, Input, RobotIndex, RobotInit, Rollout, RolloutEvent, RolloutPhase,
+    WaveState,
 };
 use robodeploy_core::time::Time;
 
@@ -141,6 +142,7 @@ enum Rule {
     OfflineHoldNoSlot,
     WavesNeverOverlap,
     WorkConserving,
+    WaveStatesInOrder,
 }
 
 struct Harness {
@@ -293,6 +295,53 @@ impl Harness {
         self.after_call()
     }
 
+    /// Waves read in order: completed ones, at most one that is deploying, soaking, waiting
+    /// for a resume or halted, then ones not reached (waiting while the job goes on, skipped
+    /// once it halted or ended).
+    fn check_wave_states(&self) -> Result<(), TestCaseError> {
+        use WaveState::*;
+        let states: Vec<WaveState> = (0..self.job.waves().len() as u32)
+            .map(|w| self.job.wave_state(w))
+            .collect();
+        let rank = |s: WaveState| match s {
+            Completed => 0,
+            Deploying | Soaking | AwaitingResume | Halted => 1,
+            _ => 2,
+        };
+        prop_assert!(
+            states.windows(2).all(|w| rank(w[0]) <= rank(w[1])),
+            "out of order: {states:?}"
+        );
+        prop_assert!(
+            states.iter().filter(|&&s| rank(s) == 1).count() <= 1,
+            "two current waves: {states:?}"
+        );
+        let ended = matches!(
+            self.job.phase(),
+            RolloutPhase::Draining | RolloutPhase::RollingBack | RolloutPhase::Done
+        );
+        let (live, over): (&[WaveState], &[WaveState]) = (
+            &[Waiting, Deploying, Soaking, AwaitingResume],
+            &[Halted, Skipped],
+        );
+        let forbidden = if ended { live } else { over };
+        prop_assert!(
+            !states.iter().any(|s| forbidden.contains(s)),
+            "phase {:?}: {states:?}",
+            self.job.phase()
+        );
+        let soaking =
+            self.job.phase() == RolloutPhase::BetweenWaves && self.job.soak_until().is_some();
+        prop_assert_eq!(
+            states.contains(&Soaking),
+            soaking,
+            "soaking {:?}: {:?}",
+            self.job.soak_until(),
+            states
+        );
+        Ok(())
+    }
+
     /// Drains what the call produced and checks the rules.
     fn after_call(&mut self) -> Result<(), TestCaseError> {
         let now = self.job.now().as_millis();
@@ -362,6 +411,9 @@ impl Harness {
                 }
                 _ => {}
             }
+        }
+        if self.rule == Rule::WaveStatesInOrder {
+            self.check_wave_states()?;
         }
         let limit = self.job.in_flight_limit();
         check!(
@@ -514,4 +566,7 @@ proptest! {
 
     #[test]
     fn the_schedule_is_work_conserving(case in case()) { run(case, Rule::WorkConserving)?; }
+
+    #[test]
+    fn wave_states_read_in_order(case in case()) { run(case, Rule::WaveStatesInOrder)?; }
 }

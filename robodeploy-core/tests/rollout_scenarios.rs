@@ -9,7 +9,7 @@ use robodeploy_core::model::{
 };
 use robodeploy_core::rollout::{
     Command, HaltReason, Input, JobList, RobotIndex, RobotInit, RobotOutcome, RollbackOutcome,
-    Rollout, RolloutError, RolloutEvent, RolloutPhase,
+    Rollout, RolloutError, RolloutEvent, RolloutPhase, WaveState,
 };
 use robodeploy_core::time::Time;
 
@@ -413,20 +413,29 @@ fn waves_run_one_after_another_with_soak_and_manual_resume() {
         .map(|w| (w.plan.start, w.plan.end))
         .collect();
     assert_eq!(waves, vec![(0, 1), (1, 4), (4, 10)]);
+    let states = |job: &Rollout| (0..4).map(|w| job.wave_state(w)).collect::<Vec<_>>();
+    use WaveState::*;
+    assert_eq!(states(&job), [Deploying, Waiting, Waiting, Skipped]);
     assert_eq!(deploys(&commands(&mut job)), vec![0], "the canary alone");
     succeed(&mut job, 0, t(MIN));
     assert_eq!(job.phase(), RolloutPhase::BetweenWaves);
+    assert_eq!(states(&job), [Soaking, Waiting, Waiting, Skipped]);
+    assert_eq!(job.soak_until(), Some(t(11 * MIN)));
     assert_eq!(job.poll_timeout(), Some(t(11 * MIN)));
     job.handle(Input::Timeout, t(11 * MIN - 1)).unwrap();
     assert!(commands(&mut job).is_empty(), "soaking");
     job.handle(Input::Timeout, t(11 * MIN)).unwrap();
+    assert_eq!(states(&job), [Completed, Deploying, Waiting, Skipped]);
+    assert_eq!(job.soak_until(), None);
     assert_eq!(deploys(&commands(&mut job)), vec![1, 2, 3]);
     for r in 1..4 {
         succeed(&mut job, r, t(12 * MIN));
     }
     assert_eq!(job.phase(), RolloutPhase::BetweenWaves);
+    assert_eq!(states(&job), [Completed, AwaitingResume, Waiting, Skipped]);
     assert_eq!(job.poll_timeout(), None, "waiting for a resume");
     job.handle(Input::Resume, t(20 * MIN)).unwrap();
+    assert_eq!(states(&job), [Completed, Completed, Deploying, Skipped]);
     assert_eq!(deploys(&commands(&mut job)), vec![4, 5, 6, 7, 8]);
     assert_eq!(job.current_wave(), 2);
 }
@@ -448,6 +457,11 @@ fn a_failing_canary_halts_the_job() {
     assert_eq!(job.status(), JobStatus::Failed);
     assert!(commands(&mut job).is_empty());
     assert_eq!(job.report().counts.not_deployed, 199);
+    assert_eq!(
+        [job.wave_state(0), job.wave_state(1)],
+        [WaveState::Halted, WaveState::Skipped],
+        "the canary's wave halted, the rest never started"
+    );
 }
 
 fn rollback_fleet() -> (Vec<Version>, DeploymentConfig) {

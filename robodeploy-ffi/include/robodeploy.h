@@ -596,8 +596,12 @@ rd_result rd_engine_rollback_job(const rd_engine *engine, const char *job_id);
 /**
  * A job's report now, as JSON: `id`, `fleet`, `application`, `version`, `status`
  * (`Pending`, `Preparing`, `InProgress`, `Failed`, `Succeeded`, `Canceled`), `failure`,
- * `inFlightLimit`, `failureThreshold`, `tags` (an object of strings), and `robots` (each
- * with `robot`, `status`, `step`, `percentDone`, `failure`, `failureDetail`, `deployment`).
+ * `inFlightLimit`, `failureThreshold`, `tags` (an object of strings), `createdAt`,
+ * `expiresAt`, `rollback` (once one started), `robots` (each with `robot`, `status`, `step`,
+ * `percentDone`, `eta`, `failure`, `failureDetail`, `deployment`), and `waves` (each with
+ * `start`, `end`, `threshold`, `failed`, `state`: `Waiting`, `Deploying`, `Soaking`,
+ * `AwaitingResume`, `Completed`, `Halted` or `Skipped`; `soak`, `manualResume`, `startedAt`,
+ * `completedAt`, `soakEndsAt`).
  *
  * Returns `RD_OK` and writes `*report_json_out` (free with `rd_string_free`);
  * `RD_ERR_NOT_FOUND`, `RD_ERR_INVALID_ARGUMENT`, `RD_ERR_SHUT_DOWN`, `RD_ERR_NULL_ARGUMENT`,

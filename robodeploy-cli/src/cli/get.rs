@@ -3,7 +3,9 @@
 
 use robodeploy_core::engine::{DeploymentStatus, ExecutableReport, JobReport};
 use robodeploy_core::model::{ExecutableStatus, JobId, Package, Placement, RobotStatus};
+use robodeploy_core::rollout::WaveState;
 use robodeploy_core::time::Time;
+use robodeploy_core::time::duration::format as span;
 
 use super::args::{DescribeArgs, Format, GetArgs, Resource, Single};
 use super::config::Settings;
@@ -204,6 +206,42 @@ pub(crate) async fn get(args: &GetArgs, settings: &Settings) -> Outcome {
     Ok(true)
 }
 
+/// A job's waves: robots (counted from 1, in fleet order), where each is, failures against
+/// its share of the threshold, what comes after it.
+fn wave_table(r: &JobReport) -> Table {
+    let now = Time::now();
+    let mut t = Table::new(vec!["WAVE", "ROBOTS", "STATE", "FAILED", "THEN"]);
+    for (i, w) in r.waves.iter().enumerate() {
+        let state = match w.state {
+            WaveState::Waiting => "waiting".to_owned(),
+            WaveState::Deploying => "deploying".to_owned(),
+            WaveState::Soaking => match w.soak_ends_at {
+                Some(end) => format!("soaking, {} left", span(end.since(now))),
+                None => "soaking".to_owned(),
+            },
+            WaveState::AwaitingResume => "waiting for `jobs resume`".to_owned(),
+            WaveState::Completed => "completed".to_owned(),
+            WaveState::Halted => "halted".to_owned(),
+            WaveState::Skipped => "skipped".to_owned(),
+            _ => format!("{:?}", w.state),
+        };
+        let then = match (w.soak, w.manual_resume) {
+            (Some(d), true) => format!("soak {}, resume", span(d)),
+            (Some(d), false) => format!("soak {}", span(d)),
+            (None, true) => "resume".to_owned(),
+            (None, false) => "-".to_owned(),
+        };
+        t.row(vec![
+            (i + 1).to_string(),
+            format!("{}-{}", w.start + 1, w.end),
+            state,
+            format!("{} of {}", w.failed, w.threshold),
+            then,
+        ]);
+    }
+    t
+}
+
 fn agent_name(c: &robodeploy_core::model::Connection) -> String {
     match c {
         robodeploy_core::model::Connection::Agent(name) => name.clone(),
@@ -334,6 +372,9 @@ pub(crate) async fn describe(args: &DescribeArgs, settings: &Settings) -> Outcom
                 ]);
             }
             t.print("robots");
+            if r.waves.len() > 1 {
+                wave_table(&r).print("waves");
+            }
         }
         Single::Device => {
             let all = client.devices().await?;

@@ -7,12 +7,12 @@ use crate::model::{
     DeploymentId, DeploymentJobRequest, DeploymentRequest, FailureCode, JobId, JobStatus, Package,
     Phase, ProgressStep, RobotStatus, StatusKind,
 };
-use crate::rollout::{HaltReason, Pipeline, PipelinePlan, RobotIndex};
+use crate::rollout::{HaltReason, Pipeline, PipelinePlan, RobotIndex, WaveState};
 use crate::runtime::{InstanceId, InstanceSpec};
 
 use super::journal::Journaled;
 use super::message::RuntimeKey;
-use super::{DeploymentStatus, ExecutableReport, JobReport, JobRollback, RobotReport};
+use super::{DeploymentStatus, ExecutableReport, JobReport, JobRollback, JobWave, RobotReport};
 
 /// A live deployment.
 pub(crate) struct DeploymentEntry {
@@ -177,6 +177,24 @@ impl JobEntry {
                     ended_at: record.ended_at,
                 }
             }),
+            waves: (0..r.waves().len() as u32)
+                .map(|i| {
+                    let record = &r.waves()[i as usize];
+                    let state = r.wave_state(i);
+                    JobWave {
+                        start: record.plan.start,
+                        end: record.plan.end,
+                        threshold: record.plan.threshold,
+                        failed: record.failed,
+                        state,
+                        soak: record.plan.soak,
+                        manual_resume: record.plan.manual_resume,
+                        started_at: record.started_at,
+                        completed_at: record.completed_at,
+                        soak_ends_at: r.soak_until().filter(|_| state == WaveState::Soaking),
+                    }
+                })
+                .collect(),
         }
     }
 

@@ -150,8 +150,8 @@ pub use error::EngineError;
 pub use factory::RuntimeFactory;
 pub use launcher::Launcher;
 pub use status::{
-    DeploymentStatus, EngineEvent, ExecutableReport, JobReport, JobRollback, RecoveryAction,
-    RobotReport,
+    DeploymentStatus, EngineEvent, ExecutableReport, JobReport, JobRollback, JobWave,
+    RecoveryAction, RobotReport,
 };
 
 use crate::model::{

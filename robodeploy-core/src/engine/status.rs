@@ -1,6 +1,7 @@
 //! What the engine reports: deployment and job snapshots, and the events it publishes.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -8,6 +9,7 @@ use crate::model::{
     DeploymentId, ErrorReport, ExecutableStatus, FailureCode, JobId, JobStatus, Phase,
     ProgressStep, RobotStatus, StatusKind, Version,
 };
+use crate::rollout::WaveState;
 use crate::time::Time;
 
 /// One executable of a deployment, as the engine sees it.
@@ -140,6 +142,49 @@ pub struct JobReport {
     /// Its rollback, once one started (on its own, or asked for by a user: `rollback_job`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<JobRollback>,
+    /// Its waves in order: one covering the whole fleet when the job names none.
+    #[serde(default)]
+    pub waves: Vec<JobWave>,
+}
+
+/// One wave of a job: which robots it covers, its share of the failure threshold, and where
+/// it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct JobWave {
+    /// Its first robot: an index into the report's `robots`, from 0.
+    pub start: u32,
+    /// One past its last robot.
+    pub end: u32,
+    /// Failed robots of this wave that halt the job (its share of the job's threshold).
+    pub threshold: u32,
+    /// Its robots that failed (or did not respond) so far.
+    pub failed: u32,
+    /// Where it is.
+    pub state: WaveState,
+    /// Time the job waits after this wave completes, before the next starts.
+    #[serde(
+        default,
+        with = "crate::time::duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<crate::time::duration::Span>")
+    )]
+    pub soak: Option<Duration>,
+    /// The next wave waits for a resume after this one (`resume_job`).
+    pub manual_resume: bool,
+    /// When its robots could start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
+    /// When its last robot reached an outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Time>,
+    /// When its soak ends, while it soaks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soak_ends_at: Option<Time>,
 }
 
 /// A job's rollback: robots returning to the version they ran before the job.

@@ -94,6 +94,27 @@ pub struct WaveRecord {
     pub failed: u32,
 }
 
+/// Where one wave of a job is, for the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[non_exhaustive]
+pub enum WaveState {
+    /// Not reached yet: an earlier wave is still deploying, soaking or waiting.
+    Waiting,
+    /// Its robots are being deployed.
+    Deploying,
+    /// Completed; its soak time runs before the next wave starts.
+    Soaking,
+    /// Completed and soaked; the next wave starts on a resume (`manualResume`).
+    AwaitingResume,
+    /// Every robot of it reached an outcome.
+    Completed,
+    /// The job halted (threshold breached, canceled) while this wave deployed.
+    Halted,
+    /// The job ended before this wave started.
+    Skipped,
+}
+
 /// The rollback of a job, for the report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -323,6 +344,37 @@ impl Rollout {
     /// The waves as planned and what happened in each so far.
     pub fn waves(&self) -> &[WaveRecord] {
         &self.waves
+    }
+
+    /// Where wave `wave` (from 0, as in [`waves`](Self::waves)) is now;
+    /// [`WaveState::Skipped`] for a wave past the last.
+    pub fn wave_state(&self, wave: u32) -> WaveState {
+        let Some(record) = self.waves.get(wave as usize) else {
+            return WaveState::Skipped;
+        };
+        let ended = matches!(
+            self.stage,
+            RolloutPhase::Draining | RolloutPhase::RollingBack | RolloutPhase::Done
+        );
+        match (record.started_at, record.completed_at) {
+            (None, _) if ended => WaveState::Skipped,
+            (None, _) => WaveState::Waiting,
+            (Some(_), None) if ended => WaveState::Halted,
+            (Some(_), None) => WaveState::Deploying,
+            (Some(_), Some(_)) if wave == self.wave && self.stage == RolloutPhase::BetweenWaves => {
+                if self.soak_until.is_some() {
+                    WaveState::Soaking
+                } else {
+                    WaveState::AwaitingResume
+                }
+            }
+            (Some(_), Some(_)) => WaveState::Completed,
+        }
+    }
+
+    /// When the soak of the wave that just completed ends, while it runs.
+    pub fn soak_until(&self) -> Option<Time> {
+        self.soak_until
     }
 
     /// The wave being deployed (or last deployed).

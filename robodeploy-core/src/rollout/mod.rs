@@ -139,7 +139,7 @@ pub use command::{Command, HaltReason, RolloutEvent};
 pub use error::RolloutError;
 pub use input::Input;
 pub use machine::{
-    RobotProgress, RollbackRecord, Rollout, RolloutCounts, RolloutPhase, WaveRecord,
+    RobotProgress, RollbackRecord, Rollout, RolloutCounts, RolloutPhase, WaveRecord, WaveState,
 };
 pub use pipeline::{
     Pipeline, PipelineCommand, PipelineError, PipelinePlan, PipelineReport, ScriptKind, StepOutcome,
