@@ -340,7 +340,16 @@ fn manifest() -> String {
             "echo $ROBODEPLOY_ROBOT runs 1.0.0; while true; do sleep 1; done",
         )
         + &job.yaml()
+        // A canary wave of 5, then the rest.
+        + "    waves:\n      - {size: {robots: 5}}\n"
+        // Beside the job, a deployment whose program exits at once and is not restarted.
+        + &doc::package("ds-crash", "1.0.0", Some("never"), "echo crashing; exit 3")
+        + &doc::deployment("ds-broken", "ds-crash", "1.0.0", "ds-r50", &[])
 }
+
+/// The rows of the job view's waves table: wave, state, failures against its threshold.
+const WAVES: &str = "[...document.querySelectorAll('#job-waves tbody tr')]\
+    .map(r => [r.dataset.wave, r.dataset.state, r.querySelector('.wave-failed').textContent])";
 
 #[test]
 fn the_dashboard_shows_a_live_50_robot_job_with_two_failures_in_chromium() {
@@ -430,6 +439,29 @@ fn live_job(kind: Kind) {
         &count_is("InSync", 48),
     );
     assert_eq!(browser.js(&count("Failed")), json!(0));
+    // The canary wave completed; the second deploys, the two failing robots still in flight,
+    // each with an ETA.
+    browser.wait(
+        Duration::from_secs(10),
+        "the waves",
+        &format!(
+            "return JSON.stringify({WAVES}) === '{}';",
+            json!([["1", "Completed", "0 of 1"], ["2", "Deploying", "0 of 5"]])
+        ),
+    );
+    for robot in FAILING {
+        let eta = browser.js(&format!(
+            "return document.querySelector('#job-robots tr[data-robot={robot}] .eta').textContent"
+        ));
+        let eta = eta.as_str().unwrap_or_default();
+        assert!(
+            eta == "now"
+                || eta
+                    .strip_suffix(" s")
+                    .is_some_and(|n| n.parse::<u32>().is_ok()),
+            "{robot}: ETA {eta:?}"
+        );
+    }
     let threshold = browser.js("return document.querySelector('#threshold').innerText");
     assert!(
         threshold
@@ -494,6 +526,15 @@ fn live_job(kind: Kind) {
         "the failures on the timeline",
         "const m = [...document.querySelectorAll('#timeline svg .failure')]; \
          return m.length === 2 && m.every(x => x.getAttribute('data-code') === 'PreLaunchFileFailure');",
+    );
+    // The second wave completes with its two failures, within its share of the threshold.
+    browser.wait(
+        Duration::from_secs(30),
+        "the second wave completed",
+        &format!(
+            "return JSON.stringify({WAVES}) === '{}';",
+            json!([["1", "Completed", "0 of 1"], ["2", "Completed", "2 of 5"]])
+        ),
     );
     let out = apply.wait_with_output().expect("apply");
     assert!(out.status.code().is_some(), "{}", explain(&out));
@@ -579,6 +620,29 @@ fn live_job(kind: Kind) {
         browser.js("return [...document.querySelectorAll('#fleet-table tbody tr')].map(r => r.dataset.robot)"),
         json!(FAILING)
     );
+    // Filter by label (key, key=value) and by fleet.
+    browser.js("const s = document.querySelector('#f-status'); s.value = ''; s.dispatchEvent(new Event('change'));");
+    for (label, shown) in [
+        ("site=dash", 50),
+        ("site", 50),
+        ("site=elsewhere", 0),
+        ("", 50),
+    ] {
+        browser.js(&format!(
+            "const l = document.querySelector('#f-label'); l.value = '{label}'; l.dispatchEvent(new Event('input'));"
+        ));
+        assert_eq!(
+            browser.js("return document.querySelector('#fleet-count').textContent"),
+            json!(format!("{shown} of 50 robots, page 1 of 1")),
+            "label {label:?}"
+        );
+    }
+    browser.js("const f = document.querySelector('#f-fleet'); f.value = 'ds-fleet'; f.dispatchEvent(new Event('change'));");
+    assert_eq!(
+        browser.js("return document.querySelector('#fleet-count').textContent"),
+        json!("50 of 50 robots, page 1 of 1")
+    );
+    browser.js("const f = document.querySelector('#f-fleet'); f.value = ''; f.dispatchEvent(new Event('change'));");
     browser.screenshot("fleet");
 
     // A deployment with the token: the log tail follows.
@@ -587,6 +651,11 @@ fn live_job(kind: Kind) {
     assert_eq!(
         browser.js("return document.querySelector('#token-state').textContent"),
         json!("token set: actions enabled")
+    );
+    assert_eq!(
+        browser.js("return document.querySelector('#notice').textContent"),
+        json!(""),
+        "the refusal for want of a token is gone once one is set"
     );
     browser.js("const s = document.querySelector('#f-status'); s.value = ''; s.dispatchEvent(new Event('change'));");
     browser.click(&format!("{row} a"));
@@ -605,6 +674,33 @@ fn live_job(kind: Kind) {
         "return document.querySelector('#log').textContent.includes('ds-r01 runs 1.0.0');",
     );
     browser.screenshot("deployment");
+
+    // A deployment in error: its code with the seed's description and recommended action.
+    let broken = common::json(&server.cli(&["describe", "deployment", "ds-broken", "-o", "json"]));
+    assert_eq!(broken["errors"][0]["code"], "DEP_E152", "{broken}");
+    browser.go(&format!("{url}/#deployment/ds-broken"));
+    browser.wait(
+        Duration::from_secs(20),
+        "the deployment's error",
+        "return document.querySelector('.error-code[data-code=DEP_E152]') !== null",
+    );
+    assert_eq!(
+        browser.js("return document.querySelector('.error-code[data-code=DEP_E152] .description').textContent"),
+        json!("executables of the component deployed on the device either exited too early or failed")
+    );
+    assert_eq!(
+        browser.js(
+            "return document.querySelector('.error-code[data-code=DEP_E152] .action').textContent"
+        ),
+        json!("Recommended action: troubleshoot the failed component by analyzing deployment logs")
+    );
+    // Its output stays readable after it exited.
+    browser.wait(
+        Duration::from_secs(20),
+        "the exited program's log",
+        "return document.querySelector('#log').textContent.includes('crashing');",
+    );
+    browser.screenshot("deployment-error");
 }
 
 /// The figures in BENCHMARKS.md ("Dashboard"), by hand:

@@ -865,7 +865,12 @@ fn jobs_resume_lets_a_job_past_a_wave_that_waits_for_it() {
         .lines()
         .skip_while(|l| !l.starts_with("WAVE"))
         .skip(1)
-        .map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect())
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
         .collect();
     assert_eq!(
         rows,

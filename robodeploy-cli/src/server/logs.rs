@@ -3,7 +3,9 @@
 //!
 //! With `follow`, each executable is followed across restarts: when its instance ends, the
 //! stream waits for the instance the engine starts next and goes on with that one's output from
-//! its first line, until the deployment ends, the server stops or the client goes away.
+//! its first line, until the deployment ends, the server stops or the client goes away. An
+//! executable that already ended (exited, not restarted) is read too: its last instance's
+//! output first, then whatever instance the engine starts next.
 
 use std::sync::Arc;
 
@@ -130,8 +132,14 @@ async fn follow(ctx: Arc<Ctx>, mut source: Source, mut tail: Option<usize>, line
     let mut followed: Option<(String, u32)> = None;
     let current = |e: &ExecutableReport| e.instance.clone().map(|i| (i, e.restart_count));
     loop {
-        // Wait for an instance not followed yet, unless the deployment ends first.
-        while !started(&source.executable) || current(&source.executable) == followed {
+        // Wait for an instance not followed yet, unless the deployment ends first. The first
+        // may have ended already (an executable that exited and was not restarted): its
+        // output is still there to read.
+        let readable =
+            |e: &ExecutableReport, first: bool| started(e) || (first && e.instance.is_some());
+        while !readable(&source.executable, followed.is_none())
+            || current(&source.executable) == followed
+        {
             let next = tokio::select! {
                 () = super::stopped(&mut stopping) => return,
                 next = watch.next() => next,

@@ -140,6 +140,7 @@ function applyEvent(ev) {
     case "job": {
       const job = state.jobs.get(ev.job);
       if (job) mergeJobStatus(job, ev.status); else scheduleSnapshot();
+      if (state.timelineFor === ev.job) scheduleTimeline();
       break;
     }
     case "device": {
@@ -408,13 +409,14 @@ function renderJob(id) {
   const failed = (counts.Failed || 0) + (counts.NoResponse || 0);
   const cards = Object.entries(counts).sort().map(([s, n]) => `<div class="card" data-status="${esc(s)}">${badge(s)}<b class="count">${n}</b></div>`).join("");
   const robots = j.robots.map((r) => `<tr data-robot="${esc(r.robot)}"><td>${esc(r.robot)}</td><td>${badge(r.status)}</td><td>${esc(r.step)}</td>
-    <td><progress max="100" value="${r.percentDone}" aria-label="${esc(r.robot)} percent done"></progress> ${r.percentDone} %</td><td>${eta(r.eta)}</td>
+    <td><progress max="100" value="${r.percentDone}" aria-label="${esc(r.robot)} percent done"></progress> ${r.percentDone} %</td><td class="eta">${eta(r.eta)}</td>
     <td class="failure">${esc(r.failure || "")}</td><td class="failure-detail">${esc(r.failureDetail || "")}</td>
     <td>${r.deployment ? `<a href="#deployment/${r.deployment}">deployment</a>` : ""}</td></tr>`).join("");
   if (frame("job:" + id, `<h2>Job ${esc(j.id)}</h2><div id="job-head"></div>
     <div class="cards" id="counts"></div><p id="threshold"></p>
     <div class="actions"><button id="cancel">Cancel</button><button id="resume">Resume</button><button id="rollback">Roll back</button>
       <a id="export" href="/dashboard/api/jobs/${j.id}/timeline.svg" download="timeline-${j.id}.svg">Export timeline (SVG)</a></div>
+    <h3>Waves</h3><table id="job-waves"><thead><tr><th>Wave</th><th>Robots</th><th>State</th><th>Failed of its threshold</th><th>Then</th></tr></thead><tbody></tbody></table>
     <h3>Timeline</h3><div class="timeline" id="timeline"></div>
     <h3>Robots</h3><table id="job-robots"><thead><tr><th>Robot</th><th>Status</th><th>Step</th><th>Done</th><th>ETA</th><th>Failure</th><th>Detail</th><th></th></tr></thead><tbody></tbody></table>`)) {
     state.timelineFor = null;
@@ -427,6 +429,9 @@ function renderJob(id) {
       <meter min="0" max="${Math.max(1, j.failureThreshold)}" value="${failed}" high="${Math.max(1, j.failureThreshold) * 0.75}" aria-label="failures against the threshold"></meter>
       ${failed >= j.failureThreshold ? "reached" : `${j.failureThreshold - failed} more halt the job`}`);
   put($("#job-robots tbody"), robots);
+  put($("#job-waves tbody"), waveRows(j));
+  // A soak counts down: render again in a second while one runs.
+  if ((j.waves || []).some((w) => w.state === "Soaking")) setTimeout(scheduleRender, 1000);
   if (state.timelineFor !== id) { state.timelineFor = id; loadTimeline(); }
 }
 
@@ -438,10 +443,30 @@ function scheduleTimeline() {
 async function loadTimeline() {
   const id = state.timelineFor;
   if (!id) return;
-  const r = await fetch(`/dashboard/api/jobs/${id}/timeline.svg`, { cache: "no-store" });
+  const [r, report] = await Promise.all([
+    fetch(`/dashboard/api/jobs/${id}/timeline.svg`, { cache: "no-store" }),
+    fetch(`/dashboard/api/jobs/${id}`, { cache: "no-store" }),
+  ]);
   const text = await r.text();
   const t = $("#timeline");
   if (t && state.timelineFor === id && r.ok) t.innerHTML = text;
+  // Waves (their states, soak times) come only with the report: take them from it.
+  const job = state.jobs.get(id);
+  if (job && report.ok) {
+    const fresh = await report.json();
+    job.waves = fresh.waves;
+    job.rollback = fresh.rollback;
+    mergeJobStatus(job, fresh.status);
+    scheduleRender();
+  }
+}
+
+function waveRows(j) {
+  return (j.waves || []).map((w, i) => {
+    const then = [w.soak ? `soak ${esc(w.soak)}` : "", w.manualResume ? "resume" : ""].filter(Boolean).join(", ") || "—";
+    return `<tr data-wave="${i + 1}" data-state="${esc(w.state)}"><td>${i + 1}</td><td>${w.start + 1}–${w.end}</td>
+      <td class="wave-state">${badge(w.state)}${w.state === "Soaking" && w.soakEndsAt ? ` ${eta(w.soakEndsAt)} left` : ""}</td><td class="wave-failed">${w.failed} of ${w.threshold}</td><td>${then}</td></tr>`;
+  }).join("");
 }
 
 async function act(method, path, what) {
@@ -466,6 +491,8 @@ $("#token-form").addEventListener("submit", (e) => {
   if (v) sessionStorage.setItem("robodeploy-token", v);
   $("#token").value = "";
   showTokenState();
+  // A refusal for want of a token no longer holds.
+  if ($("#notice").className === "refused") notice("");
   state.logFor = null;
   render();
 });

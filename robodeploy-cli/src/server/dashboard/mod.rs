@@ -3,11 +3,11 @@
 //! state and then by its event stream.
 //!
 //! Reading needs no token: the page, its snapshot (`/dashboard/api/snapshot`), its event stream
-//! (`/dashboard/api/events`) and a job's timeline picture (`/dashboard/api/jobs/{id}/timeline.svg`)
-//! are open to whoever reaches the server (loopback by default; TLS elsewhere). Everything that
-//! changes something — cancel, resume, roll back, deprovision — and the logs go through the
-//! `/v1` API with the bearer token, which the page asks for and keeps in the tab's
-//! `sessionStorage`.
+//! (`/dashboard/api/events`), a job's report (`/dashboard/api/jobs/{id}`) and its timeline
+//! picture (`/dashboard/api/jobs/{id}/timeline.svg`) are open to whoever reaches the server
+//! (loopback by default; TLS elsewhere). Everything that changes something — cancel, resume,
+//! roll back, deprovision — and the logs go through the `/v1` API with the bearer token, which
+//! the page asks for and keeps in the tab's `sessionStorage`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,6 +47,7 @@ pub(crate) fn routes() -> Router<Arc<Ctx>> {
         )
         .route("/dashboard/api/snapshot", get(snapshot))
         .route("/dashboard/api/events", get(events))
+        .route("/dashboard/api/jobs/{id}", get(job))
         .route("/dashboard/api/jobs/{id}/timeline.svg", get(timeline))
 }
 
@@ -131,6 +132,13 @@ fn code_texts(deployments: &[DeploymentStatus]) -> BTreeMap<String, CodeText> {
 
 async fn events(State(ctx): State<Arc<Ctx>>) -> Response {
     streams::events(ctx)
+}
+
+/// One job's report, refreshed by the job view as its robots move (waves, their states and
+/// soak times come only from the report).
+async fn job(State(ctx): State<Arc<Ctx>>, Path(id): Path<String>) -> Result<Response, Refusal> {
+    let id = super::routes::job_id(&id)?;
+    Ok(axum::Json(ctx.engine.job(id).await?).into_response())
 }
 
 async fn timeline(
