@@ -279,7 +279,17 @@ fn logs_follow_an_executable_across_its_restarts() {
     ) + &deployment("fol");
     let file = write(&server, "fol.yaml", &text);
     server.apply_up(&file);
+    // Each line behind its robot and executable: the package's component `main`, executable
+    // `main`.
+    let out = server.cli(&["logs", "fol"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert!(
+        stdout(&out).starts_with("[fol-r1 main/main] started "),
+        "{}",
+        explain(&out)
+    );
 
+    // With --executable, behind its robot only.
     let mut follow = server
         .command(&["logs", "fol", "--follow", "--executable", "main"])
         .stdout(Stdio::piped())
@@ -288,7 +298,7 @@ fn logs_follow_an_executable_across_its_restarts() {
         .expect("logs --follow");
     let mut lines = BufReader::new(follow.stdout.take().expect("stdout")).lines();
     let first = lines.next().expect("a line").expect("read");
-    assert!(first.starts_with("started "), "{first}");
+    assert!(first.starts_with("[fol-r1] started "), "{first}");
 
     let pid = processes(&marker);
     assert_eq!(pid.len(), 1);
@@ -301,7 +311,7 @@ fn logs_follow_an_executable_across_its_restarts() {
         .next()
         .expect("a line after the restart")
         .expect("read");
-    assert!(second.starts_with("started "), "{second}");
+    assert!(second.starts_with("[fol-r1] started "), "{second}");
     assert_ne!(second, first, "a new process wrote it");
     let _ = follow.kill();
     let _ = follow.wait();
@@ -407,13 +417,14 @@ fn a_new_version_rolls_out_as_a_job_and_job_exit_codes_tell_the_truth() {
     assert_eq!(v["applied"]["jobs"][0]["change"], "unchanged", "{v}");
     assert_eq!(v["applied"]["jobs"][0]["id"], first.as_str());
 
-    // The whole job's output, each line with its robot.
+    // The whole job's output, each line with its robot and executable (the package's
+    // component `main`, executable `main`).
     let out = server.cli(&["logs", &first]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let text = stdout(&out);
     for i in 1..=3 {
         assert!(
-            text.contains(&format!("[jb-r{i}] jb-r{i} runs 1.0.0")),
+            text.contains(&format!("[jb-r{i} main/main] jb-r{i} runs 1.0.0\n")),
             "{}",
             explain(&out)
         );
@@ -847,8 +858,8 @@ fn jobs_resume_lets_a_job_past_a_wave_that_waits_for_it() {
     );
 }
 
-/// `logs JOB --follow`: every robot's output, each line behind its robot, going on across a
-/// restart of one robot's executable.
+/// `logs JOB --follow`: every robot's output, each line behind its robot and executable, going
+/// on across a restart of one robot's executable.
 #[test]
 fn logs_of_a_job_follow_every_robot_across_a_restart() {
     let server = Server::start("joblogs");
@@ -888,7 +899,7 @@ fn logs_of_a_job_follow_every_robot_across_a_restart() {
         }
     };
     for i in 1..=3 {
-        wait_for(&format!("[jl-r{i}] jl-r{i} runs 1.0.0"), 1);
+        wait_for(&format!("[jl-r{i} main/main] jl-r{i} runs 1.0.0"), 1);
     }
     // Robot 2's executable killed: the server restarts it, and its first line comes again.
     // Robot 2's: the one whose environment names it.
@@ -906,7 +917,7 @@ fn logs_of_a_job_follow_every_robot_across_a_restart() {
         .args(["-KILL", &pids[0].to_string()])
         .status()
         .expect("kill");
-    wait_for("[jl-r2] jl-r2 runs 1.0.0", 2);
+    wait_for("[jl-r2 main/main] jl-r2 runs 1.0.0", 2);
     let _ = follow.kill();
     let _ = follow.wait();
 }

@@ -330,7 +330,9 @@ pub(crate) enum JobAction {
 /// `logs`.
 #[derive(Debug, Args)]
 pub(crate) struct LogsArgs {
-    /// A deployment's name or id, or a job's id (every robot's output, each line prefixed).
+    /// A deployment's name or id, or a job's id (every robot's output). Each line is prefixed
+    /// with its robot and executable, `[robot component/executable]`, or with its robot only
+    /// when --executable names the executable.
     pub(crate) name: String,
     /// Only this component's executables.
     #[arg(long)]
