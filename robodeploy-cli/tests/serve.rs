@@ -922,6 +922,86 @@ fn logs_of_a_job_follow_every_robot_across_a_restart() {
     let _ = follow.wait();
 }
 
+/// Runs the CLI against `server` with stdout's reader closed at once (`| head -n0`): it must end
+/// within 20 s, exit 0 and not panic.
+fn into_a_closed_pipe(server: &Server, args: &[&str]) {
+    let errors = server.dir.path().join("closed-pipe.stderr");
+    let mut child = server
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&errors).expect("stderr file"))
+        .spawn()
+        .expect("spawn robodeploy");
+    // Every write fails with EPIPE from now on.
+    drop(child.stdout.take());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "robodeploy {} still ran 20 s after its reader went away:\n{}",
+                args.join(" "),
+                std::fs::read_to_string(&errors).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let err = std::fs::read_to_string(&errors).unwrap_or_default();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "robodeploy {}: {err}",
+        args.join(" ")
+    );
+    assert!(
+        !err.contains("panicked"),
+        "robodeploy {}: {err}",
+        args.join(" ")
+    );
+}
+
+/// The commands that read the server, into a closed pipe: no panic, the command's own exit code;
+/// and the streams (`logs --follow`, `events --watch`) end once their reader is gone, also when
+/// they have nothing more to print (a quiet executable, a quiet server).
+#[test]
+fn server_output_survives_a_closed_pipe_and_streams_end_with_their_reader() {
+    let server = Server::start("pipe");
+    let script = write(&server, "pre.sh", "#!/bin/sh\nexit 0\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    // Three robots; each executable prints one line at its start, then nothing.
+    let file = write(&server, "job.yaml", &job_manifest("cp", "1.0.0", "none"));
+    server.apply_up(&file);
+    let job = last_job(&server)["id"].as_str().expect("id").to_owned();
+    let live = json(&server.cli(&["get", "deployments", "-o", "json"]));
+    assert_eq!(live.as_array().map(Vec::len), Some(3), "{live}");
+    let deployment = live[0]["name"].as_str().expect("name").to_owned();
+    for args in [
+        &["get", "deployments"][..],
+        &["get", "deployments", "-o", "json"],
+        &["get", "devices", "-o", "yaml"],
+        &["describe", "job", &job],
+        &["events"],
+        &["events", "-o", "json"],
+        &["logs", &deployment],
+        &["logs", &job],
+        // Streams with a line to write at once (each executable's first)...
+        &["logs", &deployment, "--follow"],
+        &["logs", &job, "--follow", "-o", "json"],
+        // ...and with nothing to write: no earlier line, and none to come.
+        &["logs", &deployment, "--follow", "--tail", "0"],
+        &["logs", &job, "--follow", "--tail", "0"],
+        &["events", "--watch"],
+        &["events", "--watch", "-o", "json"],
+    ] {
+        into_a_closed_pipe(&server, args);
+    }
+}
+
 /// `apply -f DIR` reads every manifest of the directory as one; `apply -f -` reads standard
 /// input; both say what they changed, and the second finds nothing to change.
 #[test]

@@ -1,7 +1,8 @@
 //! `logs NAME`: a deployment's output, or a whole job's (NAME a job id), each line prefixed
 //! with its robot and its executable, `[robot component/executable] text`, or with its robot
 //! only, `[robot] text`, when `--executable` names the executable; `--follow` goes on across
-//! restarts.
+//! restarts, until the deployment ends, Ctrl-C, or stdout's reader goes away (even while no line
+//! comes).
 
 use robodeploy_core::model::JobId;
 
@@ -31,7 +32,16 @@ pub(crate) async fn logs(args: &LogsArgs, settings: &Settings) -> Outcome {
         },
         Err(_) => client.deployment_logs(&args.name, &query).await?,
     };
-    while let Some(entry) = lines.recv().await {
+    // A quiet executable followed into a closed pipe: nothing would be written, so nothing
+    // would fail; the reader's going away is watched for as well.
+    let gone = output::reader_gone();
+    tokio::pin!(gone);
+    loop {
+        let entry = tokio::select! {
+            entry = lines.recv() => entry,
+            () = &mut gone => break,
+        };
+        let Some(entry) = entry else { break };
         let entry = entry?;
         if settings.output != Format::Table {
             output::json_line(&entry);
