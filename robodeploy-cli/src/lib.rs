@@ -18,6 +18,19 @@
 //! `validate`, `plan` and `schema` work offline. Every command's exit code tells the truth:
 //! `apply` exits 0 only once every deployment it made has stayed up for the minimum uptime and
 //! every job succeeded (`robodeploy --help` lists the codes).
+//!
+//! Shell completions and the manual page are rendered by the crate's build script (`build.rs`)
+//! from the same command-line definition the binary parses, into the build's `OUT_DIR`;
+//! `robodeploy completions SHELL` (bash, zsh, fish, elvish, powershell) and `robodeploy man`
+//! print those files, so what a package ships is what the build generated. A packager installs
+//! them from the built binary:
+//!
+//! ```text
+//! robodeploy completions bash > /usr/share/bash-completion/completions/robodeploy
+//! robodeploy completions zsh > /usr/share/zsh/site-functions/_robodeploy
+//! robodeploy completions fish > /usr/share/fish/vendor_completions.d/robodeploy.fish
+//! robodeploy man > robodeploy.1    # then into /usr/share/man/man1/
+//! ```
 
 pub mod api;
 mod cli;

@@ -253,6 +253,20 @@ fn completions_and_the_man_page_come_from_the_command_line() {
     for word in ["apply", "serve", "jobs", "--min-uptime"] {
         assert!(text.contains(word), "{word} missing from bash completions");
     }
+    // Every shell's, as the build rendered them: each names the commands and their flags.
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = robodeploy(dir.path(), &["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", explain(&out));
+        let text = stdout(&out);
+        for word in ["robodeploy", "apply", "deprovision", "min-uptime"] {
+            assert!(
+                text.contains(word),
+                "{word} missing from {shell} completions"
+            );
+        }
+    }
+    let out = robodeploy(dir.path(), &["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     let out = robodeploy(dir.path(), &["man"]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let text = stdout(&out);
@@ -266,6 +280,10 @@ fn completions_and_the_man_page_come_from_the_command_line() {
         "{}",
         &text[..text.len().min(400)]
     );
+    // Every command, and the exit codes every command's help ends with.
+    for word in ["apply", "deprovision", "completions", "Exit codes:"] {
+        assert!(text.contains(word), "{word} missing from the man page");
+    }
 }
 
 /// `robodeploy ... | head -n1`: the reader goes away after one line; no panic, the command's

@@ -169,7 +169,8 @@ fn a_canary_environment_value_is_in_no_output_of_the_cli_the_api_or_the_server()
     let out = cli(&["logs", &job]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
-        text.contains("[sec-r1] app has its token") && text.contains("[sec-r2] app has its token"),
+        text.contains("[sec-r1 main/main] app has its token\n")
+            && text.contains("[sec-r2 main/main] app has its token\n"),
         "{}",
         explain(&out)
     );

@@ -279,7 +279,17 @@ fn logs_follow_an_executable_across_its_restarts() {
     ) + &deployment("fol");
     let file = write(&server, "fol.yaml", &text);
     server.apply_up(&file);
+    // Each line behind its robot and executable: the package's component `main`, executable
+    // `main`.
+    let out = server.cli(&["logs", "fol"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert!(
+        stdout(&out).starts_with("[fol-r1 main/main] started "),
+        "{}",
+        explain(&out)
+    );
 
+    // With --executable, behind its robot only.
     let mut follow = server
         .command(&["logs", "fol", "--follow", "--executable", "main"])
         .stdout(Stdio::piped())
@@ -288,7 +298,7 @@ fn logs_follow_an_executable_across_its_restarts() {
         .expect("logs --follow");
     let mut lines = BufReader::new(follow.stdout.take().expect("stdout")).lines();
     let first = lines.next().expect("a line").expect("read");
-    assert!(first.starts_with("started "), "{first}");
+    assert!(first.starts_with("[fol-r1] started "), "{first}");
 
     let pid = processes(&marker);
     assert_eq!(pid.len(), 1);
@@ -301,7 +311,7 @@ fn logs_follow_an_executable_across_its_restarts() {
         .next()
         .expect("a line after the restart")
         .expect("read");
-    assert!(second.starts_with("started "), "{second}");
+    assert!(second.starts_with("[fol-r1] started "), "{second}");
     assert_ne!(second, first, "a new process wrote it");
     let _ = follow.kill();
     let _ = follow.wait();
@@ -407,13 +417,14 @@ fn a_new_version_rolls_out_as_a_job_and_job_exit_codes_tell_the_truth() {
     assert_eq!(v["applied"]["jobs"][0]["change"], "unchanged", "{v}");
     assert_eq!(v["applied"]["jobs"][0]["id"], first.as_str());
 
-    // The whole job's output, each line with its robot.
+    // The whole job's output, each line with its robot and executable (the package's
+    // component `main`, executable `main`).
     let out = server.cli(&["logs", &first]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let text = stdout(&out);
     for i in 1..=3 {
         assert!(
-            text.contains(&format!("[jb-r{i}] jb-r{i} runs 1.0.0")),
+            text.contains(&format!("[jb-r{i} main/main] jb-r{i} runs 1.0.0\n")),
             "{}",
             explain(&out)
         );
@@ -901,8 +912,8 @@ fn jobs_resume_lets_a_job_past_a_wave_that_waits_for_it() {
     );
 }
 
-/// `logs JOB --follow`: every robot's output, each line behind its robot, going on across a
-/// restart of one robot's executable.
+/// `logs JOB --follow`: every robot's output, each line behind its robot and executable, going
+/// on across a restart of one robot's executable.
 #[test]
 fn logs_of_a_job_follow_every_robot_across_a_restart() {
     let server = Server::start("joblogs");
@@ -942,7 +953,7 @@ fn logs_of_a_job_follow_every_robot_across_a_restart() {
         }
     };
     for i in 1..=3 {
-        wait_for(&format!("[jl-r{i}] jl-r{i} runs 1.0.0"), 1);
+        wait_for(&format!("[jl-r{i} main/main] jl-r{i} runs 1.0.0"), 1);
     }
     // Robot 2's executable killed: the server restarts it, and its first line comes again.
     // Robot 2's: the one whose environment names it.
@@ -960,9 +971,89 @@ fn logs_of_a_job_follow_every_robot_across_a_restart() {
         .args(["-KILL", &pids[0].to_string()])
         .status()
         .expect("kill");
-    wait_for("[jl-r2] jl-r2 runs 1.0.0", 2);
+    wait_for("[jl-r2 main/main] jl-r2 runs 1.0.0", 2);
     let _ = follow.kill();
     let _ = follow.wait();
+}
+
+/// Runs the CLI against `server` with stdout's reader closed at once (`| head -n0`): it must end
+/// within 20 s, exit 0 and not panic.
+fn into_a_closed_pipe(server: &Server, args: &[&str]) {
+    let errors = server.dir.path().join("closed-pipe.stderr");
+    let mut child = server
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&errors).expect("stderr file"))
+        .spawn()
+        .expect("spawn robodeploy");
+    // Every write fails with EPIPE from now on.
+    drop(child.stdout.take());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "robodeploy {} still ran 20 s after its reader went away:\n{}",
+                args.join(" "),
+                std::fs::read_to_string(&errors).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let err = std::fs::read_to_string(&errors).unwrap_or_default();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "robodeploy {}: {err}",
+        args.join(" ")
+    );
+    assert!(
+        !err.contains("panicked"),
+        "robodeploy {}: {err}",
+        args.join(" ")
+    );
+}
+
+/// The commands that read the server, into a closed pipe: no panic, the command's own exit code;
+/// and the streams (`logs --follow`, `events --watch`) end once their reader is gone, also when
+/// they have nothing more to print (a quiet executable, a quiet server).
+#[test]
+fn server_output_survives_a_closed_pipe_and_streams_end_with_their_reader() {
+    let server = Server::start("pipe");
+    let script = write(&server, "pre.sh", "#!/bin/sh\nexit 0\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    // Three robots; each executable prints one line at its start, then nothing.
+    let file = write(&server, "job.yaml", &job_manifest("cp", "1.0.0", "none"));
+    server.apply_up(&file);
+    let job = last_job(&server)["id"].as_str().expect("id").to_owned();
+    let live = json(&server.cli(&["get", "deployments", "-o", "json"]));
+    assert_eq!(live.as_array().map(Vec::len), Some(3), "{live}");
+    let deployment = live[0]["name"].as_str().expect("name").to_owned();
+    for args in [
+        &["get", "deployments"][..],
+        &["get", "deployments", "-o", "json"],
+        &["get", "devices", "-o", "yaml"],
+        &["describe", "job", &job],
+        &["events"],
+        &["events", "-o", "json"],
+        &["logs", &deployment],
+        &["logs", &job],
+        // Streams with a line to write at once (each executable's first)...
+        &["logs", &deployment, "--follow"],
+        &["logs", &job, "--follow", "-o", "json"],
+        // ...and with nothing to write: no earlier line, and none to come.
+        &["logs", &deployment, "--follow", "--tail", "0"],
+        &["logs", &job, "--follow", "--tail", "0"],
+        &["events", "--watch"],
+        &["events", "--watch", "-o", "json"],
+    ] {
+        into_a_closed_pipe(&server, args);
+    }
 }
 
 /// `apply -f DIR` reads every manifest of the directory as one; `apply -f -` reads standard

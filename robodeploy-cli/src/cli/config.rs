@@ -23,7 +23,29 @@ pub(crate) struct ConfigFile {
     /// A CA certificate (PEM) to trust for an https server.
     pub(crate) ca_cert: Option<PathBuf>,
     /// The output format.
+    #[serde(default, deserialize_with = "format")]
     pub(crate) output: Option<Format>,
+}
+
+/// An output format named as `--output` names it (`table`, `json`, `yaml`): the command line's
+/// own reading (its type derives nothing but clap's, being compiled by the build script too).
+fn format<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Format>, D::Error> {
+    let Some(name) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    <Format as clap::ValueEnum>::from_str(&name, false)
+        .map(Some)
+        .map_err(|_| {
+            let names: Vec<String> = <Format as clap::ValueEnum>::value_variants()
+                .iter()
+                .filter_map(clap::ValueEnum::to_possible_value)
+                .map(|v| v.get_name().to_owned())
+                .collect();
+            serde::de::Error::custom(format!(
+                "unknown output format {name:?}, expected one of {}",
+                names.join(", ")
+            ))
+        })
 }
 
 /// The settings a command runs with: flags, then environment (clap reads both), then the
@@ -113,5 +135,24 @@ impl Settings {
             None => None,
         };
         Client::with_ca(&url, token, ca.as_deref()).map_err(|e| CliError::Usage(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_files_output_is_read_as_the_flag_reads_it() {
+        let read = |text: &str| serde_saphyr::from_str::<ConfigFile>(text).map(|c| c.output);
+        assert_eq!(read("output: json\n").unwrap(), Some(Format::Json));
+        assert_eq!(read("output: yaml\n").unwrap(), Some(Format::Yaml));
+        assert_eq!(read("server: http://x\n").unwrap(), None);
+        assert_eq!(read("output: ~\n").unwrap(), None);
+        let e = read("output: xml\n").unwrap_err().to_string();
+        assert!(
+            e.contains("unknown output format \"xml\", expected one of table, json, yaml"),
+            "{e}"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! `events [--watch]`: the engine's events. Without `--watch`, the current state of every
 //! deployment and job, printed as the events that would report it; with it, every event from
-//! now on until Ctrl-C.
+//! now on until Ctrl-C or until stdout's reader goes away (even while nothing happens).
 
 use robodeploy_core::engine::{EngineEvent, RecoveryAction};
 use robodeploy_core::model::RobotStatus;
@@ -136,7 +136,16 @@ pub(crate) async fn events(args: &EventsArgs, settings: &Settings) -> Outcome {
         return Ok(true);
     }
     let mut events = client.events().await?;
-    while let Some(event) = events.recv().await {
+    // A quiet server watched into a closed pipe: nothing would be written, so nothing would
+    // fail; the reader's going away is watched for as well.
+    let gone = output::reader_gone();
+    tokio::pin!(gone);
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            () = &mut gone => break,
+        };
+        let Some(event) = event else { break };
         emit(&event?);
         if output::closed() {
             break;

@@ -15,6 +15,7 @@ mod output;
 mod plan;
 mod progress;
 mod validate;
+mod values;
 mod wait;
 
 use std::process::ExitCode;
@@ -106,28 +107,36 @@ async fn run(cli: Cli) -> Outcome {
         Command::Exec(args) => exec::exec(args, &settings).await,
         Command::Deprovision(args) => get::deprovision(&args.name, &settings).await,
         Command::Completions(args) => {
-            let mut text = Vec::new();
-            clap_complete::generate(
-                args.shell,
-                &mut Cli::full_command(),
-                "robodeploy",
-                &mut text,
-            );
-            output::line(String::from_utf8_lossy(&text).trim_end());
+            output::line(completions(args.shell)?.trim_end());
             Ok(true)
         }
         Command::Man => {
-            let mut text = Vec::new();
-            clap_mangen::Man::new(Cli::full_command())
-                .render(&mut text)
-                .map_err(|source| CliError::Io {
-                    path: "stdout".into(),
-                    source,
-                })?;
-            output::line(String::from_utf8_lossy(&text).trim_end());
+            output::line(MAN_PAGE.trim_end());
             Ok(true)
         }
     }
+}
+
+/// The manual page (roff), as the build script rendered it from the command line.
+const MAN_PAGE: &str = include_str!(concat!(env!("OUT_DIR"), "/robodeploy.1"));
+
+/// A shell's completions, as the build script rendered them from the command line.
+fn completions(shell: clap_complete::Shell) -> Result<&'static str, CliError> {
+    use clap_complete::Shell;
+    Ok(match shell {
+        Shell::Bash => include_str!(concat!(env!("OUT_DIR"), "/robodeploy.bash")),
+        Shell::Elvish => include_str!(concat!(env!("OUT_DIR"), "/robodeploy.elvish")),
+        Shell::Fish => include_str!(concat!(env!("OUT_DIR"), "/robodeploy.fish")),
+        Shell::PowerShell => include_str!(concat!(env!("OUT_DIR"), "/robodeploy.powershell")),
+        Shell::Zsh => include_str!(concat!(env!("OUT_DIR"), "/robodeploy.zsh")),
+        // A shell a newer clap_complete knows (the enum is non-exhaustive): the build script
+        // rendered it, but this build does not carry it.
+        other => {
+            return Err(CliError::Usage(format!(
+                "no completions for {other} in this build"
+            )));
+        }
+    })
 }
 
 /// `serve`: runs until SIGTERM or SIGINT.

@@ -60,6 +60,40 @@ pub(crate) fn closed() -> bool {
     CLOSED.load(Ordering::Relaxed)
 }
 
+/// Resolves once stdout's reader is gone, without writing (later output is dropped then, as
+/// after a closed pipe's first failed write): a stream that waits for its next item (`logs
+/// --follow` of a quiet executable, `events --watch` on a quiet server) ends with its reader,
+/// not at the next item, which may never come. Only a pipe tells its writer that its reader
+/// closed (the kernel reports an error on its write end); when stdout is not one (a file, a
+/// terminal) this never resolves, and the next write finds out instead.
+pub(crate) async fn reader_gone() {
+    #[cfg(unix)]
+    if let Some(pipe) = stdout_pipe()
+        && pipe
+            .ready(tokio::io::Interest::ERROR)
+            .await
+            .is_ok_and(|r| r.is_error())
+    {
+        CLOSED.store(true, Ordering::Relaxed);
+        return;
+    }
+    std::future::pending().await
+}
+
+/// A second descriptor of stdout, registered with the runtime to learn when its reader closes,
+/// when stdout is a pipe. It is never written through (so its blocking mode, shared with stdout,
+/// does not matter).
+#[cfg(unix)]
+fn stdout_pipe() -> Option<tokio::net::unix::pipe::Sender> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
+    let file = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned().ok()?);
+    if !file.metadata().ok()?.file_type().is_fifo() {
+        return None;
+    }
+    tokio::net::unix::pipe::Sender::from_file_unchecked(file).ok()
+}
+
 /// Prints a value as JSON or YAML.
 pub(crate) fn value(format: Format, v: &impl Serialize) -> Result<(), CliError> {
     let text = match format {
