@@ -150,7 +150,7 @@ fn apply_exits_non_zero_when_a_program_does_not_stay_up() {
     assert!(!text.contains("applied: everything runs"), "{text}");
 
     // Without a restart policy it ends in Error: also a failure, with the seed's code.
-    let text = manifest("dead", 1, "no", "exit 3") + &deployment("dead");
+    let text = manifest("dead", 1, "no", "echo last words; exit 3") + &deployment("dead");
     let file = write(&server, "dead.yaml", &text);
     let out = server.cli(&["apply", "-f", &file, "--min-uptime", "1s"]);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
@@ -161,6 +161,35 @@ fn apply_exits_non_zero_when_a_program_does_not_stay_up() {
     );
     let s = status(&server, "dead");
     assert_eq!(s["status"], "Error", "{s}");
+    // What it printed before it died is there to read, and to follow.
+    let out = server.cli(&["logs", "dead"]);
+    assert_eq!(
+        (out.status.code(), stdout(&out).trim()),
+        (Some(0), "[dead-r1 main/main] last words"),
+        "{}",
+        explain(&out)
+    );
+    let mut follow = server
+        .command(&["logs", "dead", "--follow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("logs --follow");
+    let pipe = follow.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut first = String::new();
+        let _ = BufReader::new(pipe).read_line(&mut first);
+        let _ = tx.send(first);
+    });
+    let first = rx.recv_timeout(Duration::from_secs(20));
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert_eq!(
+        first.as_deref().map(str::trim_end),
+        Ok("[dead-r1 main/main] last words"),
+        "logs --follow of an exited program"
+    );
 }
 
 #[test]
