@@ -445,12 +445,12 @@ async function loadTimeline() {
   if (!id) return;
   const [r, report] = await Promise.all([
     fetch(`/dashboard/api/jobs/${id}/timeline.svg`, { cache: "no-store" }),
-    fetch(`/dashboard/api/jobs/${id}`, { cache: "no-store" }),
+    fetch(`/dashboard/api/jobs/${id}/waves`, { cache: "no-store" }),
   ]);
   const text = await r.text();
   const t = $("#timeline");
   if (t && state.timelineFor === id && r.ok) t.innerHTML = text;
-  // Waves (their states, soak times) come only with the report: take them from it.
+  // Waves (their states, soak times) come only from the server's report: take them from it.
   const job = state.jobs.get(id);
   if (job && report.ok) {
     const fresh = await report.json();

@@ -3,7 +3,7 @@
 //! state and then by its event stream.
 //!
 //! Reading needs no token: the page, its snapshot (`/dashboard/api/snapshot`), its event stream
-//! (`/dashboard/api/events`), a job's report (`/dashboard/api/jobs/{id}`) and its timeline
+//! (`/dashboard/api/events`), a job's waves (`/dashboard/api/jobs/{id}/waves`) and its timeline
 //! picture (`/dashboard/api/jobs/{id}/timeline.svg`) are open to whoever reaches the server
 //! (loopback by default; TLS elsewhere). Everything that changes something — cancel, resume,
 //! roll back, deprovision — and the logs go through the `/v1` API with the bearer token, which
@@ -47,7 +47,7 @@ pub(crate) fn routes() -> Router<Arc<Ctx>> {
         )
         .route("/dashboard/api/snapshot", get(snapshot))
         .route("/dashboard/api/events", get(events))
-        .route("/dashboard/api/jobs/{id}", get(job))
+        .route("/dashboard/api/jobs/{id}/waves", get(job_waves))
         .route("/dashboard/api/jobs/{id}/timeline.svg", get(timeline))
 }
 
@@ -134,11 +134,30 @@ async fn events(State(ctx): State<Arc<Ctx>>) -> Response {
     streams::events(ctx)
 }
 
-/// One job's report, refreshed by the job view as its robots move (waves, their states and
-/// soak times come only from the report).
-async fn job(State(ctx): State<Arc<Ctx>>, Path(id): Path<String>) -> Result<Response, Refusal> {
+/// What of a job's report its robots' events do not carry: its status, waves and rollback.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JobWaves {
+    status: robodeploy_core::model::JobStatus,
+    waves: Vec<robodeploy_core::engine::JobWave>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rollback: Option<robodeploy_core::engine::JobRollback>,
+}
+
+/// A job's waves (their states and soak times), refreshed by the job view as its robots move,
+/// without the robots (which the event stream carries one by one).
+async fn job_waves(
+    State(ctx): State<Arc<Ctx>>,
+    Path(id): Path<String>,
+) -> Result<Response, Refusal> {
     let id = super::routes::job_id(&id)?;
-    Ok(axum::Json(ctx.engine.job(id).await?).into_response())
+    let report = ctx.engine.job(id).await?;
+    Ok(axum::Json(JobWaves {
+        status: report.status,
+        waves: report.waves,
+        rollback: report.rollback,
+    })
+    .into_response())
 }
 
 async fn timeline(
