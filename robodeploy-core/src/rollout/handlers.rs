@@ -17,7 +17,7 @@ impl Rollout {
     /// # Errors
     /// [`RolloutError::UnknownRobot`] when a robot input names a robot out of range; the input
     /// is then not applied at all (time does not move either).
-    #[inline]
+    #[inline(always)]
     pub fn handle(&mut self, input: Input, now: Time) -> Result<(), RolloutError> {
         if let Some(robot) = input.robot() {
             self.robot(robot)?;

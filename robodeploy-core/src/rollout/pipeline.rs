@@ -275,18 +275,24 @@ impl Stage {
         })
     }
 
+    /// The progress step of each stage, by stage: read by a load, not a `match`, which
+    /// compiles to a jump whose target changes with every robot's stage and is mispredicted
+    /// (in a 10,000-robot simulation, most of the mispredicted indirect jumps were that one).
+    const STEPS: [ProgressStep; 9] = [
+        ProgressStep::Validating,
+        ProgressStep::ExecutingDownloadCondition,
+        ProgressStep::ExecutingDownloadCondition,
+        ProgressStep::DownloadingExtracting,
+        ProgressStep::ExecutingPreLaunch,
+        ProgressStep::Launching,
+        ProgressStep::Launching,
+        ProgressStep::ExecutingPostLaunch,
+        ProgressStep::Finished,
+    ];
+
+    #[inline(always)]
     fn step(self) -> ProgressStep {
-        match self {
-            Stage::Validate => ProgressStep::Validating,
-            Stage::ContentLock | Stage::DownloadCondition => {
-                ProgressStep::ExecutingDownloadCondition
-            }
-            Stage::Download => ProgressStep::DownloadingExtracting,
-            Stage::PreLaunch => ProgressStep::ExecutingPreLaunch,
-            Stage::Deploy | Stage::WaitRunning => ProgressStep::Launching,
-            Stage::PostLaunch => ProgressStep::ExecutingPostLaunch,
-            Stage::Succeeded => ProgressStep::Finished,
-        }
+        Self::STEPS[self as usize]
     }
 
     /// The code a `Failed` outcome gives at this stage.
@@ -460,12 +466,13 @@ impl Pipeline {
         let code = match outcome {
             StepOutcome::Done => {
                 self.stage = next[self.stage as usize][(self.flags & 0xF) as usize];
-                return Ok(match self.stage {
-                    Stage::Succeeded => PipelineReport::Succeeded,
-                    next => PipelineReport::Progress {
-                        step: next.step(),
+                return Ok(if self.stage == Stage::Succeeded {
+                    PipelineReport::Succeeded
+                } else {
+                    PipelineReport::Progress {
+                        step: self.stage.step(),
                         percent_done: 0,
-                    },
+                    }
                 });
             }
             StepOutcome::Progress { percent_done } => {
