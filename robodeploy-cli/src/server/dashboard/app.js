@@ -162,6 +162,25 @@ function scheduleSnapshot() {
   }, 150);
 }
 
+// Reads a response of JSON lines, handing each value to `each` until the stream ends or `each`
+// returns false.
+async function readLines(response, each) {
+  const reader = response.body.getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += dec.decode(value, { stream: true });
+    let nl;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.trim() && !each(JSON.parse(line))) { reader.cancel(); return; }
+    }
+  }
+}
+
 async function followEvents() {
   for (;;) {
     try {
@@ -169,20 +188,7 @@ async function followEvents() {
       $("#live").textContent = "live: following the event stream";
       // Connected: what happened before is in the snapshot, what follows in the stream.
       loadSnapshot().then(scheduleRender, (e) => notice(String(e), true));
-      const reader = r.body.getReader();
-      const dec = new TextDecoder();
-      let buf = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += dec.decode(value, { stream: true });
-        let nl;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (line.trim()) applyEvent(JSON.parse(line));
-        }
-      }
+      await readLines(r, (e) => { applyEvent(e); return true; });
     } catch (e) { /* reconnect below */ }
     $("#live").textContent = "event stream lost: reconnecting…";
     await new Promise((res) => setTimeout(res, 1000));
@@ -367,24 +373,14 @@ async function followLog(name) {
     const r = await fetch(`/v1/deployments/${encodeURIComponent(name)}/logs?tail=100&follow=true`,
       { headers: { Authorization: `Bearer ${token()}` }, signal: ctl.signal });
     if (!r.ok) { const e = await r.json().catch(() => ({})); $("#log").textContent = `log refused: ${e.message || r.status}`; return; }
-    const reader = r.body.getReader();
-    const dec = new TextDecoder();
-    let buf = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += dec.decode(value, { stream: true });
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const e = JSON.parse(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-        const p = $("#log");
-        if (!p) return;
-        const stick = p.scrollTop + p.clientHeight >= p.scrollHeight - 4;
-        p.textContent += `${e.device} ${e.executable}: ${e.line}\n`;
-        if (stick) p.scrollTop = p.scrollHeight;
-      }
-    }
+    await readLines(r, (e) => {
+      const p = $("#log");
+      if (!p) return false;
+      const stick = p.scrollTop + p.clientHeight >= p.scrollHeight - 4;
+      p.textContent += `${e.device} ${e.executable}: ${e.line}\n`;
+      if (stick) p.scrollTop = p.scrollHeight;
+      return true;
+    });
   } catch (e) { /* aborted or gone */ }
 }
 
