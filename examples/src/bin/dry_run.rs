@@ -121,8 +121,9 @@ fn summarise(out: &SimReport, wall: std::time::Duration, heap: usize) {
     );
     for (i, w) in r.waves.iter().enumerate() {
         say!(
-            "wave {i}: robots {}..{} ({}), failed {}, {}",
-            w.plan.start,
+            "wave {}: robots {}-{} ({}), failed {}, {}",
+            i + 1,
+            w.plan.start + 1,
             w.plan.end,
             w.plan.len(),
             w.failed,
