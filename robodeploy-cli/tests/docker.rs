@@ -56,7 +56,12 @@ fn docker_robots_in_a_file_are_served() {
     let out = server.cli(&["get", "devices", "-o", "json"]);
     assert_eq!(json(&out)[0]["runtime"], "docker", "{}", explain(&out));
     let out = server.cli(&["logs", "dock-cli", "--executable", "main"]);
-    assert_eq!(stdout(&out), "[dock-cli-1] container up\n", "{}", explain(&out));
+    assert_eq!(
+        stdout(&out),
+        "[dock-cli-1] container up\n",
+        "{}",
+        explain(&out)
+    );
     std::thread::sleep(Duration::from_secs(11)); // past the engine's minimum uptime: a crash, not an early exit
 
     let status = json(&server.cli(&["get", "deployments", "dock-cli", "-o", "json"]));
