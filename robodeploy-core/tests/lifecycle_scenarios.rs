@@ -605,6 +605,42 @@ fn deprovision_with_a_component_that_cannot_be_stopped_is_partial() {
 }
 
 #[test]
+fn deprovision_on_an_offline_device_stops_a_start_in_flight_and_gives_up_on_the_rest() {
+    let mut r = Run::new(
+        vec![
+            ExecutableSpec::device("c", "x", "robot", RestartPolicy::Always),
+            ExecutableSpec::device("c", "y", "robot", RestartPolicy::Always),
+        ],
+        &[],
+    );
+    // x runs; y's start is sent, unanswered, when the robot goes offline.
+    r.ev(Event::Deploy)
+        .ev(Event::Prepared(X))
+        .ev(Event::Started(X))
+        .ev(Event::Prepared(Y));
+    r.commands();
+    r.ev(Event::DeviceOffline(ROBOT)).ev(Event::Deprovision);
+    // What y's start returns is stopped once it answers; x cannot be reached.
+    assert_eq!(
+        r.commands(),
+        [Command::Stop {
+            exe: Y,
+            grace: LifecycleConfig::default().stop_grace
+        }]
+    );
+    r.ev(Event::StopDone(Y));
+    assert_eq!(r.d.phase(), Phase::PartiallyDeprovisioned);
+    let failures: Vec<(ExecutableIndex, String)> =
+        r.d.deprovision_failures()
+            .map(|(i, w)| (i, w.to_string()))
+            .collect();
+    assert_eq!(
+        failures,
+        [(X, "device offline: could not be stopped".to_string())]
+    );
+}
+
+#[test]
 fn deprovision_before_deploy_stops_nothing() {
     let mut r = Run::device(RestartPolicy::Always);
     r.ev(Event::Deprovision);

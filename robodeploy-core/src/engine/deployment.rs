@@ -134,6 +134,7 @@ impl State {
             instances: vec![None; n],
             starting: vec![false; n],
             stop_after_start: vec![None; n],
+            inspect_after_start: vec![false; n],
             job,
             created_at: now,
             last: None,
@@ -282,12 +283,23 @@ impl State {
         }
     }
 
+    /// Frees a deployment's name while it is still being stopped: a job's robot whose attempt
+    /// was abandoned (it went offline) gets a deployment of the same name on its next attempt,
+    /// and the abandoned one goes on stopping under its id.
+    pub(crate) fn release_name(&mut self, id: DeploymentId) {
+        if let Some(d) = self.deployments.get(&id)
+            && self.names.get(&d.request.name) == Some(&id)
+        {
+            self.names.remove(&d.request.name);
+        }
+    }
+
     /// Forgets a deployment that reached a terminal phase (its last status stays in the store).
     fn retire(&mut self, id: DeploymentId) {
+        self.release_name(id);
         let Some(d) = self.deployments.remove(&id) else {
             return;
         };
-        self.names.remove(&d.request.name);
         for name in &d.request.depends_on {
             if let Some(set) = self.dependents.get_mut(name) {
                 set.remove(&id);
@@ -387,6 +399,11 @@ impl State {
                     }
                 }
             }
+            // The start in flight answers it: an inspection now would find nothing yet.
+            Command::Inspect { .. } if d.starting[i] => {
+                d.inspect_after_start[i] = true;
+                return;
+            }
             Command::Inspect { .. } => Call::Inspect {
                 id,
                 exe,
@@ -408,6 +425,7 @@ impl State {
             d.starting[i] = false;
             if let Some(grace) = d.stop_after_start[i].take() {
                 // A deprovision came while it was starting: stop what the start created.
+                d.inspect_after_start[i] = false;
                 match started {
                     Ok(inst) => {
                         let key = d.keys[i].clone();
@@ -438,6 +456,19 @@ impl State {
                         self.dirty.insert(id);
                     }
                 }
+                return;
+            }
+            if std::mem::take(&mut d.inspect_after_start[i]) && started.is_err() {
+                // Inspected meanwhile (its device came back while the start was tried again):
+                // the machine waits for what the runtime holds, so look now.
+                let call = Call::Inspect {
+                    id,
+                    exe,
+                    instance: d.instances[i].clone(),
+                    spec: Box::new(d.specs[i].clone()),
+                };
+                let key = d.keys[i].clone();
+                self.emit(Effect::Call(key, call));
                 return;
             }
         }

@@ -28,6 +28,9 @@ pub(crate) struct DeploymentEntry {
     /// Per executable: a stop that arrived while a start was in flight, with its grace; carried
     /// out on the instance the start returns, so a deprovision never leaves it running.
     pub(crate) stop_after_start: Vec<Option<std::time::Duration>>,
+    /// Per executable: an inspection asked for while a start was in flight (its device came
+    /// back while the start was tried again); the start's answer settles it.
+    pub(crate) inspect_after_start: Vec<bool>,
     /// The job and robot index that created it.
     pub(crate) job: Option<(JobId, u32)>,
     /// When it was created (as its stored request says).

@@ -219,9 +219,7 @@ impl State {
                 }
                 run.post_launch = false;
                 let dep = run.deployment.take();
-                if let Some(dep) = dep {
-                    let _ = self.deprovision(dep);
-                }
+                self.abandon_deployment(dep);
             }
             RolloutCommand::RollbackRobot { robot } => self.rollback_robot(id, robot),
         }
@@ -261,7 +259,18 @@ impl State {
         run.rolling_back = false;
         run.detail = None;
         run.pipeline = Some(Pipeline::new(job.plan));
+        // A deferred robot (it went offline) may hold its last attempt's deployment.
+        let dep = run.deployment.take();
+        self.abandon_deployment(dep);
         self.run_pipeline(id, robot);
+    }
+
+    /// Stops an abandoned attempt's deployment, and frees its name for the next attempt's.
+    fn abandon_deployment(&mut self, dep: Option<DeploymentId>) {
+        if let Some(dep) = dep {
+            let _ = self.deprovision(dep);
+            self.release_name(dep);
+        }
     }
 
     /// Carries out the robot pipeline's current command: checks at once, scripts and downloads
@@ -555,6 +564,24 @@ impl State {
         dep: DeploymentId,
         status: &DeploymentStatus,
     ) {
+        // Error only because its robot is offline: the robot is waited for, not failed. The job
+        // hears of the robot going offline on its own (and defers it); when the robot answers
+        // again, the deployment carries on.
+        let offline = status.status == StatusKind::Error
+            && !status.errors.is_empty()
+            && status
+                .errors
+                .iter()
+                .all(|e| e.code == crate::model::ErrorCode::DeviceOffline)
+            && self
+                .jobs
+                .get(&id)
+                .and_then(|j| j.robots.get(robot as usize))
+                .and_then(|name| self.devices.get(name))
+                .is_some_and(|d| !d.online);
+        if offline {
+            return;
+        }
         let Some(job) = self.jobs.get_mut(&id) else {
             return;
         };
@@ -569,7 +596,7 @@ impl State {
         let attempt = run.attempt;
         let outcome = if status.phase == Phase::Succeeded && status.status == StatusKind::Running {
             Ok(())
-        } else if status.phase == Phase::FailedToStart || status.status == StatusKind::Error {
+        } else if status.status == StatusKind::Error {
             let detail = status
                 .errors
                 .iter()

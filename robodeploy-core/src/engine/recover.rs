@@ -168,7 +168,12 @@ impl State {
                 deprovisioning: h.deprovisioning,
                 executables: exes.remove(&id).unwrap_or_default(),
             });
-            self.names.insert(stored.request.name.clone(), id);
+            // A name two stored deployments share (a job robot's abandoned attempt still
+            // stopping, and its next one) names the one not being deprovisioned.
+            let stopping = record.as_ref().is_some_and(|r| r.deprovisioning);
+            if !stopping || !self.names.contains_key(&stored.request.name) {
+                self.names.insert(stored.request.name.clone(), id);
+            }
             self.recovery
                 .deployments
                 .insert(id, Stored { stored, record });
@@ -400,7 +405,9 @@ impl State {
     fn restore_deployment(&mut self, id: DeploymentId, s: Stored) {
         let fail = |this: &mut State, message: String| {
             warn!(deployment = %id, %message, "a stored deployment could not be restored");
-            this.names.remove(&s.stored.request.name);
+            if this.names.get(&s.stored.request.name) == Some(&id) {
+                this.names.remove(&s.stored.request.name);
+            }
             this.publish(EngineEvent::Recovery(Box::new(RecoveryAction::Failed {
                 deployment: id,
                 message,
@@ -539,6 +546,7 @@ impl State {
                 instances,
                 starting: vec![false; n],
                 stop_after_start: vec![None; n],
+                inspect_after_start: vec![false; n],
                 job,
                 created_at: s.stored.created_at,
                 last: None,

@@ -46,12 +46,15 @@ pub(crate) fn spawn(
 ) -> Option<AbortHandle> {
     match call {
         Call::Prepare { id, exe, spec } => {
+            let device = matches!(key, RuntimeKey::Device(_));
             tokio::spawn(async move {
                 streaming(ready).await;
-                let r = rt
-                    .prepare(&spec)
-                    .await
-                    .map_err(|e| failure_of(&e, &spec, internal::CREATE_FAILED));
+                let r = while_unreachable(device, &tx, || async {
+                    rt.prepare(&spec)
+                        .await
+                        .map_err(|e| failure_of(&e, &spec, internal::CREATE_FAILED))
+                })
+                .await;
                 let _ = tx.send(Internal::Op(id, exe, OpResult::Prepared(r)));
             });
         }
@@ -61,9 +64,11 @@ pub(crate) fn spawn(
             spec,
             previous,
         } => {
+            let device = matches!(key, RuntimeKey::Device(_));
             tokio::spawn(async move {
                 streaming(ready).await;
-                let (r, replaced) = start_or_adopt(rt.as_ref(), &spec, previous.as_ref()).await;
+                let (r, replaced) =
+                    start_or_adopt(rt.as_ref(), &spec, previous.as_ref(), device, &tx).await;
                 let _ = tx.send(Internal::Op(id, exe, OpResult::Started(r, replaced)));
             });
         }
@@ -357,12 +362,45 @@ const ADOPT_LOOKUPS: u32 = 20;
 /// The pause between two of those looks.
 const ADOPT_LOOKUP_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// How long a call on a device that could not be reached is tried again before its failure
+/// (`DEP_E151`) is reported: long enough to ride out a router or link restarting.
+const IN_DOUBT_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+/// The pause between two of those tries.
+const IN_DOUBT_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Runs `call`, and on a device (`device`) runs it again while it fails because the device
+/// could not be reached, for up to [`IN_DOUBT_WINDOW`] or until the engine goes away.
+///
+/// An unanswered call is in doubt, not failed: the request may have reached the robot and its
+/// answer been lost (a router restarting mid-call). Preparing and starting are idempotent
+/// (a start finds the instance it may have made under its deterministic name and adopts it),
+/// so trying again settles the doubt without running anything twice. Meanwhile the executable
+/// stays Starting, so a deprovision that comes in the meantime stops what the start returns.
+async fn while_unreachable<T, F, Fut>(device: bool, tx: &Tx, mut call: F) -> Result<T, Failure>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Failure>>,
+{
+    let deadline = tokio::time::Instant::now() + IN_DOUBT_WINDOW;
+    loop {
+        let r = call().await;
+        let in_doubt = device && matches!(r, Err(Failure::Unreachable { .. }));
+        if !in_doubt || tx.is_closed() || tokio::time::Instant::now() >= deadline {
+            return r;
+        }
+        tokio::time::sleep(IN_DOUBT_PAUSE).await;
+    }
+}
+
 /// Starts an instance; when one with the same name exists (a previous engine started it, or a
-/// shared component another deployment started), adopts it if it runs, replaces it if not.
+/// shared component another deployment started), adopts it if it runs, replaces it if not. On a
+/// device (`device`), a start the device did not answer is tried again ([`while_unreachable`]).
 async fn start_or_adopt(
     rt: &dyn Runtime,
     spec: &InstanceSpec,
     previous: Option<&InstanceId>,
+    device: bool,
+    tx: &Tx,
 ) -> (Result<InstanceId, Failure>, bool) {
     let mut replaced = false;
     if let Some(old) = previous {
@@ -375,7 +413,7 @@ async fn start_or_adopt(
         );
         let _ = rt.remove(old).await;
     }
-    let started = start_or_adopt_fresh(rt, spec).await;
+    let started = while_unreachable(device, tx, || start_or_adopt_fresh(rt, spec)).await;
     let replaced = replaced && started.as_ref().is_ok_and(|id| previous == Some(id));
     (started, replaced)
 }

@@ -359,7 +359,9 @@ impl Deployment {
             e.run = if !e.prepared {
                 // Nothing was created: nothing to stop.
                 Run::Stopped
-            } else if offline {
+            } else if offline && e.run != Run::Starting {
+                // A start in flight is the exception: it may yet be answered (the engine tries a
+                // start its device did not answer again), and what it returns is stopped then.
                 Run::StopFailed {
                     message: "device offline: could not be stopped".into(),
                 }

@@ -104,9 +104,10 @@
 //!
 //! [`Event::Deprovision`] cancels every timer and restart and sends `Stop` to every executable that
 //! was prepared (those never prepared are Stopped at once). Each stop is answered by `StopDone` or
-//! `StopFailed`; an executable on an offline device, one whose device goes offline before the
-//! answer, or one unanswered after grace plus [`LifecycleConfig::stop_answer_margin`] could not be
-//! stopped. When all are answered the phase is DeploymentStopped, or PartiallyDeprovisioned with
+//! `StopFailed`; an executable on an offline device (unless it is Starting: a start still in
+//! flight may yet be answered, and the engine stops what it returns), one whose device goes
+//! offline before the answer, or one unanswered after grace plus
+//! [`LifecycleConfig::stop_answer_margin`] could not be stopped. When all are answered the phase is DeploymentStopped, or PartiallyDeprovisioned with
 //! [`Deployment::deprovision_failures`] saying which and why. A shared component's executable
 //! still used by other deployments ([`SharedComponents::used_by_others`]) should not really be
 //! stopped: the engine answers its `Stop` with `StopDone` without touching it.

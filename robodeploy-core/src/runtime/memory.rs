@@ -1,7 +1,8 @@
 //! An in-memory runtime: instances are records, exits happen when a test says so.
 //!
 //! For testing orchestration built on robodeploy without processes or Docker: start, stop,
-//! crash ([`MemoryRuntime::exit`]), make unreachable ([`MemoryRuntime::set_reachable`]), hide a
+//! crash ([`MemoryRuntime::exit`]), make unreachable ([`MemoryRuntime::set_reachable`], or
+//! mid-start: [`MemoryRuntime::lose_next_start_answer`]), hide a
 //! program ([`MemoryRuntime::set_missing`]), or fail a task ([`MemoryRuntime::set_task_exit`]).
 //! Every call answers at once.
 
@@ -30,6 +31,7 @@ struct State {
     tasks_run: Vec<Vec<String>>,
     stops_hang: bool,
     task_time: Duration,
+    lose_start_answer: bool,
 }
 
 /// A [`Runtime`] held in memory.
@@ -94,6 +96,13 @@ impl MemoryRuntime {
         } else {
             s.missing.remove(what);
         }
+    }
+
+    /// Makes the next `start` that creates an instance lose its answer: the instance runs, the
+    /// caller gets `Unreachable`, and the runtime stays unreachable until
+    /// [`set_reachable`](Self::set_reachable) (a robot whose link went down mid-call).
+    pub fn lose_next_start_answer(&self) {
+        self.lock().lose_start_answer = true;
     }
 
     /// Makes every later `stop` hang without an answer (a runtime that stalls), or answer again.
@@ -237,6 +246,12 @@ impl Runtime for MemoryRuntime {
             ),
         );
         Self::emit(&mut s, &spec.name, RuntimeEventKind::Started);
+        if std::mem::take(&mut s.lose_start_answer) {
+            s.reachable = false;
+            return Err(RuntimeError::Unreachable {
+                message: format!("{}: the answer to the start was lost", self.name),
+            });
+        }
         Ok(InstanceId(spec.name.clone()))
     }
 
