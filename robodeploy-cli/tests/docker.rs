@@ -58,7 +58,7 @@ fn docker_robots_in_a_file_are_served() {
     let out = server.cli(&["logs", "dock-cli", "--executable", "main"]);
     assert_eq!(
         stdout(&out),
-        "[dock-cli-1] container up\n",
+        "[dock-cli-1 main/main] container up\n",
         "{}",
         explain(&out)
     );

@@ -138,7 +138,14 @@ fn a_robot_behind_its_agent_is_registered_from_a_manifest() {
         robot_state.join("instances").exists() && !common::processes(&marker).is_empty()
     }));
     let out = server.cli(&["logs", "far", "--executable", "main"]);
-    assert_eq!(stdout(&out), "[far-1] far away\n", "{}", explain(&out));
+    // --executable alone may match one executable in each of several components: the prefix
+    // keeps naming it.
+    assert_eq!(
+        stdout(&out),
+        "[far-1 main/main] far away\n",
+        "{}",
+        explain(&out)
+    );
     let out = server.cli(&["delete", "-f", file]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     assert!(eventually(Duration::from_secs(10), || common::processes(

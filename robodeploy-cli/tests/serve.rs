@@ -318,9 +318,17 @@ fn logs_follow_an_executable_across_its_restarts() {
         explain(&out)
     );
 
-    // With --executable, behind its robot only.
+    // With --component and --executable, behind its robot only.
     let mut follow = server
-        .command(&["logs", "fol", "--follow", "--executable", "main"])
+        .command(&[
+            "logs",
+            "fol",
+            "--follow",
+            "--component",
+            "main",
+            "--executable",
+            "main",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -332,7 +332,7 @@ pub(crate) enum JobAction {
 pub(crate) struct LogsArgs {
     /// A deployment's name or id, or a job's id (every robot's output). Each line is prefixed
     /// with its robot and executable, `[robot component/executable]`, or with its robot only
-    /// when --executable names the executable.
+    /// when --component and --executable together name the executable.
     pub(crate) name: String,
     /// Only this component's executables.
     #[arg(long)]

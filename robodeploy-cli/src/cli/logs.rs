@@ -1,6 +1,7 @@
 //! `logs NAME`: a deployment's output, or a whole job's (NAME a job id), each line prefixed
 //! with its robot and its executable, `[robot component/executable] text`, or with its robot
-//! only, `[robot] text`, when `--executable` names the executable; `--follow` goes on across
+//! only, `[robot] text`, when `--component` and `--executable` together name the executable
+//! (`--executable` alone may match one in each of several components); `--follow` goes on across
 //! restarts, until the deployment ends, Ctrl-C, or stdout's reader goes away (even while no line
 //! comes).
 
@@ -46,7 +47,8 @@ pub(crate) async fn logs(args: &LogsArgs, settings: &Settings) -> Outcome {
         if settings.output != Format::Table {
             output::json_line(&entry);
         } else {
-            line(prefixed(&entry, args.executable.is_none()));
+            let named = args.component.is_some() && args.executable.is_some();
+            line(prefixed(&entry, !named));
         }
         if output::closed() {
             break;
