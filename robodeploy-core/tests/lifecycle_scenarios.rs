@@ -62,6 +62,14 @@ impl Run {
         self
     }
 
+    /// Which executables a deprovision could not stop, and why.
+    fn deprovision_failures(&self) -> Vec<(ExecutableIndex, String)> {
+        self.d
+            .deprovision_failures()
+            .map(|(i, w)| (i, w.to_string()))
+            .collect()
+    }
+
     fn codes(&self) -> Vec<String> {
         self.d.error_codes().map(|(_, c)| c.to_string()).collect()
     }
@@ -588,12 +596,8 @@ fn deprovision_with_a_component_that_cannot_be_stopped_is_partial() {
     assert_eq!(r.d.phase(), Phase::Succeeded);
     r.at(40_000);
     assert_eq!(r.d.phase(), Phase::PartiallyDeprovisioned);
-    let failures: Vec<(ExecutableIndex, String)> =
-        r.d.deprovision_failures()
-            .map(|(i, w)| (i, w.to_string()))
-            .collect();
     assert_eq!(
-        failures,
+        r.deprovision_failures(),
         [
             (X, "permission denied".to_string()),
             (
@@ -630,12 +634,8 @@ fn deprovision_on_an_offline_device_stops_a_start_in_flight_and_gives_up_on_the_
     );
     r.ev(Event::StopDone(Y));
     assert_eq!(r.d.phase(), Phase::PartiallyDeprovisioned);
-    let failures: Vec<(ExecutableIndex, String)> =
-        r.d.deprovision_failures()
-            .map(|(i, w)| (i, w.to_string()))
-            .collect();
     assert_eq!(
-        failures,
+        r.deprovision_failures(),
         [(X, "device offline: could not be stopped".to_string())]
     );
 }
