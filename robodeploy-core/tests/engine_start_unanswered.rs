@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use robodeploy_core::engine::{Engine, Until};
+use robodeploy_core::engine::{Engine, EngineEvent, RecoveryAction, Until};
 use robodeploy_core::model::{DeploymentId, Phase, RestartPolicy, StatusKind};
 use robodeploy_core::runtime::MemoryRuntime;
 use robodeploy_testkit::engine::memory_device;
@@ -15,8 +15,8 @@ use robodeploy_testkit::model::{fake_exe, package, request};
 
 const T: Duration = Duration::from_secs(30);
 
-/// An engine with robot `r1`, deploying `app` there; the start's answer is lost.
-async fn deployed_with_a_lost_start() -> (Engine, Arc<MemoryRuntime>, DeploymentId) {
+/// An engine with robot `r1` and the package `app`.
+async fn engine_with_app() -> (Engine, Arc<MemoryRuntime>) {
     let engine = Engine::builder().start();
     let rt = memory_device(&engine, "r1").await;
     engine
@@ -28,6 +28,12 @@ async fn deployed_with_a_lost_start() -> (Engine, Arc<MemoryRuntime>, Deployment
         ))
         .await
         .unwrap();
+    (engine, rt)
+}
+
+/// An engine with robot `r1`, deploying `app` there; the start's answer is lost.
+async fn deployed_with_a_lost_start() -> (Engine, Arc<MemoryRuntime>, DeploymentId) {
+    let (engine, rt) = engine_with_app().await;
     rt.lose_next_start_answer();
     let id = engine
         .deploy(request("d", "app", "1", "r1"), None)
@@ -69,6 +75,46 @@ async fn a_deprovision_while_a_start_is_in_doubt_stops_what_the_start_made() {
     rt.set_reachable(true);
     let s = engine.wait_for(id, Until::Stopped, T).await.unwrap();
     assert_eq!(s.phase, Phase::DeploymentStopped, "{s:#?}");
+    assert_eq!(rt.running(), Vec::<String>::new());
+    engine.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_a_deprovision_could_not_stop_on_an_offline_robot_is_stopped_when_it_answers() {
+    let (engine, rt) = engine_with_app().await;
+    let mut events = engine.subscribe();
+    let id = engine
+        .deploy(request("d", "app", "1", "r1"), None)
+        .await
+        .unwrap();
+    engine.wait_for(id, Until::Running, T).await.unwrap();
+    rt.set_reachable(false);
+    engine
+        .wait_for(id, Until::Status(StatusKind::Error), T)
+        .await
+        .unwrap();
+    engine.deprovision(id).await.unwrap();
+    let s = engine.wait_for(id, Until::Stopped, T).await.unwrap();
+    assert_eq!(s.phase, Phase::PartiallyDeprovisioned, "{s:#?}");
+    assert_eq!(rt.running().len(), 1, "{:?}", rt.running());
+
+    // The robot answers again: what was left there is stopped, and said so.
+    rt.set_reachable(true);
+    let orphan = loop {
+        match tokio::time::timeout(T, events.recv()).await {
+            Ok(Ok(EngineEvent::Recovery(action))) => match *action {
+                RecoveryAction::StoppedOrphan {
+                    deployment,
+                    instance,
+                } => break (deployment, instance),
+                _ => continue,
+            },
+            Ok(Ok(_)) => continue,
+            other => panic!("no orphan stopped: {other:?}"),
+        }
+    };
+    assert_eq!(orphan.0, id);
+    tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(rt.running(), Vec::<String>::new());
     engine.shutdown().await.unwrap();
 }

@@ -294,6 +294,46 @@ impl State {
         }
     }
 
+    /// Notes what an ending deployment leaves running: an instance its deprovision could not
+    /// stop because its robot is offline, and a start still in flight.
+    fn leave_behind(&mut self, d: &DeploymentEntry) {
+        let unstopped: Vec<ExecutableIndex> =
+            d.machine.deprovision_failures().map(|(i, _)| i).collect();
+        for (i, key) in d.keys.iter().enumerate() {
+            let exe = ExecutableIndex(i as u16);
+            if d.starting[i] {
+                self.leftovers.start_in_flight(d.id, exe, key.clone());
+                continue;
+            }
+            let offline = self.runtimes.get(key).is_some_and(|s| !s.online);
+            if let (RuntimeKey::Device(device), Some(inst), true) = (key, &d.instances[i], offline)
+                && unstopped.contains(&exe)
+            {
+                self.leftovers.leave(device, d.id, inst.clone());
+            }
+        }
+    }
+
+    /// Stops and removes an instance an ended deployment left behind.
+    fn discard_leftover(
+        &mut self,
+        key: RuntimeKey,
+        deployment: DeploymentId,
+        instance: InstanceId,
+    ) {
+        if !self.runtimes.contains_key(&key) {
+            return;
+        }
+        let grace = self.config.lifecycle.stop_grace;
+        self.publish(EngineEvent::Recovery(Box::new(
+            super::RecoveryAction::StoppedOrphan {
+                deployment,
+                instance: instance.0.clone(),
+            },
+        )));
+        self.emit(Effect::Call(key, Call::Discard { instance, grace }));
+    }
+
     /// Forgets a deployment that reached a terminal phase (its last status stays in the store).
     fn retire(&mut self, id: DeploymentId) {
         self.release_name(id);
@@ -313,6 +353,7 @@ impl State {
                 self.instances.remove(&(d.keys[i].clone(), inst.clone()));
             }
         }
+        self.leave_behind(&d);
         for shared in self.shared.values_mut() {
             shared.release(id);
         }
@@ -418,6 +459,13 @@ impl State {
     pub(crate) fn handle_op(&mut self, id: DeploymentId, exe: ExecutableIndex, result: OpResult) {
         let now = self.now();
         let Some(d) = self.deployments.get_mut(&id) else {
+            // Ended while its start was tried again: what the start made is stopped.
+            if let OpResult::Started(started, _) = result
+                && let Some(key) = self.leftovers.take_start(id, exe)
+                && let Ok(instance) = started
+            {
+                self.discard_leftover(key, id, instance);
+            }
             return;
         };
         let i = exe.get();
@@ -595,6 +643,12 @@ impl State {
             }
         }
         self.jobs_device_online(device, online);
+        if online {
+            let key = RuntimeKey::Device(device.to_owned());
+            for (deployment, instance) in self.leftovers.take_device(device) {
+                self.discard_leftover(key.clone(), deployment, instance);
+            }
+        }
         self.publish(EngineEvent::Device {
             device: device.to_owned(),
             online,

@@ -125,6 +125,7 @@ mod factory;
 mod job;
 pub(crate) mod journal;
 mod launcher;
+mod leftovers;
 mod message;
 mod persist;
 mod recover;

@@ -66,6 +66,8 @@ pub(crate) struct State {
     /// Events for instances whose start has not been answered yet (a process that exits at
     /// once), and of instances let go, kept a few minutes.
     pub(crate) early_events: EarlyEvents,
+    /// Instances ended deployments left behind, stopped when they can be.
+    pub(crate) leftovers: super::leftovers::Leftovers,
     pub(crate) shared: BTreeMap<String, SharedComponents>,
     pub(crate) jobs: BTreeMap<JobId, JobEntry>,
     /// The deployment of each application on each robot, as jobs left it.
@@ -103,6 +105,7 @@ impl State {
             dependents: HashMap::new(),
             instances: HashMap::new(),
             early_events: EarlyEvents::default(),
+            leftovers: Default::default(),
             shared: BTreeMap::new(),
             jobs: BTreeMap::new(),
             installed: HashMap::new(),

@@ -243,7 +243,8 @@ pub enum EngineEvent {
         /// Online now.
         online: bool,
     },
-    /// What the engine did to bring back a deployment or job it found in its store.
+    /// What the engine did to bring back a deployment or job it found in its store, or to clean
+    /// up what an ended deployment left on a robot.
     Recovery(Box<RecoveryAction>),
 }
 
@@ -288,6 +289,8 @@ pub enum RecoveryAction {
         executable: String,
     },
     /// An instance of a deployment that was deprovisioned still existed: stopped and removed.
+    /// Found when the engine started again, or left on a robot that was offline during the
+    /// deprovision (or by a start that answered after it) and stopped once the robot answers.
     StoppedOrphan {
         /// The deployment it belonged to.
         deployment: DeploymentId,
