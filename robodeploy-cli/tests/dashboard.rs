@@ -315,9 +315,17 @@ const ENTER: &str = "\u{E007}";
 const ROBOTS: usize = 50;
 const FAILING: [&str; 2] = ["ds-r07", "ds-r23"];
 
+/// 50 robots and the job; beside it, a deployment whose program exits at once and is not
+/// restarted.
+fn manifest() -> String {
+    job_manifest()
+        + &doc::package("ds-crash", "1.0.0", Some("never"), "echo crashing; exit 3")
+        + &doc::deployment("ds-broken", "ds-crash", "1.0.0", "ds-r50", &[])
+}
+
 /// 50 robots; the job's pre-launch script fails on the two `FAILING` robots, but only once the
 /// file `release` exists next to the manifest (so the page sees them fail live).
-fn manifest() -> String {
+fn job_manifest() -> String {
     let robots: Vec<String> = (1..=ROBOTS)
         .map(|i| doc::robot(&format!("ds-r{i:02}")))
         .collect();
@@ -342,9 +350,6 @@ fn manifest() -> String {
         + &job.yaml()
         // A canary wave of 5, then the rest.
         + "    waves:\n      - {size: {robots: 5}}\n"
-        // Beside the job, a deployment whose program exits at once and is not restarted.
-        + &doc::package("ds-crash", "1.0.0", Some("never"), "echo crashing; exit 3")
-        + &doc::deployment("ds-broken", "ds-crash", "1.0.0", "ds-r50", &[])
 }
 
 /// The rows of the job view's waves table: wave, state, failures against its threshold.
@@ -744,7 +749,8 @@ fn dashboard_figures() {
     std::fs::set_permissions(dir.join("pre.sh"), std::fs::Permissions::from_mode(0o755))
         .expect("chmod");
     let job = dir.join("job.yaml");
-    std::fs::write(&job, manifest().replace(&FAILING.join(" "), "none")).expect("job");
+    // The job alone (the crashing deployment would make `apply` fail, as it should).
+    std::fs::write(&job, job_manifest().replace(&FAILING.join(" "), "none")).expect("job");
     browser.js("window.__rd.latencies.length = 0; return true;");
     let out = server.cli(&["apply", "-f", job.to_str().unwrap(), "--min-uptime", "1s"]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
